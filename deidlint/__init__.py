@@ -1,0 +1,3 @@
+"""deidlint: find and repair de-identification traces in radiology-report datasets."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,236 @@
+"""The ``deidlint`` command line.
+
+Exit codes follow ruff: 0 when nothing was found, 1 when traces were found (or remain after a
+fix), 2 for usage and input errors, which print one line on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO
+
+from deidlint import __version__
+from deidlint.checking import Check
+from deidlint.config import Config, load_config
+from deidlint.engine import Scanner
+from deidlint.errors import DeidlintError, RecordError, UsageError
+from deidlint.findings import Finding
+from deidlint.readers import LineMap, ReadOptions, discover
+from deidlint.reporting import (
+    FORMATS,
+    GithubReporter,
+    JsonReporter,
+    JunitReporter,
+    Reporter,
+    SarifReporter,
+    TextReporter,
+)
+from deidlint.rules import Rule, all_rules, load_packs, select_rules
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as deidlint does: one line, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+# -- shared pieces ----------------------------------------------------------------------------
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Options every command that reads datasets shares (check, fix, baseline)."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files (.csv .tsv .jsonl .parquet .txt, .gz) or folders")
+    parser.add_argument("--column", action="append", default=None, metavar="C",
+                        help="text column to scan (repeatable; default: every column that holds text)")
+    parser.add_argument("--id-column", metavar="C", help="column that identifies a record in the output")
+    parser.add_argument("--config", metavar="FILE", help="deidlint.toml or pyproject.toml (default: nearest one)")
+    parser.add_argument("--select", action="append", default=None, metavar="SEL",
+                        help="only these rules: code prefix (DL1), rule name or pack name (repeatable)")
+    parser.add_argument("--ignore", action="append", default=None, metavar="SEL", help="skip these rules (repeatable)")
+    parser.add_argument("--encoding", help="text encoding of the inputs (default utf-8)")
+    parser.add_argument("--on-error", choices=("fail", "skip"), default="fail",
+                        help="a bad record in a large file: stop with exit 2 (fail) or report it and go on (skip)")
+
+
+def load_settings(args: argparse.Namespace) -> tuple[Config, list[Rule]]:
+    """Config file merged with command-line flags, and the selected rules."""
+    config = load_config(args.config)
+    packs = load_packs(config.packs, builtin=config.builtin_packs)
+    select = args.select or ([*config.select, *config.extend_select] if config.select else [])
+    ignore = [*config.ignore, *(args.ignore or [])]
+    return config, select_rules(all_rules(packs), select, ignore)
+
+
+def read_options(args: argparse.Namespace, config: Config) -> ReadOptions:
+    return ReadOptions(
+        columns=tuple(args.column or config.columns),
+        id_column=args.id_column or config.id_column,
+        encoding=args.encoding or config.encoding,
+        on_error=args.on_error,
+    )
+
+
+def _check(args: argparse.Namespace, config: Config, rules: list[Rule]) -> Check:
+    if args.show_context < 0:
+        raise UsageError("--show-context must be 0 or more")
+    return Check(
+        sources=discover(args.paths),
+        scanner=Scanner(rules),
+        read_options=read_options(args, config),
+        per_path_ignores=config.per_path_ignores,
+        context_chars=args.show_context,
+    )
+
+
+def make_reporter(fmt: str, out: IO[str], rules: Sequence[Rule], statistics: bool, encoding: str) -> Reporter:
+    lines = LineMap(encoding)
+
+    def line_of(f: Finding) -> int | None:
+        return lines.line_of(f.path, f.record, f.line)
+
+    if fmt == "json":
+        return JsonReporter(out)
+    if fmt == "sarif":
+        return SarifReporter(out, rules, line_of)
+    if fmt == "github":
+        return GithubReporter(out, line_of)
+    if fmt == "junit":
+        return JunitReporter(out, rules)
+    return TextReporter(out, rules, statistics)
+
+
+def with_progress(items: Iterable[Finding | RecordError], check: Check) -> Iterable[Finding | RecordError]:
+    """A progress line on stderr, only when stderr is a terminal (never in CI logs or pipes)."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(check.sources), unit="file", file=sys.stderr, leave=False, disable=len(check.sources) < 2)
+    seen = 0
+
+    def wrapped() -> Iterable[Finding | RecordError]:
+        nonlocal seen
+        for item in items:
+            if check.summary.files != seen:
+                bar.update(check.summary.files - seen)
+                seen = check.summary.files
+            yield item
+        bar.close()
+
+    return wrapped()
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config, rules = load_settings(args)
+    check = _check(args, config, rules)
+    reporter = make_reporter(args.format, sys.stdout, rules, args.statistics, check.read_options.encoding)
+    for item in with_progress(check, check):
+        if isinstance(item, RecordError):
+            reporter.record_error(item)
+        else:
+            reporter.finding(item)
+    reporter.finish(check.summary)
+    return 1 if check.summary.findings else 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    _, rules = load_settings(argparse.Namespace(config=args.config, select=None, ignore=None))
+    width = max(len(r.name) for r in rules)
+    print(f"{'code':<6}  {'name':<{width}}  {'pack':<10}  {'kind':<8}  {'fix':<8}  message")
+    for r in rules:
+        print(f"{r.code:<6}  {r.name:<{width}}  {r.pack:<10}  {r.kind:<8}  {r.fix:<8}  {r.message}")
+    return 0
+
+
+def cmd_rule(args: argparse.Namespace) -> int:
+    _, rules = load_settings(argparse.Namespace(config=args.config, select=None, ignore=None))
+    wanted = args.code.upper()
+    rule = next((r for r in rules if r.code == wanted or r.name == args.code), None)
+    if rule is None:
+        raise UsageError(f"no rule {args.code!r} (see 'deidlint rules')")
+    print(f"{rule.code} {rule.name} ({rule.pack} pack)\n")
+    print(f"{rule.message}.")
+    print(f"category: {rule.category}   severity: {rule.severity}   kind: {rule.kind}   default fix: {rule.fix}")
+    print(f"defined in: {rule.source}\n\npattern:\n    {rule.pattern}\n")
+    if rule.match:
+        print("matches:")
+        print("".join(f"    {ex!r}\n" for ex in rule.match))
+    if rule.no_match:
+        print("does not match:")
+        print("".join(f"    {ex!r}\n" for ex in rule.no_match))
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from deidlint import synth
+
+    if args.n < 0:
+        raise UsageError("the number of reports must be 0 or more")
+    if args.style not in synth.STYLES:
+        raise UsageError(f"unknown style {args.style!r} (one of {', '.join(synth.STYLES)})")
+    written = synth.write_dataset(args.output, args.n, seed=args.seed, style=args.style)
+    if args.ground_truth:
+        synth.write_ground_truth(args.ground_truth, args.n, seed=args.seed, style=args.style)
+    print(f"wrote {written} synthetic reports to {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="deidlint", description="Find and repair de-identification traces in radiology reports.")
+    parser.add_argument("--version", action="version", version=f"deidlint {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="find traces in datasets")
+    add_input_options(check)
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    check.add_argument("--statistics", action="store_true", help="print counts per rule instead of each finding")
+    check.add_argument("--show-context", type=int, default=0, metavar="N",
+                       help="show N characters of report text around each marker (off by default: reports are sensitive)")
+    check.set_defaults(func=cmd_check)
+
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument("--config", metavar="FILE")
+    rules.set_defaults(func=cmd_rules)
+
+    rule = sub.add_parser("rule", help="explain one rule, with its examples")
+    rule.add_argument("code", help="rule code (DL101) or name")
+    rule.add_argument("--config", metavar="FILE")
+    rule.set_defaults(func=cmd_rule)
+
+    synth = sub.add_parser("synth", help="write a synthetic dataset of chest X-ray reports with traces")
+    synth.add_argument("n", type=int, help="number of reports")
+    synth.add_argument("-o", "--output", required=True, help="file (.csv .tsv .jsonl .parquet, .gz) or folder (txt layout)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--style", default="mixed", help="trace family, or mixed (default)")
+    synth.add_argument("--ground-truth", metavar="FILE", help="also write the true trace spans as JSONL")
+    synth.set_defaults(func=cmd_synth)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code instead of raising, except for interrupts."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except DeidlintError as exc:
+        print(f"deidlint: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("deidlint: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Configuration: ``[tool.deidlint]`` in pyproject.toml, or a ``deidlint.toml``.
+
+Found by walking up from the working directory (as ruff and pytest do), or named with
+``--config``. Keys are checked strictly: a misspelled key is an error, because a dataset gate
+that silently ignores ``ingore = ["DL3"]`` gives false confidence. Command-line flags override
+the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from deidlint.errors import UsageError
+
+CONFIG_NAMES = ("deidlint.toml", "pyproject.toml")
+
+
+@dataclass(slots=True)
+class Config:
+    """Every setting, with the defaults a fresh project gets."""
+
+    path: Path | None = None
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    packs: list[str] = field(default_factory=list)
+    builtin_packs: bool = True
+    columns: list[str] = field(default_factory=list)
+    id_column: str | None = None
+    encoding: str = "utf-8"
+    per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
+    strategy: str = "remove"
+    strategies: dict[str, str] = field(default_factory=dict)
+    mask_token: str = "[PHI]"
+    seed: int = 0
+    restore_threshold: float = 0.9
+    baseline: str | None = None
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+
+
+# key in the file -> (attribute, expected type(s), element type for lists/maps)
+_KEYS: dict[str, tuple[str, type | tuple[type, ...], type | None]] = {
+    "select": ("select", list, str),
+    "ignore": ("ignore", list, str),
+    "extend-select": ("extend_select", list, str),
+    "packs": ("packs", list, str),
+    "builtin-packs": ("builtin_packs", bool, None),
+    "columns": ("columns", list, str),
+    "id-column": ("id_column", str, None),
+    "encoding": ("encoding", str, None),
+    "per-path-ignores": ("per_path_ignores", dict, list),
+    "strategy": ("strategy", str, None),
+    "strategies": ("strategies", dict, str),
+    "mask-token": ("mask_token", str, None),
+    "seed": ("seed", int, None),
+    "restore-threshold": ("restore_threshold", (int, float), None),
+    "baseline": ("baseline", str, None),
+    "thresholds": ("thresholds", list, dict),
+}
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest deidlint.toml, or pyproject.toml with a [tool.deidlint] table, above *start*."""
+    for folder in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file() and (name != "pyproject.toml" or _has_tool_table(candidate)):
+                return candidate
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        return "deidlint" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
+def load_config(explicit: str | None = None, start: Path | None = None) -> Config:
+    """Load the named file, or the nearest one, or defaults when there is none."""
+    path = Path(explicit) if explicit else find_config((start or Path.cwd()).resolve())
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    table = data.get("tool", {}).get("deidlint", {}) if path.name == "pyproject.toml" else data
+    return _from_table(table, path)
+
+
+def _from_table(table: dict[str, Any], path: Path) -> Config:
+    config = Config(path=path)
+    base = path.parent
+    for key, value in table.items():
+        if key not in _KEYS:
+            raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(_KEYS))})")
+        attr, kind, element = _KEYS[key]
+        if not isinstance(value, kind) or (kind is bool) != isinstance(value, bool):
+            raise UsageError(f"{path}: setting {key!r} has the wrong type")
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if element is not None and not all(isinstance(v, element) for v in items):
+            raise UsageError(f"{path}: setting {key!r} has entries of the wrong type")
+        if key == "packs":
+            value = [str((base / p)) for p in value]
+        if key == "baseline":
+            value = str(base / value)
+        setattr(config, attr, value)
+    return config

@@ -1,0 +1,67 @@
+"""Findings and the run summary: what the scan hands to reports, baselines, gates and fixes.
+
+A finding locates a trace (file, record, column, offsets into the cell text exactly as read)
+and names the rule. It carries the matched marker (``___``, ``[**Hospital1 18**]``) but never
+the text around it: reports are sensitive, and findings end up in CI logs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from deidlint.rules import Rule
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One trace in one cell."""
+
+    path: str
+    record: int
+    id: str | None
+    column: str | None
+    start: int
+    end: int
+    line: int
+    col: int
+    rule: Rule
+    marker: str
+    #: Text around the marker, only when the user asked for it with ``--show-context``.
+    context: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The pinned JSON shape of a finding (see README, 'JSON output')."""
+        rule = self.rule
+        extra = {} if self.context is None else {"context": self.context}
+        return {
+            "path": self.path, "record": self.record, "id": self.id, "column": self.column,
+            "start": self.start, "end": self.end, "line": self.line, "col": self.col,
+            "rule": rule.code, "name": rule.name, "category": rule.category, "severity": rule.severity,
+            "marker": self.marker, "fixable": rule.fixable, **extra,
+        }
+
+
+@dataclass(slots=True)
+class Summary:
+    """Counts over a whole run; the JSON summary and the text footer print these."""
+
+    files: int = 0
+    records: int = 0
+    records_with_findings: int = 0
+    findings: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files, "records": self.records,
+            "records_with_findings": self.records_with_findings, "findings": self.findings,
+            "by_rule": dict(sorted(self.by_rule.items())),
+        }
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of *offset* in a cell: reports are hard-wrapped, so both matter."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, line_start) + 1, offset - line_start + 1

@@ -1,0 +1,208 @@
+"""Rule packs: data files (TOML) that describe de-identification traces.
+
+A pack is data, never code: it is parsed with :mod:`tomllib`, every field is checked, and the
+only thing executed from it is a regular expression, compiled by the ``regex`` module and
+always matched under a time limit (see :mod:`deidlint.engine`). Each rule carries the examples
+that must and must not match, so a pack documents and tests itself the way yamllint's rules do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+import tomllib
+
+from deidlint.errors import UsageError
+
+#: Placeholder kinds a rule may declare. The fixer uses them to choose a repair (a date is
+#: dropped with its preposition, an over-scrubbed ``word`` can be restored, and so on).
+KINDS = ("name", "date", "time", "age", "place", "id", "phone", "word", "unknown")
+SEVERITIES = ("error", "warning", "info")
+STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
+
+_CODE = regex.compile(r"[A-Z]{1,4}[0-9]{3,4}")
+_NAME = regex.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_NUMBERED_BACKREF = regex.compile(r"(?<!\\)(?:\\\\)*\\(?:[1-9]|g<\d+>)")
+_ALLOWED_RULE_KEYS = {
+    "code", "name", "kind", "message", "pattern", "fix", "match", "no_match",
+    "category", "severity", "ignorecase",
+}
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Rule:
+    """One trace detector: a stable code, a pattern and the examples that define it."""
+
+    code: str
+    name: str
+    pack: str
+    message: str
+    pattern: str
+    category: str = "trace"
+    severity: str = "error"
+    kind: str = "unknown"
+    fix: str = "remove"
+    ignorecase: bool = False
+    match: tuple[str, ...] = ()
+    no_match: tuple[str, ...] = ()
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return f"Rule({self.code} {self.name})"
+
+    @property
+    def fixable(self) -> bool:
+        """Every built-in strategy can repair a trace; other categories are report-only."""
+        return self.category == "trace"
+
+    def selected_by(self, selector: str) -> bool:
+        """True when *selector* (a code prefix like ``DL1``, the rule's name or its pack) names it."""
+        return self.code.startswith(selector) or selector in (self.name, self.pack)
+
+    def compiled(self) -> regex.Pattern[str]:
+        """The rule's own pattern, used to explain and test it in isolation."""
+        return regex.compile(self.pattern, regex.IGNORECASE if self.ignorecase else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """A named collection of rules loaded from one file."""
+
+    name: str
+    description: str
+    path: Path
+    rules: tuple[Rule, ...] = field(default_factory=tuple)
+
+
+def builtin_rules_dir() -> Path:
+    """Where the built-in packs live: inside the wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_rules", here.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    raise UsageError("built-in rule packs are missing from this installation")
+
+
+def _line_of(text: str, needle: str) -> int:
+    """1-based line in *text* where *needle* (a TOML value) first appears, for error messages."""
+    pos = text.find(needle)
+    return text.count("\n", 0, pos) + 1 if pos >= 0 else 0
+
+
+def _fail(path: Path, line: int, what: str) -> UsageError:
+    where = f"{path}:{line}" if line else str(path)
+    return UsageError(f"rule pack {where}: {what}")
+
+
+def _str_tuple(value: object, path: Path, line: int, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, line, f"'{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str) -> Rule:
+    code = raw.get("code")
+    line = _line_of(text, f'"{code}"') if isinstance(code, str) else 0
+    unknown = set(raw) - _ALLOWED_RULE_KEYS
+    if unknown:
+        raise _fail(path, line, f"unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("code", "name", "message", "pattern"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise _fail(path, line, f"rule needs a non-empty string '{key}'")
+    rule = Rule(
+        code=str(raw["code"]),
+        name=str(raw["name"]),
+        pack=pack,
+        message=str(raw["message"]),
+        pattern=str(raw["pattern"]),
+        category=str(raw.get("category", "trace")),
+        severity=str(raw.get("severity", "error")),
+        kind=str(raw.get("kind", "unknown")),
+        fix=str(raw.get("fix", "remove")),
+        ignorecase=bool(raw.get("ignorecase", False)),
+        match=_str_tuple(raw.get("match", []), path, line, "match"),
+        no_match=_str_tuple(raw.get("no_match", []), path, line, "no_match"),
+        source=f"{path}:{line}",
+    )
+    if not _CODE.fullmatch(rule.code):
+        raise _fail(path, line, f"code {rule.code!r} must look like DL101 (capitals then 3-4 digits)")
+    if not _NAME.fullmatch(rule.name):
+        raise _fail(path, line, f"name {rule.name!r} must be kebab-case")
+    if rule.kind not in KINDS:
+        raise _fail(path, line, f"kind {rule.kind!r} is not one of {', '.join(KINDS)}")
+    if rule.severity not in SEVERITIES:
+        raise _fail(path, line, f"severity {rule.severity!r} is not one of {', '.join(SEVERITIES)}")
+    if rule.fix not in STRATEGIES:
+        raise _fail(path, line, f"fix {rule.fix!r} is not one of {', '.join(STRATEGIES)}")
+    if _NUMBERED_BACKREF.search(rule.pattern):
+        raise _fail(path, line, "numbered back-references cannot be combined; use (?P<n>...) and (?P=n)")
+    try:
+        compiled = rule.compiled()
+    except regex.error as exc:
+        raise _fail(path, line, f"bad pattern for {rule.code}: {exc}") from None
+    if compiled.match(""):
+        raise _fail(path, line, f"pattern for {rule.code} matches the empty string")
+    return rule
+
+
+def load_pack(path: str | Path) -> Pack:
+    """Read and validate one pack file; any problem becomes a one-line :class:`UsageError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read rule pack {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, 0, f"not valid TOML: {exc}") from None
+    meta = data.get("pack")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        raise _fail(path, 0, "needs a [pack] table with a 'name'")
+    rules_raw = data.get("rules")
+    if not isinstance(rules_raw, list) or not rules_raw:
+        raise _fail(path, 0, "needs at least one [[rules]] table")
+    rules = tuple(_parse_rule(r, meta["name"], path, text) for r in rules_raw)
+    return Pack(name=meta["name"], description=str(meta.get("description", "")), path=path, rules=rules)
+
+
+def load_packs(extra: Iterable[str | Path] = (), builtin: bool = True) -> list[Pack]:
+    """The built-in packs (sorted by file name) followed by the user's, codes unique across all."""
+    paths: list[Path] = sorted(builtin_rules_dir().glob("*.toml")) if builtin else []
+    paths.extend(Path(p) for p in extra)
+    packs = [load_pack(p) for p in paths]
+    seen: dict[str, str] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.code in seen:
+                raise UsageError(f"rule code {rule.code} is defined twice: {seen[rule.code]} and {rule.source}")
+            seen[rule.code] = rule.source
+    return packs
+
+
+def all_rules(packs: Sequence[Pack]) -> list[Rule]:
+    """Rules in pack order; within a pack, file order, which is also match priority."""
+    return [rule for pack in packs for rule in pack.rules]
+
+
+def select_rules(
+    rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = ()
+) -> list[Rule]:
+    """Filter rules as ruff does: a selector is a code prefix (``DL1``), a rule name or a pack name.
+
+    An empty *select* means every rule. Unknown selectors are errors, so a typo in CI config
+    cannot silently switch a check off.
+    """
+
+    for selector in (*select, *ignore):
+        if selector.upper() != "ALL" and not any(r.selected_by(selector) for r in rules):
+            raise UsageError(f"unknown rule selector {selector!r} (see 'deidlint rules')")
+    chosen = [
+        r for r in rules
+        if (not select or any(s.upper() == "ALL" or r.selected_by(s) for s in select))
+        and not any(r.selected_by(s) for s in ignore)
+    ]
+    return chosen

@@ -1,0 +1,165 @@
+"""`deidlint check` end to end: formats, offsets, exit codes, config, privacy."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import run_cli
+
+REPORT = "EXAMINATION: Chest PA.\r\nCOMPARISON: ___.\r\nFINDINGS: Dr. ___ was paged\nat 4:05 p.m. Lungs clear."
+SECRET = "Lungs clear"  # report text that must never leak into default output
+
+
+def _findings(*args: str) -> tuple[int, dict]:
+    result = run_cli("check", *args, "--format", "json")
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, orjson.loads(result.stdout)
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]], newline: str = "\n") -> None:
+    body = "id,report,score" + newline + "".join(f'{i},"{t}",1.0{newline}' for i, t in rows)
+    path.write_bytes(body.encode())
+
+
+def test_csv_offsets_index_the_cell_exactly_as_read(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    _write_csv(path, [("a1", REPORT), ("a2", "No acute process.")], newline="\r\n")
+    code, doc = _findings(str(path), "--id-column", "id")
+    assert code == 1
+    assert [(f["record"], f["id"], f["column"], f["start"], f["end"]) for f in doc["findings"]] == [
+        (0, "a1", "report", REPORT.index("___"), REPORT.index("___") + 3),
+        (0, "a1", "report", REPORT.rindex("___"), REPORT.rindex("___") + 3),
+    ]
+    assert [(f["line"], f["col"]) for f in doc["findings"]] == [(2, 13), (3, 15)]
+    assert doc["summary"] == {"files": 1, "records": 2, "records_with_findings": 1, "findings": 2,
+                              "by_rule": {"DL104": 2}}
+    assert set(doc["findings"][0]) == {"path", "record", "id", "column", "start", "end", "line", "col", "rule",
+                                       "name", "category", "severity", "marker", "fixable"}
+    assert doc["deidlint"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "parquet", "tsv", "csv.gz"])
+def test_every_format_gives_the_same_findings(tmp_path: Path, fmt: str) -> None:
+    rows = [{"id": "a1", "report": REPORT}, {"id": "a2", "report": "Seen on XXXX."}, {"id": "a3", "report": None}]
+    path = tmp_path / f"r.{fmt}"
+    if fmt.startswith("jsonl"):
+        data = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+        path.write_bytes(gzip.compress(data) if fmt.endswith(".gz") else data)
+    elif fmt == "parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
+        writer.writerow(["id", "report"])
+        writer.writerows([r["id"], r["report"] or ""] for r in rows)
+        data = buffer.getvalue().encode()
+        path.write_bytes(gzip.compress(data) if fmt.endswith(".gz") else data)
+    code, doc = _findings(str(path), "--id-column", "id")
+    assert code == 1
+    assert [(f["id"], f["start"], f["marker"]) for f in doc["findings"]] == [
+        ("a1", REPORT.index("___"), "___"), ("a1", REPORT.rindex("___"), "___"), ("a2", 8, "XXXX")]
+    assert doc["summary"]["records"] == 3
+
+
+def test_txt_folder_recursive_mimic_layout(tmp_path: Path) -> None:
+    folder = tmp_path / "files" / "p10" / "p10000032"
+    folder.mkdir(parents=True)
+    (folder / "s50414267.txt").write_text("FINDINGS: unchanged since ___.\n")
+    (folder / "s50414268.txt").write_text("FINDINGS: normal.\n")
+    (folder / "image.dcm").write_bytes(b"\x00\x01binary")
+    code, doc = _findings(str(tmp_path / "files"))
+    assert code == 1
+    (finding,) = doc["findings"]
+    assert finding["path"].endswith("s50414267.txt") and finding["record"] == 0 and finding["column"] is None
+    assert doc["summary"]["files"] == 2 and doc["summary"]["records"] == 2
+
+
+def test_clean_input_exits_zero(tmp_path: Path) -> None:
+    path = tmp_path / "clean.csv"
+    _write_csv(path, [("a", "No acute cardiopulmonary process.")])
+    result = run_cli("check", str(path))
+    assert result.returncode == 0
+    assert "No de-identification traces found in 1 records" in result.stdout
+
+
+def test_text_output_shows_no_report_text_unless_asked(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    _write_csv(path, [("a1", REPORT)])
+    for fmt in ("text", "json", "sarif", "github", "junit"):
+        result = run_cli("check", str(path), "--format", fmt)
+        assert SECRET not in result.stdout and "paged" not in result.stdout, fmt
+    shown = run_cli("check", str(path), "--show-context", "12")
+    assert "was paged" in shown.stdout
+    first = shown.stdout.splitlines()[0]
+    assert first.startswith(f"{path}:0:report:{REPORT.index('___')}: DL104 ")
+
+
+def test_statistics(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    _write_csv(path, [("a1", REPORT), ("a2", "XXXX-year-old.")])
+    result = run_cli("check", str(path), "--statistics")
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t")[:3] == ["2", "DL104", "mimic-placeholder"]
+    assert lines[1].split("\t")[:2] == ["1", "DL301"]
+
+
+def test_config_select_ignore_and_per_path_ignores(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.csv"
+    _write_csv(path, [("a1", REPORT), ("a2", "Seen on XXXX.")])
+    (tmp_path / "deidlint.toml").write_text('ignore = ["mimic"]\ncolumns = ["report"]\n')
+    code, doc = _findings(str(path), "--config", str(tmp_path / "deidlint.toml"))
+    assert {f["rule"] for f in doc["findings"]} == {"DL303"}
+    (tmp_path / "deidlint.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text('[tool.deidlint]\nper-path-ignores = {"legacy*.csv" = ["DL3"]}\n')
+    result = run_cli("check", str(path), "--format", "json", cwd=tmp_path)
+    assert {f["rule"] for f in orjson.loads(result.stdout)["findings"]} == {"DL104"}
+    code, doc = _findings(str(path), "--config", str(tmp_path / "pyproject.toml"), "--select", "DL3")
+    assert code == 0 and doc["findings"] == []
+
+
+def test_user_pack_by_path(tmp_path: Path) -> None:
+    pack = tmp_path / "site.toml"
+    pack.write_text(
+        '[pack]\nname = "site"\n[[rules]]\ncode = "ST001"\nname = "site-mrn"\nkind = "id"\n'
+        'message = "Site MRN placeholder"\npattern = \'@@MRN@@\'\nmatch = ["@@MRN@@"]\nno_match = ["MRN"]\n'
+    )
+    (tmp_path / "deidlint.toml").write_text(f'packs = ["{pack.name}"]\n')
+    path = tmp_path / "r.csv"
+    _write_csv(path, [("a1", "MRN @@MRN@@ noted")])
+    result = run_cli("check", str(path), "--format", "json", cwd=tmp_path)
+    assert [f["rule"] for f in orjson.loads(result.stdout)["findings"]] == ["ST001"]
+    assert "ST001" in run_cli("rules", cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "missing.csv"], "no such file"),
+    (["check", "{csv}", "--column", "reprot"], "did you mean 'report'"),
+    (["check", "{csv}", "--select", "DL999"], "unknown rule selector"),
+    (["check", "{csv}", "--format", "xml"], "invalid choice"),
+    (["check", "{txt}.docx"], "unsupported file type"),
+    (["rule", "DL999"], "no rule"),
+])
+def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    csv_path = tmp_path / "r.csv"
+    _write_csv(csv_path, [("a1", REPORT)])
+    (tmp_path / "note.docx").write_text("x")
+    args = [a.replace("{csv}", str(csv_path)).replace("{txt}", str(tmp_path / "note")) for a in args]
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("deidlint: error:"), result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rules_and_rule_commands() -> None:
+    listing = run_cli("rules").stdout
+    assert "DL101" in listing and "DL709" in listing
+    explained = run_cli("rule", "DL302").stdout
+    assert "openi-overscrubbed-word" in explained and "'PA and lateral x-XXXX'" in explained

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from deidlint.engine import PatternTimeout, Scanner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deidlint.engine import PatternTimeout, Scanner, alternation
 from deidlint.errors import UsageError
 from deidlint.rules import Rule, all_rules, load_packs
 
@@ -63,3 +66,43 @@ def test_api_scan_and_frame() -> None:
     assert result[["index", "column", "start", "rule"]].values.tolist() == [["b", "report", 6, "DL303"]]
     series_result = deidlint.scan_frame(frame["report"])
     assert len(series_result) == 1
+
+
+MARKER_ALPHABET = ["___", "_", "XXXX", "X", "x-", "[**", "**]", "[", "]", "*", "**", "<", ">", "<<", ">>", "{{", "}}",
+                   "PERSON", "NAME", "Name", "Mr. ", "-year-old", ":53", "9.", " ", "\n", "\x00", "a", "1", "-", "/"]
+
+
+@given(st.lists(st.lists(st.sampled_from(MARKER_ALPHABET), max_size=30).map("".join), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_pack_merge_equals_the_single_alternation(texts: list[str]) -> None:
+    """The fast per-pack merge finds exactly what one combined alternation finds, batched or not."""
+    import regex
+
+    reference = regex.compile(alternation(SCANNER.rules))
+    expected = [[(m.start(), m.end(), m.lastgroup) for m in reference.finditer(t)] for t in texts]
+    assert [[(m.start, m.end, m.rule.code) for m in SCANNER.scan(t)] for t in texts] == expected
+    batched = [[] for _ in texts]
+    for i, m in SCANNER.scan_many(texts):
+        batched[i].append((m.start, m.end, m.rule.code))
+    assert batched == expected
+
+
+@pytest.mark.parametrize("text", [
+    "_" * 200_000, "*" * 200_000, "X" * 200_000, "[**" + "a " * 100_000, "<" * 200_000, "{{" * 100_000,
+    "[" * 200_000, "[** " * 50_000 + "**]", "x-" * 100_000, "___:" * 50_000,
+])
+def test_builtin_patterns_stay_linear_on_adversarial_input(text: str) -> None:
+    """The built-in packs run without the per-match time limit, so prove they cannot backtrack badly."""
+    scanner = Scanner(all_rules(load_packs()), timeout=(2.0, 0.0))
+    scanner._guarded = True  # enforce the limit here: a catastrophic pattern would raise PatternTimeout
+    scanner.scan(text)
+
+
+def test_triggers_must_start_every_match(tmp_path) -> None:
+    from deidlint.rules import load_pack
+
+    pack = tmp_path / "p.toml"
+    pack.write_text('[pack]\nname = "p"\ntriggers = ["@"]\n[[rules]]\ncode = "XX010"\nname = "late"\n'
+                    'message = "m"\npattern = \'a@\'\nmatch = ["a@"]\nno_match = ["b"]\n')
+    with pytest.raises(UsageError, match="does not start with one of its triggers"):
+        load_pack(pack)

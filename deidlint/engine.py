@@ -134,9 +134,9 @@ class Scanner:
                 for k in range(1, len(literal)):
                     hit &= data[k:k + width] == ord(literal[k])
                 found.append(np.flatnonzero(hit))
-            if not found:
+            merged = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.intp)
+            if not merged.size:
                 return []
-            merged = np.sort(np.concatenate(found))
             return merged[np.concatenate(([True], merged[1:] != merged[:-1]))].tolist()
         candidates: set[int] = set()
         find = text.find

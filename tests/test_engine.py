@@ -90,7 +90,7 @@ def test_pack_merge_equals_the_single_alternation(texts: list[str]) -> None:
 @pytest.mark.parametrize("text", [
     "_" * 200_000, "*" * 200_000, "X" * 200_000, "[**" + "a " * 100_000, "<" * 200_000, "{{" * 100_000,
     "[" * 200_000, "[** " * 50_000 + "**]", "x-" * 100_000, "___:" * 50_000,
-])
+], ids=lambda t: repr(t[:8]))
 def test_builtin_patterns_stay_linear_on_adversarial_input(text: str) -> None:
     """The built-in packs run without the per-match time limit, so prove they cannot backtrack badly."""
     scanner = Scanner(all_rules(load_packs()), timeout=(2.0, 0.0))

@@ -163,3 +163,20 @@ def test_rules_and_rule_commands() -> None:
     assert "DL101" in listing and "DL709" in listing
     explained = run_cli("rule", "DL302").stdout
     assert "openi-overscrubbed-word" in explained and "'PA and lateral x-XXXX'" in explained
+
+
+def test_streamed_json_equals_the_finding_dicts() -> None:
+    """The JSON reporter writes findings without building dicts; it must agree with as_dict()."""
+    from deidlint.findings import Finding, Summary
+    from deidlint.reporting import JsonReporter
+    from deidlint.rules import all_rules, load_packs
+
+    rule = all_rules(load_packs())[0]
+    findings = [Finding('a "b".csv', 3, None, None, 1, 4, 1, 2, rule, "___"),
+                Finding("x.csv", 0, "ü-7", "report", 0, 3, 2, 1, rule, "___", context='a\n"___"\tb')]
+    out = io.StringIO()
+    reporter = JsonReporter(out)
+    for f in findings:
+        reporter.finding(f)
+    reporter.finish(Summary())
+    assert orjson.loads(out.getvalue())["findings"] == [f.as_dict() for f in findings]

@@ -1,17 +1,18 @@
-"""The detection engine: every enabled rule, compiled into one pattern, in one pass per text.
+"""The detection engine: every enabled rule, with the semantics of one ordered alternation.
 
 Rules are joined into a single alternation of named groups (``(?P<DL101>...)|(?P<DL102>...)``),
-in pack order, so a position is claimed by the first (most specific) rule that matches there
-and the text is walked once, not once per rule. For datasets, many cells are joined with a NUL
-separator and scanned in one call: that removes the per-call overhead that dominates on short
-reports. NUL behaves like the ends of a string for the lookarounds rules use (it is neither a
-word character nor any marker character); a match that nevertheless straddles two cells is
-discarded and both cells are rescanned on their own, so results never depend on batching.
+in pack order, so a position is claimed by the first (most specific) rule that matches there.
+Python's regex engines try such an alternation of unrelated literals at every position (about
+9 MB/s on generated reports). So every built-in rule declares the literals its matches start
+with (``triggers``); candidate positions for a whole batch of cells are found at once with
+vectorised numpy comparisons over the cells joined by NUL, and at each candidate only the rules
+whose triggers start with that character are tried, in order, against the cell's own string.
+No rule can match where none of its triggers starts, and every match runs on one cell alone,
+so the result is exactly the alternation's, whatever the batching (a hypothesis test holds it).
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -22,12 +23,12 @@ import regex
 from deidlint.errors import UsageError
 from deidlint.rules import Rule
 
-#: Joins cells in a batch. See the module docstring for why NUL is safe.
+#: Joins cells for the candidate search only; never part of a text a pattern sees.
 SEPARATOR = "\x00"
 
 #: Seconds a pattern may run on an empty text, plus seconds per million characters. Generous
-#: for any sane pattern (the built-in packs scan about 100 MB/s), tight enough that a
-#: catastrophically backtracking user pattern fails a CI job in seconds instead of hanging it.
+#: for any sane pattern, tight enough that a catastrophically backtracking user pattern fails a
+#: CI job in seconds instead of hanging it.
 DEFAULT_TIMEOUT = (1.0, 2.0)
 
 _ANCHOR = regex.compile(r"(?<!\\)(?:\\\\)*(?:\\[AZz]|\$|(?<!\[)\^)")
@@ -63,6 +64,8 @@ class Scanner:
                     f"rule {rule.code} ({rule.source}): anchors (^, $, \\A, \\Z) are not supported; "
                     "patterns are matched inside each cell"
                 )
+            if any(SEPARATOR in t for t in rule.triggers):
+                raise UsageError(f"rule {rule.code} ({rule.source}): a trigger cannot contain NUL")
         self.rules = tuple(rules)
         self._by_code = {rule.code: rule for rule in self.rules}
         self._timeout = timeout
@@ -73,87 +76,82 @@ class Scanner:
         self._guarded = not all(rule.builtin for rule in self.rules)
         self._full = regex.compile(alternation(self.rules))
         #: Trigger literals, and for each first character the ordered alternation of the rules
-        #: whose triggers start with it. None when some rule has no triggers: then every
-        #: position is a candidate and the full alternation is used.
+        #: whose triggers start with it. None when some rule has no triggers: then each cell is
+        #: searched with the full alternation.
         self._triggers: tuple[str, ...] | None = None
         self._by_first: dict[str, regex.Pattern[str]] = {}
         if all(rule.triggers for rule in self.rules):
             self._triggers = tuple(sorted({t for rule in self.rules for t in rule.triggers}))
-            firsts = {t[0] for t in self._triggers}
             self._by_first = {
                 c: regex.compile(alternation([r for r in self.rules if any(t[0] == c for t in r.triggers)]))
-                for c in firsts
+                for c in {t[0] for t in self._triggers}
             }
 
-    def _finditer(self, text: str) -> list[tuple[int, int, str]]:
-        """Leftmost-first, non-overlapping matches: the semantics of the one ordered alternation.
-
-        Python's regex engines try an alternation of unrelated literals at every position (about
-        9 MB/s on the benchmark corpus). Every built-in rule declares the literals its matches
-        start with, so candidate positions are found with ``str.find`` (memchr speed), and at each
-        one only the rules whose triggers start with that character are tried, in rule order.
-        No rule can match where none of its triggers starts, so the result is the same.
-        """
+    def _limit(self, size: int) -> dict[str, float]:
         base, per_million = self._timeout
-        budget = base + per_million * len(text) / 1e6
+        return {"timeout": base + per_million * size / 1e6} if self._guarded else {}
+
+    def _candidates(self, joined: str) -> np.ndarray:
+        """Sorted, distinct positions in *joined* where some trigger literal starts (overlaps included).
+
+        One vectorised comparison per literal character, over bytes for ASCII text and over
+        UTF-32 code points otherwise, so positions are string offsets either way.
+        """
+        assert self._triggers is not None
+        if joined.isascii():
+            data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        else:
+            data = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        found = []
+        for literal in self._triggers:
+            width = len(data) - len(literal) + 1
+            if width <= 0:
+                continue
+            hit = data[:width] == ord(literal[0])
+            for k in range(1, len(literal)):
+                hit &= data[k:k + width] == ord(literal[k])
+            found.append(np.flatnonzero(hit))
+        if not found:
+            return np.empty(0, dtype=np.intp)
+        merged = np.sort(np.concatenate(found))
+        return merged[np.concatenate(([True], merged[1:] != merged[:-1]))] if merged.size else merged
+
+    def _scan_cells(self, texts: Sequence[str]) -> list[tuple[int, int, int, str]]:
+        """``(cell, start, end, code)`` for every match, leftmost-first and non-overlapping per cell."""
+        out: list[tuple[int, int, int, str]] = []
         try:
             if self._triggers is None:
-                return [(m.start(), m.end(), m.lastgroup)  # type: ignore[misc]
-                        for m in self._full.finditer(text, timeout=budget) if m.end() > m.start()]
-            limit = {"timeout": budget} if self._guarded else {}
+                for i, text in enumerate(texts):
+                    out.extend((i, m.start(), m.end(), m.lastgroup)  # type: ignore[misc]
+                               for m in self._full.finditer(text, **self._limit(len(text))) if m.end() > m.start())
+                return out
+            starts = np.fromiter(accumulate((len(t) + 1 for t in texts), initial=0), dtype=np.intp, count=len(texts) + 1)
+            candidates = self._candidates(SEPARATOR.join(texts))
+            cells = np.searchsorted(starts, candidates, side="right") - 1
+            offsets = candidates - starts[cells]
             by_first = self._by_first
-            out: list[tuple[int, int, str]] = []
-            pos = 0
-            for p in self._candidates(text):
+            cell, text, pos, limit = -1, "", 0, {}
+            for i, p in zip(cells.tolist(), offsets.tolist()):
+                if i != cell:
+                    cell, text, pos, limit = i, texts[i], 0, self._limit(len(texts[i]))
                 if p < pos:
                     continue
                 m = by_first[text[p]].match(text, p, **limit)
                 if m is not None and m.end() > p:
-                    out.append((p, m.end(), m.lastgroup))  # type: ignore[arg-type]
+                    out.append((i, p, m.end(), m.lastgroup))  # type: ignore[arg-type]
                     pos = m.end()
             return out
         except TimeoutError:
-            raise PatternTimeout(self._blame(text)) from None
+            raise PatternTimeout(self._blame(texts)) from None
 
-    def _candidates(self, text: str) -> list[int]:
-        """Sorted, distinct positions where some trigger literal starts (overlaps included).
-
-        Long ASCII texts (a batch of cells) are searched with numpy, one vectorised comparison
-        per literal character; short or non-ASCII texts with ``str.find``.
-        """
-        triggers = self._triggers
-        assert triggers is not None
-        if len(text) >= 4096 and text.isascii():
-            data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-            found = []
-            for literal in triggers:
-                width = len(data) - len(literal) + 1
-                if width <= 0:
-                    continue
-                hit = data[:width] == ord(literal[0])
-                for k in range(1, len(literal)):
-                    hit &= data[k:k + width] == ord(literal[k])
-                found.append(np.flatnonzero(hit))
-            merged = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.intp)
-            if not merged.size:
-                return []
-            return merged[np.concatenate(([True], merged[1:] != merged[:-1]))].tolist()
-        candidates: set[int] = set()
-        find = text.find
-        for literal in triggers:
-            i = find(literal)
-            while i >= 0:
-                candidates.add(i)
-                i = find(literal, i + 1)
-        return sorted(candidates)
-
-    def _blame(self, text: str) -> str:
+    def _blame(self, texts: Sequence[str]) -> str:
         """Name the rule that timed out by running each alone, so the message is actionable."""
-        base, per_million = self._timeout
         for rule in self.rules:
+            pattern = rule.compiled()
             try:
-                for _ in rule.compiled().finditer(text, timeout=base + per_million * len(text) / 1e6):
-                    pass
+                for text in texts:
+                    for _ in pattern.finditer(text, timeout=self._timeout[0] + self._timeout[1] * len(text) / 1e6):
+                        pass
             except TimeoutError:
                 return f"rule {rule.code} ({rule.source}) timed out: its pattern backtracks catastrophically"
         return "the combined rule pattern timed out"
@@ -161,28 +159,9 @@ class Scanner:
     def scan(self, text: str) -> list[Match]:
         """All non-overlapping matches in *text*, left to right."""
         by_code = self._by_code
-        return [Match(s, e, by_code[c]) for s, e, c in self._finditer(text)]
+        return [Match(s, e, by_code[c]) for _, s, e, c in self._scan_cells([text])]
 
     def scan_many(self, texts: Sequence[str]) -> list[tuple[int, Match]]:
         """Matches for a batch of texts as ``(index, match)``, identical to scanning each alone."""
-        if not texts:
-            return []
-        starts = [0, *accumulate(len(t) + 1 for t in texts)]
-        joined = SEPARATOR.join(texts)
         by_code = self._by_code
-        out: list[tuple[int, Match]] = []
-        rescan: set[int] = set()
-        row = 0
-        for s, e, code in self._finditer(joined):
-            if s >= starts[row + 1]:
-                row = bisect.bisect_right(starts, s, row) - 1
-            if e > starts[row + 1] - 1:
-                last = bisect.bisect_right(starts, e - 1, row) - 1
-                rescan.update(range(row, last + 1))
-                continue
-            out.append((row, Match(s - starts[row], e - starts[row], by_code[code])))
-        if rescan:
-            out = [item for item in out if item[0] not in rescan]
-            out.extend((i, m) for i in sorted(rescan) for m in self.scan(texts[i]))
-            out.sort(key=lambda item: (item[0], item[1].start))
-        return out
+        return [(i, Match(s, e, by_code[c])) for i, s, e, c in self._scan_cells(texts)] if texts else []

@@ -29,11 +29,11 @@ def test_scan_many_equals_scanning_each_text() -> None:
     assert [(i, m.start, m.end, m.rule.code) for i, m in batched] == [(i, m.start, m.end, m.rule.code) for i, m in alone]
 
 
-def test_match_straddling_two_cells_is_rescanned() -> None:
-    rule = Rule("XX001", "greedy", "test", "greedy", r"a[^b]*b")
+def test_lookarounds_never_see_the_neighbouring_cell() -> None:
+    rule = Rule("XX001", "after-space", "test", "m", r"(?<![^\s])@@", triggers=("@@",))
     scanner = Scanner([rule])
-    # Joined, "a ... b" would span the separator; alone, neither cell matches.
-    assert scanner.scan_many(["xa", "bx", "ab"]) == [(2, scanner.scan("ab")[0])]
+    # Alone, "@@x" matches at 0 (nothing before it); batched after "a", it still must.
+    assert [(i, m.start) for i, m in scanner.scan_many(["a", "@@x", "b@@"])] == [(1, 0)]
 
 
 def test_first_rule_in_pack_order_claims_the_position() -> None:

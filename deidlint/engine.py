@@ -13,6 +13,7 @@ so the result is exactly the alternation's, whatever the batching (a hypothesis 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -55,7 +56,8 @@ class PatternTimeout(UsageError):
 class Scanner:
     """Compiled form of a rule set; cheap to call, expensive to build (build once per run)."""
 
-    def __init__(self, rules: Sequence[Rule], timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, rules: Sequence[Rule], timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 guard: bool | None = None) -> None:
         if not rules:
             raise UsageError("no rules selected")
         for rule in rules:
@@ -73,19 +75,34 @@ class Scanner:
         #: time, so it guards every pattern the user brought (a catastrophic one fails the run
         #: with its rule named) but not the built-in packs, whose patterns use only bounded
         #: quantifiers and are checked against adversarial input in the tests.
-        self._guarded = not all(rule.builtin for rule in self.rules)
+        #: ``guard`` forces the choice either way (the tests force it on for the built-in packs).
+        self._guarded = not all(rule.builtin for rule in self.rules) if guard is None else guard
         self._full = regex.compile(alternation(self.rules))
         #: Trigger literals, and for each first character the ordered alternation of the rules
         #: whose triggers start with it. None when some rule has no triggers: then each cell is
         #: searched with the full alternation.
         self._triggers: tuple[str, ...] | None = None
-        self._by_first: dict[str, regex.Pattern[str]] = {}
+        self._by_first: dict[str, regex.Pattern[str] | re.Pattern[str]] = {}
         if all(rule.triggers for rule in self.rules):
             self._triggers = tuple(sorted({t for rule in self.rules for t in rule.triggers}))
-            self._by_first = {
-                c: regex.compile(alternation([r for r in self.rules if any(t[0] == c for t in r.triggers)]))
-                for c in {t[0] for t in self._triggers}
-            }
+            for c in {t[0] for t in self._triggers}:
+                group = alternation([r for r in self.rules if any(t[0] == c for t in r.triggers)])
+                self._by_first[c] = self._fast(group) or regex.compile(group)
+
+    def _fast(self, pattern: str) -> re.Pattern[str] | None:
+        """The standard library's compilation of *pattern*, when it can stand in for ``regex``.
+
+        An anchored match costs about a third as much in ``re`` (measured: 0.5-1.3 µs against
+        1.5-3.7 µs per candidate). It has no time limit, so only unguarded (built-in) rule sets use
+        it, and only patterns ``re`` accepts (no variable-width lookbehind); the equivalence test
+        against the ``regex`` alternation keeps the two engines honest.
+        """
+        if self._guarded:
+            return None
+        try:
+            return re.compile(pattern)
+        except re.error:
+            return None
 
     def _limit(self, size: int) -> dict[str, float]:
         base, per_million = self._timeout

@@ -93,9 +93,23 @@ def test_pack_merge_equals_the_single_alternation(texts: list[str]) -> None:
 ], ids=lambda t: repr(t[:8]))
 def test_builtin_patterns_stay_linear_on_adversarial_input(text: str) -> None:
     """The built-in packs run without the per-match time limit, so prove they cannot backtrack badly."""
-    scanner = Scanner(all_rules(load_packs()), timeout=(2.0, 0.0))
-    scanner._guarded = True  # enforce the limit here: a catastrophic pattern would raise PatternTimeout
-    scanner.scan(text)
+    scanner = Scanner(all_rules(load_packs()), timeout=(2.0, 0.0), guard=True)
+    scanner.scan(text)  # a catastrophic pattern would raise PatternTimeout
+
+
+def test_unguarded_builtin_scan_stays_linear_on_adversarial_input() -> None:
+    """Unguarded, the built-in packs may run on the standard library's ``re``, which has no time
+    limit: run the same adversarial inputs in a child process that must finish in time."""
+    import subprocess
+    import sys
+
+    code = ("from deidlint.api import scanner\n"
+            "texts = ['_' * 200_000, '*' * 200_000, 'X' * 200_000, '[**' + 'a ' * 100_000, '<' * 200_000,\n"
+            "         '{{' * 100_000, '[' * 200_000, '[** ' * 50_000 + '**]', 'x-' * 100_000, '___:' * 50_000]\n"
+            "scanner().scan_many(texts)\n"
+            "for t in texts:\n"
+            "    scanner().scan(t)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_triggers_must_start_every_match(tmp_path) -> None:

@@ -54,21 +54,19 @@ class Check:
                 continue
             if batch.rows:
                 rows_seen = max(rows_seen, batch.rows[-1] + 1)
-            texts, rows, ids = batch.texts, batch.rows, batch.ids
-            for index, match in self.scanner.scan_many(texts):
-                rule = match.rule
-                if rule.code in ignored:
-                    continue
+            texts, rows, ids, paths, column = batch.texts, batch.rows, batch.ids, batch.paths, batch.column
+            spans = self.scanner.spans(texts)
+            if ignored:
+                spans = [span for span in spans if span[3] not in ignored]
+            summary.findings += len(spans)
+            summary.by_rule.update(span[3] for span in spans)
+            hit_rows.update(rows[span[0]] for span in spans)
+            rule_of, chars = self.scanner.rule_of, self.context_chars
+            for index, start, end, code in spans:
                 text = texts[index]
-                line, col = line_col(text, match.start)
-                row = rows[index]
-                hit_rows.add(row)
-                summary.findings += 1
-                summary.by_rule[rule.code] += 1
-                context = None
-                if self.context_chars:
-                    context = text[max(0, match.start - self.context_chars):match.end + self.context_chars]
-                yield Finding(batch.paths[index], row, ids[index] if ids else None, batch.column,
-                              match.start, match.end, line, col, rule, text[match.start:match.end], context)
+                line, col = line_col(text, start)
+                context = text[max(0, start - chars):end + chars] if chars else None
+                yield Finding(paths[index], rows[index], ids[index] if ids else None, column,
+                              start, end, line, col, rule_of[code], text[start:end], context)
         summary.records += rows_seen
         summary.records_with_findings += len(hit_rows)

@@ -69,7 +69,8 @@ class Scanner:
             if any(SEPARATOR in t for t in rule.triggers):
                 raise UsageError(f"rule {rule.code} ({rule.source}): a trigger cannot contain NUL")
         self.rules = tuple(rules)
-        self._by_code = {rule.code: rule for rule in self.rules}
+        #: Rule by code, for turning :meth:`spans` into findings.
+        self.rule_of = {rule.code: rule for rule in self.rules}
         self._timeout = timeout
         #: The regex module's time limit costs about 2 µs per anchored match, doubling scan
         #: time, so it guards every pattern the user brought (a catastrophic one fails the run
@@ -133,8 +134,12 @@ class Scanner:
         merged = np.sort(np.concatenate(found))
         return merged[np.concatenate(([True], merged[1:] != merged[:-1]))] if merged.size else merged
 
-    def _scan_cells(self, texts: Sequence[str]) -> list[tuple[int, int, int, str]]:
-        """``(cell, start, end, code)`` for every match, leftmost-first and non-overlapping per cell."""
+    def spans(self, texts: Sequence[str]) -> list[tuple[int, int, int, str]]:
+        """``(cell, start, end, code)`` for every match, leftmost-first and non-overlapping per cell.
+
+        The raw form of :meth:`scan_many`, for the dataset path, where millions of matches make
+        every per-match object count.
+        """
         out: list[tuple[int, int, int, str]] = []
         try:
             if self._triggers is None:
@@ -175,10 +180,10 @@ class Scanner:
 
     def scan(self, text: str) -> list[Match]:
         """All non-overlapping matches in *text*, left to right."""
-        by_code = self._by_code
-        return [Match(s, e, by_code[c]) for _, s, e, c in self._scan_cells([text])]
+        rule_of = self.rule_of
+        return [Match(s, e, rule_of[c]) for _, s, e, c in self.spans([text])]
 
     def scan_many(self, texts: Sequence[str]) -> list[tuple[int, Match]]:
         """Matches for a batch of texts as ``(index, match)``, identical to scanning each alone."""
-        by_code = self._by_code
-        return [(i, Match(s, e, by_code[c])) for i, s, e, c in self._scan_cells(texts)] if texts else []
+        rule_of = self.rule_of
+        return [(i, Match(s, e, rule_of[c])) for i, s, e, c in self.spans(texts)] if texts else []

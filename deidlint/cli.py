@@ -10,15 +10,18 @@ import argparse
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import IO
 
 from deidlint import __version__
+from deidlint.baseline import CONTEXT_CHARS, Baseline, BaselineFilter, write_baseline
 from deidlint.checking import Check
 from deidlint.config import Config, load_config
 from deidlint.engine import Scanner
 from deidlint.errors import DeidlintError, RecordError, UsageError
 from deidlint.findings import Finding
-from deidlint.readers import LineMap, ReadOptions, discover
+from deidlint.gates import Gate, outcome_lines, parse_thresholds
+from deidlint.readers import Batch, LineMap, ReadOptions, discover, read
 from deidlint.reporting import (
     FORMATS,
     GithubReporter,
@@ -131,15 +134,110 @@ def with_progress(items: Iterable[Finding | RecordError], check: Check) -> Itera
 
 def cmd_check(args: argparse.Namespace) -> int:
     config, rules = load_settings(args)
+    thresholds = parse_thresholds(config.thresholds, all_rules(load_packs(config.packs, builtin=config.builtin_packs)),
+                                  str(config.path)) if config.thresholds else []
     check = _check(args, config, rules)
+    items = with_progress(check, check)
+    known: BaselineFilter | None = None
+    if args.baseline or config.baseline:
+        baseline = Baseline.load(args.baseline or config.baseline)
+        if baseline.id_column != check.read_options.id_column:
+            raise UsageError(f"baseline {baseline.path} identifies records by "
+                             f"{f'--id-column {baseline.id_column}' if baseline.id_column else 'path and row'}; "
+                             "check with the same setting or regenerate it")
+        check.context_chars = max(check.context_chars, CONTEXT_CHARS)  # the hash needs the marker's neighbours
+        known = BaselineFilter(baseline, check.context_chars, args.show_context)
+        items = known(items)
+    gate = Gate(thresholds)
     reporter = make_reporter(args.format, sys.stdout, rules, args.statistics, check.read_options.encoding)
-    for item in with_progress(check, check):
+    for item in items:
         if isinstance(item, RecordError):
             reporter.record_error(item)
         else:
+            gate.observe(item)
             reporter.finding(item)
-    reporter.finish(check.summary)
-    return 1 if check.summary.findings else 0
+    summary = known.new.summary(check.summary) if known else check.summary
+    reporter.finish(summary)
+    outcomes, code = gate.verdict(summary.records)
+    # Machine formats own stdout; the gate's own lines go beside them on stderr.
+    notes = sys.stdout if args.format == "text" else sys.stderr
+    if known:
+        notes.write(known.report(s.path for s in check.sources) + "\n")
+    notes.write(outcome_lines(outcomes))
+    return code
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    config, rules = load_settings(args)
+    check = _check(args, config, rules)
+    out = Path(args.output)
+
+    def findings() -> Iterable[Finding]:
+        for item in with_progress(check, check):
+            if isinstance(item, RecordError):
+                print(item, file=sys.stderr)
+            else:
+                yield item
+
+    entries = write_baseline(out, findings(), check.context_chars, check.read_options.id_column)
+    s = check.summary
+    print(f"wrote {entries} baseline entries for {s.findings} finding(s) in {s.records_with_findings} of "
+          f"{s.records} records to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    """Rewrite datasets so no trace is left; exit 1 when findings remain that cannot be fixed."""
+    import difflib
+    import json
+
+    from deidlint.fixing import Fixer
+    from deidlint.writers import atomic_output, destinations, rewrite
+
+    if not (args.output or args.in_place or args.dry_run):
+        raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
+    config, rules = load_settings(args)
+    sources = discover(args.paths)
+    opts = read_options(args, config)
+    dests = [None] * len(sources) if args.dry_run else destinations(args.paths, sources, args.output, args.in_place)
+    scanner = Scanner(rules)
+    fixer = Fixer(scanner, args.strategy or config.strategy, config.strategies,
+                  seed=config.seed if args.seed is None else args.seed,
+                  mask_token=args.mask_token or config.mask_token, restore_threshold=config.restore_threshold,
+                  segmenter=args.segmenter)
+    ignores = Check(sources, scanner, opts, config.per_path_ignores)
+    if fixer.may_restore:  # restore learns from the whole corpus before it changes anything
+        for source in sources:
+            for item in read(source, opts):
+                if not isinstance(item, RecordError):
+                    fixer.survey(item.texts)
+        if fixer.model.needed:
+            for source in sources:
+                for item in read(source, opts):
+                    if not isinstance(item, RecordError):
+                        fixer.learn(item.texts)
+    for source, dest in zip(sources, dests, strict=True):
+        ignored = ignores._ignored_codes(source.path)
+
+        def edit(batch: Batch, ignored: frozenset[str] = ignored) -> list[str]:
+            new = fixer.fix_batch(batch.texts, ignored)
+            if args.diff:
+                for i, (old, text) in enumerate(zip(batch.texts, new, strict=True)):
+                    if text != old:
+                        where = f"{batch.paths[i]}:{batch.rows[i]}" + (f" {batch.column}" if batch.column else "")
+                        where += f" ({batch.ids[i]})" if batch.ids and batch.ids[i] is not None else ""
+                        sys.stdout.writelines(difflib.unified_diff(
+                            old.splitlines(keepends=True), text.splitlines(keepends=True), where, where + " (fixed)"))
+                        if not text.endswith("\n"):
+                            sys.stdout.write("\n")
+            return new
+
+        rewrite(source, opts, dest, edit)
+    print(fixer.stats.summary(), file=sys.stderr)
+    if args.stats_json:
+        with atomic_output(args.stats_json) as handle:
+            handle.write(json.dumps({"files": len(sources), **fixer.stats.as_dict()}, indent=2).encode() + b"\n")
+    return 1 if fixer.stats.remaining else 0
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -195,7 +293,31 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of each finding")
     check.add_argument("--show-context", type=int, default=0, metavar="N",
                        help="show N characters of report text around each marker (off by default: reports are sensitive)")
+    check.add_argument("--baseline", metavar="FILE",
+                       help="report only findings not recorded in this baseline (see 'deidlint baseline')")
     check.set_defaults(func=cmd_check)
+
+    baseline = sub.add_parser("baseline", help="record the current findings, so that check fails only on new ones")
+    add_input_options(baseline)
+    baseline.add_argument("-o", "--output", required=True, metavar="FILE", help="baseline to write (JSON, no report text)")
+    # Hashing needs the marker's neighbours; _check reads them from show_context.
+    baseline.set_defaults(func=cmd_baseline, show_context=CONTEXT_CHARS)
+
+    fix = sub.add_parser("fix", help="rewrite datasets so that no trace is left")
+    add_input_options(fix)
+    where = fix.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="OUT", help="write here (a file, or a folder for several inputs)")
+    where.add_argument("--in-place", action="store_true", help="rewrite the inputs themselves (atomically)")
+    fix.add_argument("--strategy", choices=("remove", "neutral", "surrogate", "mask", "restore"),
+                     help="how to repair traces (default: config 'strategy', else remove)")
+    fix.add_argument("--mask-token", metavar="TOKEN", help="token for the mask strategy (default [PHI])")
+    fix.add_argument("--seed", type=int, help="seed for surrogate values (default: config 'seed', else 0)")
+    fix.add_argument("--segmenter", choices=("rules", "spacy"), default="rules",
+                     help="sentence splitter: rule-based (default, fast) or spaCy's sentencizer")
+    fix.add_argument("--diff", action="store_true", help="print a unified diff of every changed record (shows text)")
+    fix.add_argument("--dry-run", action="store_true", help="write nothing; report what a fix would do")
+    fix.add_argument("--stats-json", metavar="FILE", help="also write the summary as JSON")
+    fix.set_defaults(func=cmd_fix)
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--config", metavar="FILE")
@@ -214,13 +336,28 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--ground-truth", metavar="FILE", help="also write the true trace spans as JSONL")
     synth.set_defaults(func=cmd_synth)
 
+    # verify/score: their module imports no heavy package until one of them runs.
+    from deidlint.verify.cli import register
+
+    register(sub)
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived; a BaseException, like KeyboardInterrupt, so that no ``except Exception`` stops it."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code instead of raising, except for interrupts."""
+    """Entry point; returns the exit code instead of raising (130 for Ctrl-C, 143 for SIGTERM)."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # SIGTERM (a CI timeout, a container stop) unwinds like Ctrl-C, so every ``finally`` runs
+    # and a fix in progress removes its temporary files instead of dying mid-write.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
@@ -229,7 +366,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("deidlint: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except Terminated:
+        print("deidlint: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

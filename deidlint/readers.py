@@ -10,26 +10,35 @@ transparently for every format except Parquet, which compresses itself.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import gzip
 import io
 import os
+import zlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import regex
 
-from deidlint.errors import InputError, RecordError
+from deidlint.errors import InputError, RecordError, UsageError
 
 #: Records per batch. Large enough that per-batch overhead vanishes, small enough for flat memory.
 BATCH_ROWS = 4096
 #: Bytes pyarrow parses per CSV block.
 CSV_BLOCK_BYTES = 8 << 20
+#: Largest CSV field the csv module accepts (its default, 128 KiB, is smaller than long reports).
+#: A field this large is a quote left open, not a report.
+MAX_FIELD_CHARS = 1 << 28
+#: A byte the text decoder could not read, kept as a lone surrogate by ``surrogateescape``.
+_ESCAPED = regex.compile("[\udc80-\udcff]")
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "txt")
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".txt": "txt"}
@@ -63,6 +72,14 @@ class ReadOptions:
     id_column: str | None = None
     encoding: str = "utf-8"
     on_error: str = "fail"
+
+    def __post_init__(self) -> None:
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise UsageError(f"unknown encoding {self.encoding!r}") from None
+        if self.on_error not in ("fail", "skip"):
+            raise UsageError(f"on_error must be 'fail' or 'skip', not {self.on_error!r}")
 
 
 def source_for(path: str) -> Source | None:
@@ -150,41 +167,214 @@ def read(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     reader = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet, "txt": _read_txt}
     try:
         yield from reader[source.fmt](source, opts)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputError(f"{source.path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except (OSError, EOFError, zlib.error, UnicodeError, pa.ArrowException) as exc:
+        # A file that breaks off, a corrupt gzip or Parquet stream: what the library says about
+        # the structure (never the text), first line only.
+        message = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise InputError(f"{source.path}: {message.splitlines()[0]}") from None
 
 
 # -- CSV / TSV --------------------------------------------------------------------------------
+#
+# Two parsers read CSV. pyarrow's multi-threaded reader takes every well-formed file. The csv
+# module takes over, from the first record pyarrow had not handed out yet, when pyarrow rejects a
+# block (a byte not valid in the encoding, a record with the wrong number of fields, a field
+# larger than a block) or when the file may end inside an open quote, which pyarrow accepts
+# silently. The csv module path knows each record's line and byte offset, so it names the bad
+# record and, with ``--on-error skip``, reports it and goes on. Both parsers agree on every
+# well-formed record, so the switch never changes what is found.
+
+
+class _Fallback(Exception):
+    """pyarrow cannot be trusted with the rest of this file; the csv module reads it instead."""
+
+
+class _Record(NamedTuple):
+    """One record as the csv module read it: number (-1 for the header), first line, fields, problem."""
+
+    number: int
+    line: int
+    fields: list[str]
+    problem: str | None = None
+
+
+class _LineFeed:
+    """Hands the csv module a file's lines and remembers the lines of the record being read.
+
+    A record goes on to the next line only inside a quoted field, so when the csv module asks for
+    another line of a record and none is left, the file ended inside a quote.
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._next_line = lines.__next__
+        self._replay: list[str] = []
+        self.taken: list[str] = []
+        self.ran_dry = False
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._replay:
+            line = self._replay.pop()
+        else:
+            try:
+                line = self._next_line()
+            except StopIteration:
+                self.ran_dry = bool(self.taken)
+                raise
+        self.taken.append(line)
+        return line
+
+    def take(self) -> list[str]:
+        """The lines of the record just read; the next record starts afresh."""
+        taken, self.taken, self.ran_dry = self.taken, [], False
+        return taken
+
+    def replay(self, lines: Sequence[str]) -> None:
+        """Hand these lines out again, in order, before reading on."""
+        self._replay.extend(reversed(lines))
+
+
+def _csv_records(source: Source, delimiter: str, encoding: str) -> Iterator[_Record]:
+    """Every record of a CSV/TSV file, header first, with the line it starts on and any problem.
+
+    Bytes that are not valid in *encoding* are kept as surrogate escapes while parsing, so a bad
+    byte spoils only its own record, whose problem names the byte's offset in the file. A quote
+    left open swallows the rest of the file (so does a field over the size limit); that record
+    is reported and reading resumes on its second line, where the next record most likely
+    starts. Blank lines are skipped, as pyarrow skips them.
+    """
+    import csv
+
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    name = _codec_name(encoding)
+    offsets: _ByteOffsets | None = None
+    with _open_text(source, encoding) as handle:
+        feed = _LineFeed(handle)
+        reader = csv.reader(feed, delimiter=delimiter)
+        number, line = -1, 1
+        try:
+            while True:
+                problem = None
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    fields, problem = [], f"unreadable record ({exc}); is a quote left open?"
+                if feed.ran_dry and len(feed.taken) > 1:
+                    problem = "a quote opened in this record is never closed"
+                taken = feed.take()
+                if problem is not None:
+                    # Where the record really ends is unknown: read on from its second line.
+                    feed.replay(taken[1:])
+                    taken = taken[:1]
+                    reader = csv.reader(feed, delimiter=delimiter)
+                elif not fields:
+                    line += len(taken)
+                    continue
+                else:
+                    raw = taken[0] if len(taken) == 1 else "".join(taken)
+                    if not raw.isascii() and (bad := _ESCAPED.search(raw)) is not None:
+                        offsets = offsets or _ByteOffsets(source, name)
+                        problem = _invalid_bytes(name, offsets.at(line, raw[:bad.start()]))
+                if number == -1 and name == "utf-8" and fields and fields[0].startswith("\ufeff"):
+                    fields[0] = fields[0][1:]
+                yield _Record(number, line, fields, problem)
+                number += 1
+                line += len(taken)
+        finally:
+            if offsets is not None:
+                offsets.close()
+
+
+class _ByteOffsets:
+    """Byte offsets of places in a text file, for error messages only: counted on demand, by
+    re-encoding the lines before them as they were decoded, in one forward pass per file."""
+
+    def __init__(self, source: Source, encoding: str) -> None:
+        self._encoding = encoding
+        self._handle = _open_text(source, encoding)
+        self._line = 1
+        self._offset = self._bom = len("".encode(encoding))  # codecs that write a BOM read one
+
+    def _size(self, text: str) -> int:
+        return len(text.encode(self._encoding, "surrogateescape")) - self._bom
+
+    def at(self, line: int, prefix: str) -> int:
+        """Offset of the end of *prefix*, the text that starts line *line* (lines asked in order)."""
+        while self._line < line:
+            self._offset += self._size(next(self._handle))
+            self._line += 1
+        return self._offset + self._size(prefix)
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def _csv_header(source: Source, delimiter: str, encoding: str) -> list[str]:
-    """The header row, read with the csv module so quoted names work; pyarrow then reads all as text."""
-    import csv
+    """The header row, read with the csv module (quoted names, BOM, bad bytes all handled)."""
+    records = _csv_records(source, delimiter, encoding)
+    try:
+        header = next(records, None)
+    finally:
+        records.close()
+    if header is None:
+        raise InputError(f"{source.path}: empty file (no header row)")
+    if header.problem:
+        raise InputError(f"{source.path}: cannot read the header: {header.problem}")
+    if len(set(header.fields)) != len(header.fields):
+        raise InputError(f"{source.path}: duplicate column names in the header")
+    return header.fields
 
-    with _open_text(source, encoding) as handle:
-        try:
-            return next(csv.reader(handle, delimiter=delimiter))
-        except StopIteration:
-            raise InputError(f"{source.path}: empty file (no header row)") from None
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise InputError(f"{source.path}: cannot read header: {exc}") from None
+
+def _codec_name(encoding: str) -> str:
+    """Python's canonical name for *encoding* (``UTF8`` -> ``utf-8``), checked when options are built."""
+    return codecs.lookup(encoding).name
 
 
-def _open_text(source: Source, encoding: str) -> io.TextIOBase:
+def _open_text(source: Source, encoding: str) -> io.TextIOWrapper:
+    """Lines exactly as in the file: no newline translation, bad bytes kept as surrogate escapes."""
     raw = gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding, newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
 
 
-def _read_csv(source: Source, opts: ReadOptions) -> Iterator[Batch]:
+def _read_csv(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     delimiter = "\t" if source.fmt == "tsv" else ","
     header = _csv_header(source, delimiter, opts.encoding)
-    if len(set(header)) != len(header):
-        raise InputError(f"{source.path}: duplicate column names in the header")
+    yield from _arrow_batches(source, _csv_batches(source, header, delimiter, opts), header, opts)
+
+
+def _csv_batches(source: Source, header: list[str], delimiter: str,
+                 opts: ReadOptions) -> Iterator[tuple[Sequence[int], pa.RecordBatch] | RecordError]:
+    """Numbered record batches from pyarrow, then from the csv module if pyarrow gives up."""
+    done = 0
+    try:
+        for rows, batch in _numbered(_arrow_csv(source, header, delimiter, opts.encoding)):
+            yield rows, batch
+            done = rows.stop
+        return
+    except (pa.ArrowInvalid, UnicodeError, _Fallback):
+        pass
+    yield from _csv_module_batches(source, header, delimiter, opts, done)
+
+
+def _arrow_csv(source: Source, header: list[str], delimiter: str, encoding: str) -> Iterator[pa.RecordBatch]:
+    """pyarrow's batches, every column as text; raises :class:`_Fallback` where it cannot be trusted.
+
+    The last batch is held back until the end is reached, because only then can it be checked:
+    pyarrow closes a quote left open at the end of the file without a word, so when the last
+    field holds a line break and the file does not end on a closing quote (an odd run of ``"``),
+    the csv module rereads the file and decides. (pyarrow reads a native stream: a Python file
+    object would be read from pyarrow's I/O threads, which abort the interpreter at exit.)
+    """
+    held: pa.RecordBatch | None = None
     stream = pa.input_stream(source.path, compression="gzip" if source.gzip else None)
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=opts.encoding, use_threads=True),
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, encoding=_codec_name(encoding), use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
@@ -192,59 +382,116 @@ def _read_csv(source: Source, opts: ReadOptions) -> Iterator[Batch]:
                 quoted_strings_can_be_null=False,
             ),
         )
-        yield from _arrow_batches(source, iter(reader), header, opts)
-    except pa.ArrowInvalid as exc:
-        raise InputError(_describe_arrow_error(source, exc, opts.encoding)) from None
+        if reader.schema.names != header:
+            raise _Fallback
+        for batch in reader:
+            if batch.num_rows:
+                if held is not None:
+                    yield held
+                held = batch
     finally:
         stream.close()
+    if held is not None:
+        last = held.column(held.num_columns - 1)[held.num_rows - 1].as_py()
+        if "\n" in last or "\r" in last:
+            end = _tail(source).decode(encoding, "ignore").rstrip("\r\n")
+            if (len(end) - len(end.rstrip('"'))) % 2 == 0:
+                raise _Fallback
+        yield held
 
 
-def _describe_arrow_error(source: Source, exc: Exception, encoding: str) -> str:
-    message = str(exc).splitlines()[0]
-    if "UTF8" in message or "UTF-8" in message:
-        offset = first_invalid_utf8(source)
-        where = f" at byte {offset}" if offset is not None else ""
-        return f"{source.path}: invalid UTF-8{where}; pass --encoding (for example --encoding latin-1)"
-    return f"{source.path}: {message}"
+def _tail(source: Source, size: int = 64) -> bytes:
+    """The file's last bytes, decompressed: a seek for a plain file, a native pass over a gzip one."""
+    if not source.gzip:
+        with open(source.path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - size))
+            return handle.read()
+    tail = b""
+    with pa.input_stream(source.path, compression="gzip") as stream:
+        while chunk := stream.read(CSV_BLOCK_BYTES):
+            tail = (tail + chunk[-size:])[-size:]
+    return tail
 
 
-def first_invalid_utf8(source: Source) -> int | None:
-    """Byte offset of the first byte that is not valid UTF-8, scanning in 1 MiB steps."""
-    import codecs
+def _csv_module_batches(source: Source, header: list[str], delimiter: str, opts: ReadOptions,
+                        start: int) -> Iterator[tuple[Sequence[int], pa.RecordBatch] | RecordError]:
+    """Records from *start* on, read with the csv module, in batches; bad records as errors."""
+    rows: list[int] = []
+    columns: list[list[str]] = [[] for _ in header]
 
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    with (gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")) as handle:
-        while chunk := handle.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return offset - len(decoder.getstate()[0]) + exc.start if exc.start >= 0 else offset
-            offset += len(chunk)
-    return None
+    def flush() -> tuple[Sequence[int], pa.RecordBatch]:
+        batch = pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], names=header)
+        numbers = rows.copy()
+        rows.clear()
+        for c in columns:
+            c.clear()
+        return numbers, batch
+
+    for record in _csv_records(source, delimiter, opts.encoding):
+        if record.number < start:
+            continue
+        problem = record.problem
+        if problem is None and len(record.fields) != len(header):
+            problem = f"expected {len(header)} fields, found {len(record.fields)}"
+        if problem is not None:
+            error = _bad_record(source, record.number, f"line {record.line}: {problem}", opts)
+            if rows:
+                yield flush()
+            yield error
+            continue
+        rows.append(record.number)
+        for column, value in zip(columns, record.fields, strict=True):
+            column.append(value)
+        if len(rows) >= BATCH_ROWS:
+            yield flush()
+    if rows:
+        yield flush()
 
 
-def _arrow_batches(source: Source, batches: Iterator[pa.RecordBatch], names: Sequence[str], opts: ReadOptions) -> Iterator[Batch]:
+def _bad_record(source: Source, record: int, reason: str, opts: ReadOptions) -> RecordError:
+    """The error for one bad record: returned to be reported with ``--on-error skip``, else raised."""
+    error = RecordError(source.path, record, reason)
+    if opts.on_error == "fail":
+        raise InputError(str(error))
+    return error
+
+
+def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.RecordBatch] | RecordError],
+                   names: Sequence[str], opts: ReadOptions) -> Iterator[Batch | RecordError]:
+    """Cell texts per chosen column from numbered Arrow batches; record errors pass through."""
     columns: list[str] | None = None
-    row = 0
-    for record_batch in batches:
-        if record_batch.num_rows == 0:
+    for item in batches:
+        if isinstance(item, RecordError):
+            yield item
+            continue
+        all_rows, whole = item
+        if whole.num_rows == 0:
             continue
         if columns is None:
-            sample = {n: record_batch.column(n).slice(0, 1000).to_pylist() for n in names}
+            sample = {n: whole.column(n).slice(0, 1000).to_pylist() for n in names}
             columns = _choose_columns(source.path, names, sample, opts)
-        ids = _id_values(record_batch, opts.id_column)
-        rows = range(row, row + record_batch.num_rows)
-        for name in columns:
-            values = record_batch.column(name)
-            if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
-                values = values.cast(pa.string())
-            texts = values.fill_null("").to_pylist()
-            yield Batch(name, rows, texts, ids, _Repeat(source.path, len(texts)))
-        row += record_batch.num_rows
+        # A pyarrow CSV block holds ~100k short reports; slices keep batches small (zero-copy).
+        for first in range(0, whole.num_rows, BATCH_ROWS):
+            record_batch = whole.slice(first, BATCH_ROWS)
+            rows = all_rows[first:first + BATCH_ROWS]
+            ids = _id_values(record_batch, opts.id_column)
+            for name in columns:
+                values = record_batch.column(name)
+                if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+                    values = values.cast(pa.string())
+                texts = values.fill_null("").to_pylist()
+                yield Batch(name, rows, texts, ids, _Repeat(source.path, len(texts)))
     if columns is None and (opts.columns or opts.id_column):
         # Header only: there is nothing to scan, but a misspelled column is still an error.
         _choose_columns(source.path, names, {}, opts)
+
+
+def _numbered(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[range, pa.RecordBatch]]:
+    """Batches with the record numbers they hold, counting from 0."""
+    row = 0
+    for batch in batches:
+        yield range(row, row + batch.num_rows), batch
+        row += batch.num_rows
 
 
 def _id_values(record_batch: pa.RecordBatch, id_column: str | None) -> list[str | None] | None:
@@ -295,82 +542,107 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
     if missing:
         raise _missing_column(source.path, missing[0], names)
     sub = ReadOptions(tuple(opts.columns), opts.id_column, opts.encoding, opts.on_error)
-    yield from _arrow_batches(source, parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted),
+    yield from _arrow_batches(source, _numbered(parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted)),
                               [n for n in wanted if n in textual or n == opts.id_column], sub)
 
 
 # -- JSONL ------------------------------------------------------------------------------------
 
 
-def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
-    columns: list[str] | None = None
-    pending: list[tuple[int, dict[str, object]]] = []
+def _jsonl_lines(source: Source) -> Iterator[tuple[int, int, bytes]]:
+    """Line number, byte offset and bytes of every non-blank line (a leading UTF-8 BOM dropped)."""
     opener = gzip.open if source.gzip else open
     with opener(source.path, "rb") as handle:
-        row = -1
-        for line in handle:
-            if not line.strip():
-                continue
-            row += 1
+        first = handle.readline()
+        bom = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
+        if first[bom:].strip():
+            yield 1, bom, first[bom:]
+        offset = len(first)
+        for number, line in enumerate(handle, 2):
+            if not line.isspace():
+                yield number, offset, line
+            offset += len(line)
+
+
+def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
+    name = _codec_name(opts.encoding)
+    if "\n".encode(name) != b"\n":
+        raise InputError(f"{source.path}: JSONL needs an ASCII-compatible encoding such as utf-8, not {name}")
+    columns: list[str] | None = None
+    pending: list[tuple[int, int, dict[str, object]]] = []
+    for row, (number, offset, line) in enumerate(_jsonl_lines(source)):
+        problem = None
+        try:
+            obj = orjson.loads(line if name == "utf-8" else line.decode(name))
+        except UnicodeDecodeError as exc:
+            problem = _invalid_bytes(name, offset + exc.start)
+        except orjson.JSONDecodeError as exc:
+            problem = f"invalid JSON: {exc}"
             try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                problem = RecordError(source.path, row, f"invalid JSON: {exc}")
-                if opts.on_error == "fail":
-                    raise InputError(str(problem)) from None
-                yield problem
-                continue
+                line.decode(name)
+            except UnicodeDecodeError as bad:
+                problem = _invalid_bytes(name, offset + bad.start)
+        else:
             if not isinstance(obj, dict):
-                problem = RecordError(source.path, row, "a JSONL line must hold an object")
-                if opts.on_error == "fail":
-                    raise InputError(str(problem))
-                yield problem
-                continue
-            pending.append((row, obj))
-            if len(pending) >= BATCH_ROWS:
-                columns = columns or _jsonl_columns(source, pending, opts)
-                yield from _jsonl_batches(source, pending, columns, opts)
-                pending = []
+                problem = "a JSONL line must hold an object"
+        if problem is not None:
+            yield _bad_record(source, row, f"line {number}: {problem}", opts)
+            continue
+        pending.append((row, number, obj))
+        if len(pending) >= BATCH_ROWS:
+            columns = columns or _jsonl_columns(source, pending, opts)
+            yield from _jsonl_batches(source, pending, columns, opts)
+            pending = []
     if pending:
         columns = columns or _jsonl_columns(source, pending, opts)
         yield from _jsonl_batches(source, pending, columns, opts)
 
 
-def _jsonl_columns(source: Source, pending: list[tuple[int, dict[str, object]]], opts: ReadOptions) -> list[str]:
-    names = list(dict.fromkeys(k for _, obj in pending[:1000] for k in obj))
-    sample = {n: [obj.get(n) for _, obj in pending[:1000]] for n in names}
+def _jsonl_columns(source: Source, pending: list[tuple[int, int, dict[str, object]]], opts: ReadOptions) -> list[str]:
+    names = list(dict.fromkeys(k for _, _, obj in pending[:1000] for k in obj))
+    sample = {n: [obj.get(n) for _, _, obj in pending[:1000]] for n in names}
     return _choose_columns(source.path, names, sample, opts)
 
 
-def _jsonl_batches(source: Source, pending: list[tuple[int, dict[str, object]]], columns: list[str], opts: ReadOptions) -> Iterator[Batch]:
-    rows = [r for r, _ in pending]
-    ids = None
-    if opts.id_column:
-        ids = [None if (v := obj.get(opts.id_column)) is None else str(v) for _, obj in pending]
-    for name in columns:
-        texts = []
-        for row, obj in pending:
+def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, object]]], columns: list[str],
+                   opts: ReadOptions) -> Iterator[Batch | RecordError]:
+    good = []
+    for row, number, obj in pending:
+        for name in columns:
             value = obj.get(name)
             if value is not None and not isinstance(value, str):
-                raise InputError(f"{source.path}:{row}: field {name!r} is not a string")
-            texts.append(value or "")
+                yield _bad_record(source, row, f"line {number}: field {name!r} is not a string", opts)
+                break
+        else:
+            good.append((row, obj))
+    if not good:
+        return
+    rows = [r for r, _ in good]
+    ids = None
+    if opts.id_column:
+        ids = [None if (v := obj.get(opts.id_column)) is None else str(v) for _, obj in good]
+    for name in columns:
+        texts = [str(obj.get(name) or "") for _, obj in good]
         yield Batch(name, rows, texts, ids, _Repeat(source.path, len(rows)))
 
 
 # -- plain text -------------------------------------------------------------------------------
 
 
-def _read_txt(source: Source, opts: ReadOptions) -> Iterator[Batch]:
+def _read_txt(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     opener = gzip.open if source.gzip else open
     with opener(source.path, "rb") as handle:
         data = handle.read()
     try:
         text = data.decode(opts.encoding)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{source.path}: invalid {opts.encoding} at byte {exc.start}; pass --encoding") from None
-    except LookupError:
-        raise InputError(f"unknown encoding {opts.encoding!r}") from None
+        yield _bad_record(source, 0, _invalid_bytes(_codec_name(opts.encoding), exc.start), opts)
+        return
     yield Batch(None, [0], [text], [Path(source.path).stem] if opts.id_column else None, [source.path])
+
+
+def _invalid_bytes(encoding: str, offset: int) -> str:
+    return f"invalid {encoding} at byte {offset}; pass --encoding (for example --encoding latin-1)"
 
 
 # -- file lines -------------------------------------------------------------------------------
@@ -380,8 +652,8 @@ class LineMap:
     """The 1-based file line where each data record starts, for formats that annotate files.
 
     SARIF and GitHub annotations point at file lines, but a CSV record can span lines (quoted,
-    hard-wrapped reports). The map is built once per file on first use, with the csv module's
-    own line counting, and costs 4 bytes per record.
+    hard-wrapped reports). The map is built once per file on first use, by the same record
+    reader that names bad records, and costs 4 bytes per record.
     """
 
     def __init__(self, encoding: str = "utf-8") -> None:
@@ -389,32 +661,27 @@ class LineMap:
         self._cache: dict[str, array[int] | None] = {}
 
     def line_of(self, path: str, record: int, line_in_cell: int) -> int | None:
-        """File line of line *line_in_cell* of a record's cell (exact when earlier cells are one line)."""
+        """File line of line *line_in_cell* of a record's cell (exact when earlier cells are one line).
+
+        A JSONL record is one file line whatever its text holds (newlines are escaped), so there
+        the record's line is the answer.
+        """
         if path not in self._cache:
             self._cache[path] = self._build(path)
         starts = self._cache[path]
         if starts is None or record >= len(starts):
             return None
+        if path.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")):
+            return starts[record]
         return starts[record] + line_in_cell - 1
 
     def _build(self, path: str) -> array[int] | None:
-        import csv
-
         source = source_for(path)
         if source is None or source.fmt == "parquet":
             return None
         if source.fmt == "txt":
             return array("I", [1])
-        starts = array("I")
-        with _open_text(source, self.encoding) as handle:
-            if source.fmt == "jsonl":
-                starts.extend(n for n, line in enumerate(handle, 1) if line.strip())
-                return starts
-            reader = csv.reader(handle, delimiter="\t" if source.fmt == "tsv" else ",")
-            csv.field_size_limit(1 << 30)
-            next(reader, None)
-            previous_end = reader.line_num
-            for _ in reader:
-                starts.append(previous_end + 1)
-                previous_end = reader.line_num
-        return starts
+        if source.fmt == "jsonl":
+            return array("I", (number for number, _, _ in _jsonl_lines(source)))
+        delimiter = "\t" if source.fmt == "tsv" else ","
+        return array("I", (r.line for r in _csv_records(source, delimiter, self.encoding) if r.number >= 0))

@@ -8,9 +8,12 @@ locations, codes and the marker itself.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Protocol
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
@@ -114,8 +117,30 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def file_columns(f: Finding) -> bool:
+    """Whether *f*'s cell column is also its column in the file: only for a ``.txt`` report,
+    where the record is the whole file (and so has no column name). In CSV the first line of a
+    cell starts after the other fields and quotes are doubled; JSON escapes characters. There a
+    file position names the line alone."""
+    return f.column is None
+
+
+def artifact_uri(path: str) -> str:
+    """A SARIF ``artifactLocation.uri``: a relative URI reference for a relative path (GitHub
+    resolves it against the checkout), a ``file:`` URI for an absolute one, percent-encoded so
+    that spaces and ``#`` in dataset file names stay part of the path."""
+    if os.path.isabs(path):
+        return Path(path).as_uri()
+    return quote(Path(path).as_posix(), safe="/")
+
+
 class SarifReporter:
-    """SARIF 2.1.0 for code scanning. Results are buffered: SARIF puts them inside ``runs``."""
+    """SARIF 2.1.0 for code scanning. Results are buffered: SARIF puts them inside ``runs``.
+
+    Every result has a ``region.startLine``, which GitHub code scanning requires: the record's
+    file line, or line 1 for formats without lines (Parquet), where the logical location and
+    the ``record`` property say where the trace is. Columns count code points, as offsets do.
+    """
 
     def __init__(self, out: IO[str], rules: Sequence[Rule], line_of: LineOf) -> None:
         self.out, self.rules, self.line_of = out, list(rules), line_of
@@ -124,11 +149,10 @@ class SarifReporter:
         self.notifications: list[dict[str, object]] = []
 
     def finding(self, f: Finding) -> None:
-        region: dict[str, object] = {}
         line = self.line_of(f)
-        if line is not None:
-            region = {"region": {"startLine": line, "startColumn": f.col, "endColumn": f.col + len(f.marker)}
-                      if "\n" not in f.marker else {"startLine": line}}
+        region = ({"startLine": 1} if line is None
+                  else {"startLine": line, "startColumn": f.col, "endColumn": f.col + len(f.marker)}
+                  if file_columns(f) and "\n" not in f.marker else {"startLine": line})
         where = f"record {f.record}" + (f", column {f.column}" if f.column else "") + (f", id {f.id}" if f.id else "")
         self.results.append({
             "ruleId": f.rule.code,
@@ -136,7 +160,7 @@ class SarifReporter:
             "level": _level(f.rule),
             "message": {"text": f"{f.rule.message} ({f.marker!r}) at {where}, offset {f.start}"},
             "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": f.path.replace("\\", "/")}, **region},
+                "physicalLocation": {"artifactLocation": {"uri": artifact_uri(f.path)}, "region": region},
                 "logicalLocations": [{"fullyQualifiedName": where, "kind": "element"}],
             }],
             "partialFingerprints": {"deidlintFinding/v1": fingerprint(f)},
@@ -147,7 +171,7 @@ class SarifReporter:
     def record_error(self, error: RecordError) -> None:
         self.notifications.append({
             "level": "error", "message": {"text": error.reason},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": error.path}}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(error.path)}}}],
         })
 
     def finish(self, summary: Summary) -> None:
@@ -170,7 +194,7 @@ class SarifReporter:
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",
             "runs": [{"tool": {"driver": driver}, "invocations": [invocation], "results": self.results,
-                      "properties": {"summary": summary.as_dict()}}],
+                      "columnKind": "unicodeCodePoints", "properties": {"summary": summary.as_dict()}}],
         }
         self.out.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
 
@@ -188,7 +212,9 @@ class GithubReporter:
 
     def finding(self, f: Finding) -> None:
         line = self.line_of(f)
-        props = f"file={_gh_escape(f.path, True)}" + (f",line={line},col={f.col}" if line is not None else "")
+        props = f"file={_gh_escape(f.path, True)}"
+        if line is not None:
+            props += f",line={line}" + (f",col={f.col}" if file_columns(f) else "")
         title = _gh_escape(f"{f.rule.code} {f.rule.name}", True)
         level = {"error": "error", "warning": "warning", "info": "notice"}[f.rule.severity]
         message = f"{f.rule.message} {f.marker!r} at record {f.record}" + (f", column {f.column}" if f.column else "")
@@ -228,13 +254,14 @@ class JunitReporter:
     def finish(self, summary: Summary) -> None:
         paths = sorted(set(self.counts) | set(self.errors)) or ["(all inputs)"]
         total_failures = sum(len(c) for c in self.counts.values())
+        total_errors = sum(len(e) for e in self.errors.values())
         parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="deidlint" '
-                 f'tests="{len(paths) * len(self.rules)}" failures="{total_failures}" '
-                 f'errors="{sum(len(e) for e in self.errors.values())}">\n']
+                 f'tests="{len(paths) * len(self.rules) + total_errors}" failures="{total_failures}" '
+                 f'errors="{total_errors}">\n']
         for path in paths:
             counts = self.counts.get(path, Counter())
             errors = self.errors.get(path, [])
-            parts.append(f'  <testsuite name={quoteattr(path)} tests="{len(self.rules)}" '
+            parts.append(f'  <testsuite name={quoteattr(path)} tests="{len(self.rules) + len(errors)}" '
                          f'failures="{len(counts)}" errors="{len(errors)}">\n')
             for rule in self.rules:
                 parts.append(f'    <testcase classname={quoteattr(path)} name={quoteattr(f"{rule.code} {rule.name}")}>')
@@ -246,7 +273,8 @@ class JunitReporter:
                                  f'message={quoteattr(f"{counts[rule.code]} x {rule.message}")}>{escape(body)}</failure>')
                 parts.append("</testcase>\n")
             for error in errors:
-                parts.append(f'    <testcase classname={quoteattr(path)} name="read"><error message={quoteattr(error)}/></testcase>\n')
+                parts.append(f'    <testcase classname={quoteattr(path)} name="read">'
+                             f'<error message={quoteattr(error)}/></testcase>\n')
             parts.append("  </testsuite>\n")
         parts.append("</testsuites>\n")
         self.out.write("".join(parts))

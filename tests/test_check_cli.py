@@ -180,3 +180,10 @@ def test_streamed_json_equals_the_finding_dicts() -> None:
         reporter.finding(f)
     reporter.finish(Summary())
     assert orjson.loads(out.getvalue())["findings"] == [f.as_dict() for f in findings]
+
+
+def test_github_annotation_line_of_a_jsonl_record_with_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"report": "first"}\n{"report": "a\\nCompared to ___."}\n')
+    result = run_cli("check", str(path), "--format", "github")
+    assert ",line=2," in result.stdout.splitlines()[0]

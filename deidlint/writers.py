@@ -1,0 +1,507 @@
+"""Writers: rewrite a dataset with fixed cells and leave every other byte as it was.
+
+A curator diffs the fixed dataset against the original, and version control stores it as a
+delta, so a fix must touch only what it fixes: unchanged rows keep their raw bytes (quoting,
+line endings, encoding, number formats such as ``1.0``, empty cells), and inside a changed row
+only the changed cell is re-encoded. CSV/TSV and JSONL are therefore rewritten from their raw
+records, spliced; Parquet, which has no raw text, is rewritten row group by row group with the
+same schema, metadata and compression; a ``.txt`` report is one cell.
+
+Every write is atomic: the output goes to a temporary file in the destination's folder, is
+flushed and fsynced, and only then renamed over the destination. A failed or interrupted run
+leaves the input (and any earlier output) untouched, and a file with nothing to fix is never
+rewritten: with ``-o`` its bytes are copied.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+from deidlint.errors import InputError, RecordError
+from deidlint.readers import Batch, ReadOptions, Source, read
+
+#: Turns a batch of cell texts into fixed texts (same length and order).
+Edit = Callable[[Batch], list[str]]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(slots=True)
+class Rewrite:
+    """What happened to one file."""
+
+    records_changed: int = 0
+    written: bool = False
+
+
+@contextmanager
+def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
+    """A binary file that appears at ``path`` only if the block succeeds, fsynced, never half-written.
+
+    ``like`` names a file whose permission bits the new file takes (the input, for ``--in-place``).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if like is not None:
+            shutil.copymode(like, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (where the platform allows opening a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def copy_atomically(source: str, dest: str) -> None:
+    """Byte-identical copy of ``source`` at ``dest``, atomically."""
+    with open(source, "rb") as src, atomic_output(dest) as out:
+        shutil.copyfileobj(src, out, _CHUNK)
+
+
+@contextmanager
+def _compressed(handle: IO[bytes], source: Source) -> Iterator[IO[bytes]]:
+    """The output stream: gzip-compressed like the input, keeping its header's timestamp."""
+    if not source.gzip:
+        yield handle
+        return
+    with open(source.path, "rb") as original:
+        header = original.read(10)
+    mtime = int.from_bytes(header[4:8], "little") if len(header) == 10 else 0
+    with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=mtime) as zipped:
+        yield zipped  # type: ignore[misc]
+
+
+def _open_raw(source: Source) -> IO[bytes]:
+    return gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[return-value]
+
+
+def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit) -> Rewrite:
+    """Stream ``source`` through ``edit`` and write the result to ``dest`` (None: a dry run).
+
+    ``dest`` may be ``source.path`` itself (``--in-place``). Nothing is written when no cell
+    changed, except that a distinct ``dest`` receives a byte-identical copy.
+    """
+    name = codecs.lookup(opts.encoding).name
+    if source.fmt != "parquet" and ",\n\"".encode(name) != b',\n"':
+        raise InputError(f"{source.path}: fix needs an ASCII-compatible encoding such as utf-8, not {name}")
+    writer = {"csv": _CsvWriter, "tsv": _CsvWriter, "jsonl": _JsonlWriter,
+              "parquet": _ParquetWriter, "txt": _TxtWriter}[source.fmt]
+    result = Rewrite()
+    if dest is None:
+        for item in read(source, opts):
+            if not isinstance(item, RecordError):
+                new = edit(item)
+                result.records_changed += sum(a is not b and a != b for a, b in zip(item.texts, new, strict=True))
+        return result
+    same = os.path.exists(dest) and os.path.samefile(dest, source.path)
+    target = os.path.realpath(dest) if same else dest
+    try:
+        with atomic_output(target, like=source.path if same else None) as handle:
+            result.records_changed = writer(source, opts, name).run(handle, edit)
+            if not result.records_changed:
+                raise _Unchanged
+    except _Unchanged:
+        if not same:
+            copy_atomically(source.path, dest)
+        return result
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"{source.path}: {getattr(exc, 'strerror', None) or exc}") from None
+    result.written = True
+    return result
+
+
+class _Unchanged(Exception):
+    """Nothing changed: drop the temporary output (the input, or a plain copy, is the result)."""
+
+
+def _changes(batch: Batch, new: list[str]) -> Iterator[tuple[int, str, str]]:
+    """(record, old text, new text) for each cell the edit changed."""
+    for row, old, text in zip(batch.rows, batch.texts, new, strict=True):
+        if text is not old and text != old:
+            yield row, old, text
+
+
+# -- CSV / TSV ----------------------------------------------------------------------------------
+
+#: One raw record: quoted fields may hold line breaks; a quote left open runs to the end.
+_RECORD = re.compile(rb'(?:[^"\n]+|"[^"]*(?:"|\Z))*(?:\n|\Z)')
+
+
+class _CsvWriter:
+    """Copies raw records and splices changed cells into them.
+
+    Records are found on the raw bytes (an ASCII-compatible encoding cannot hide a quote, comma
+    or line feed inside a multi-byte character), numbered as the reader numbers them (blank
+    lines are not records), and matched to the reader's cells: a changed cell whose raw value
+    is not exactly the text the reader gave is an error, so a disagreement between the two
+    parsers can never corrupt a file.
+    """
+
+    def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
+        self.source, self.opts, self.encoding = source, opts, encoding
+        self.delimiter = b"\t" if source.fmt == "tsv" else b","
+        self._cell = re.compile(rb'"(?:[^"]|"")*"|[^' + re.escape(self.delimiter) + rb'"\r\n]*')
+
+    def _records(self, handle: IO[bytes]) -> Iterator[bytes]:
+        buffer = b""
+        while True:
+            chunk = handle.read(_CHUNK)
+            buffer += chunk
+            pos = 0
+            for m in _RECORD.finditer(buffer):
+                if m.end() == m.start():
+                    break
+                if m.end() == len(buffer) and chunk:
+                    break  # it may go on in the next chunk (even after a line feed inside quotes)
+                yield m.group()
+                pos = m.end()
+            buffer = buffer[pos:]
+            if not chunk:
+                if buffer:
+                    yield buffer
+                return
+
+    def run(self, out: IO[bytes], edit: Edit) -> int:
+        changed = 0
+        with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
+            records = self._records(raw)
+            header = self._header(records, sink)
+            pending: dict[int, dict[int, tuple[str, str]]] = {}
+            number = 0
+            for item in read(self.source, self.opts):
+                if isinstance(item, RecordError):
+                    continue
+                new = edit(item)
+                column = header.get(item.column or "", -1)
+                for row, old, text in _changes(item, new):
+                    pending.setdefault(row, {})[column] = (old, text)
+                if item.rows:
+                    number, done = self._copy(records, sink, pending, number, item.rows[0])
+                    changed += done
+            number, done = self._copy(records, sink, pending, number, None)
+            changed += done
+        return changed
+
+    def _header(self, records: Iterator[bytes], sink: IO[bytes]) -> dict[str, int]:
+        import csv
+
+        for record in records:
+            sink.write(record)
+            if record.strip(b"\r\n"):
+                text = record.decode(self.encoding, "surrogateescape")
+                fields = next(csv.reader([text], delimiter=self.delimiter.decode()), [])
+                if fields and fields[0].startswith("\ufeff"):
+                    fields[0] = fields[0][1:]
+                return {name: i for i, name in enumerate(fields)}
+        return {}
+
+    def _copy(self, records: Iterator[bytes], sink: IO[bytes], pending: dict[int, dict[int, tuple[str, str]]],
+              number: int, until: int | None) -> tuple[int, int]:
+        """Write records up to (not including) record ``until``; splice the pending changes."""
+        changed = 0
+        while until is None or number < until:
+            record = next(records, None)
+            if record is None:
+                break
+            if not record.strip(b"\r\n"):
+                sink.write(record)
+                continue
+            cells = pending.pop(number, None)
+            if cells:
+                record = self._splice(record, number, cells)
+                changed += 1
+            sink.write(record)
+            number += 1
+        if pending and until is None:
+            raise InputError(f"{self.source.path}: record {min(pending)} not found while rewriting")
+        return number, changed
+
+    def _splice(self, record: bytes, number: int, cells: dict[int, tuple[str, str]]) -> bytes:
+        body = record.rstrip(b"\r\n")
+        ending = record[len(body):]
+        spans = []
+        pos = 0
+        while True:
+            m = self._cell.match(body, pos)
+            spans.append((m.start(), m.end()))  # type: ignore[union-attr]
+            pos = m.end()  # type: ignore[union-attr]
+            if pos >= len(body) or body[pos:pos + 1] != self.delimiter:
+                break
+            pos += 1
+        out = bytearray()
+        last = 0
+        for index in sorted(cells):
+            old, new = cells[index]
+            if not 0 <= index < len(spans):
+                raise InputError(f"{self.source.path}: record {number} has no column {index} while rewriting")
+            start, end = spans[index]
+            raw = body[start:end]
+            quoted = raw.startswith(b'"')
+            value = raw[1:-1].replace(b'""', b'"') if quoted else raw
+            if value.decode(self.encoding, "surrogateescape") != old:
+                raise InputError(f"{self.source.path}: record {number}: the CSV parsers disagree on a cell; "
+                                 "nothing was written")
+            delim = self.delimiter.decode()
+            if quoted or any(c in new for c in (delim, '"', "\n", "\r")):
+                encoded = b'"' + new.replace('"', '""').encode(self.encoding) + b'"'
+            else:
+                encoded = new.encode(self.encoding)
+            out += body[last:start] + encoded
+            last = end
+        out += body[last:] + ending
+        return bytes(out)
+
+
+# -- JSONL --------------------------------------------------------------------------------------
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_SPACE = re.compile(rb"[ \t\r\n]*")
+_JSON_SCALAR = re.compile(rb"[^,}\]\s]*")
+
+
+def _json_value_spans(line: bytes) -> dict[str, tuple[int, int]]:
+    """Raw byte span of every top-level value of a JSON object line, keyed by the decoded key."""
+    spans: dict[str, tuple[int, int]] = {}
+    pos = _JSON_SPACE.match(line).end()  # type: ignore[union-attr]
+    if line[pos:pos + 1] != b"{":
+        return spans
+    pos += 1
+    while True:
+        pos = _JSON_SPACE.match(line, pos).end()  # type: ignore[union-attr]
+        key = _JSON_STRING.match(line, pos)
+        if key is None:
+            return spans
+        pos = _JSON_SPACE.match(line, key.end()).end()  # type: ignore[union-attr]
+        if line[pos:pos + 1] != b":":
+            return spans
+        start = _JSON_SPACE.match(line, pos + 1).end()  # type: ignore[union-attr]
+        end = _json_skip(line, start)
+        spans[json.loads(key.group())] = (start, end)
+        pos = _JSON_SPACE.match(line, end).end()  # type: ignore[union-attr]
+        if line[pos:pos + 1] != b",":
+            return spans
+        pos += 1
+
+
+def _json_skip(line: bytes, pos: int) -> int:
+    """End of the JSON value starting at ``pos`` (strings, nested containers, scalars)."""
+    first = line[pos:pos + 1]
+    if first == b'"':
+        m = _JSON_STRING.match(line, pos)
+        return m.end() if m else len(line)
+    if first in (b"{", b"["):
+        depth = 0
+        while pos < len(line):
+            c = line[pos:pos + 1]
+            if c == b'"':
+                m = _JSON_STRING.match(line, pos)
+                pos = m.end() if m else len(line)
+                continue
+            if c in (b"{", b"["):
+                depth += 1
+            elif c in (b"}", b"]"):
+                depth -= 1
+                if depth == 0:
+                    return pos + 1
+            pos += 1
+        return pos
+    return _JSON_SCALAR.match(line, pos).end()  # type: ignore[union-attr]
+
+
+class _JsonlWriter:
+    """Copies raw lines and replaces only the changed string values inside changed lines.
+
+    A new value is written in the style of the old one: ``\\u`` escapes if the line was pure
+    ASCII (as Python's ``json`` writes), raw UTF-8 otherwise (as orjson writes).
+    """
+
+    def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
+        self.source, self.opts, self.encoding = source, opts, encoding
+
+    def run(self, out: IO[bytes], edit: Edit) -> int:
+        changed = 0
+        with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
+            lines = iter(raw)
+            pending: dict[int, dict[str, tuple[str, str]]] = {}
+            number = 0
+            for item in read(self.source, self.opts):
+                if isinstance(item, RecordError):
+                    continue
+                new = edit(item)
+                for row, old, text in _changes(item, new):
+                    pending.setdefault(row, {})[item.column or ""] = (old, text)
+                if item.rows:
+                    number, done = self._copy(lines, sink, pending, number, item.rows[0])
+                    changed += done
+            number, done = self._copy(lines, sink, pending, number, None)
+            changed += done
+        return changed
+
+    def _copy(self, lines: Iterator[bytes], sink: IO[bytes], pending: dict[int, dict[str, tuple[str, str]]],
+              number: int, until: int | None) -> tuple[int, int]:
+        changed = 0
+        while until is None or number < until:
+            line = next(lines, None)
+            if line is None:
+                break
+            if not line.strip() or line.strip() == codecs.BOM_UTF8:
+                sink.write(line)
+                continue
+            fields = pending.pop(number, None)
+            if fields:
+                line = self._splice(line, number, fields)
+                changed += 1
+            sink.write(line)
+            number += 1
+        if pending and until is None:
+            raise InputError(f"{self.source.path}: record {min(pending)} not found while rewriting")
+        return number, changed
+
+    def _splice(self, line: bytes, number: int, fields: dict[str, tuple[str, str]]) -> bytes:
+        bom = codecs.BOM_UTF8 if line.startswith(codecs.BOM_UTF8) else b""
+        body = line[len(bom):]
+        spans = _json_value_spans(body)
+        ascii_only = body.isascii()
+        out = bytearray(bom)
+        last = 0
+        for start, end, new in sorted((*spans.get(k, (-1, -1)), v[1]) for k, v in fields.items()):
+            if start < 0:
+                raise InputError(f"{self.source.path}: record {number}: field not found while rewriting")
+            encoded = json.dumps(new, ensure_ascii=ascii_only).encode(self.encoding)
+            out += body[last:start] + encoded
+            last = end
+        out += body[last:]
+        return bytes(out)
+
+
+# -- Parquet ------------------------------------------------------------------------------------
+
+
+class _ParquetWriter:
+    """Rewrites a Parquet file row group by row group: same schema, metadata, codec, group sizes."""
+
+    def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
+        self.source, self.opts = source, opts
+
+    def run(self, out: IO[bytes], edit: Edit) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        changes: dict[str, dict[int, str]] = {}
+        for item in read(self.source, self.opts):
+            if isinstance(item, RecordError):
+                continue
+            new = edit(item)
+            for row, _old, text in _changes(item, new):
+                changes.setdefault(item.column or "", {})[row] = text
+        if not changes:
+            return 0
+        changed_rows = {row for rows in changes.values() for row in rows}
+        parquet = pq.ParquetFile(self.source.path)
+        meta = parquet.metadata
+        codec = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
+        schema = parquet.schema_arrow
+        with pq.ParquetWriter(out, schema, compression=codec if codec != "uncompressed" else "none") as writer:
+            start = 0
+            for group in range(meta.num_row_groups):
+                table = parquet.read_row_group(group)
+                end = start + table.num_rows
+                for column, rows in changes.items():
+                    mine = {r - start: t for r, t in rows.items() if start <= r < end}
+                    if not mine:
+                        continue
+                    index = schema.get_field_index(column)
+                    values = table.column(index).to_pylist()
+                    for r, t in mine.items():
+                        values[r] = t
+                    table = table.set_column(index, schema.field(index), pa.array(values, schema.field(index).type))
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))
+                start = end
+        return len(changed_rows)
+
+
+# -- plain text ---------------------------------------------------------------------------------
+
+
+class _TxtWriter:
+    """One report per file: the whole file is the cell."""
+
+    def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
+        self.source, self.opts, self.encoding = source, opts, encoding
+
+    def run(self, out: IO[bytes], edit: Edit) -> int:
+        changed = 0
+        for item in read(self.source, self.opts):
+            if isinstance(item, RecordError):
+                continue
+            new = edit(item)
+            if new[0] != item.texts[0]:
+                with _compressed(out, self.source) as sink:
+                    sink.write(new[0].encode(self.encoding))
+                changed = 1
+        return changed
+
+
+# -- where outputs go ---------------------------------------------------------------------------
+
+
+def destinations(paths: list[str], sources: list[Source], out: str | None, in_place: bool) -> list[str]:
+    """The output path of every source: itself (``--in-place``), ``out`` (one input file), or
+    ``out/<path relative to the input folder>`` (several inputs, or a folder).
+
+    An output that would overwrite an input without ``--in-place`` is refused.
+    """
+    from deidlint.errors import UsageError
+
+    if in_place:
+        return [s.path for s in sources]
+    assert out is not None
+    single = len(paths) == 1 and not os.path.isdir(paths[0]) and not os.path.isdir(out)
+    dests: list[str] = []
+    for source in sources:
+        if single:
+            dests.append(out)
+            continue
+        root = next((p for p in paths if os.path.isdir(p) and
+                     os.path.commonpath([os.path.abspath(p), os.path.abspath(source.path)]) == os.path.abspath(p)), None)
+        rel = os.path.relpath(source.path, root) if root else os.path.basename(source.path)
+        dests.append(os.path.join(out, rel))
+    if len(set(map(os.path.abspath, dests))) != len(dests):
+        raise UsageError("two inputs would be written to the same output; fix them separately")
+    inputs = {os.path.realpath(s.path) for s in sources}
+    for dest in dests:
+        if os.path.realpath(dest) in inputs:
+            raise UsageError(f"{dest} is an input; use --in-place to rewrite inputs")
+    return dests

@@ -1,0 +1,111 @@
+"""`deidlint fix` end to end: refusal without a destination, exit codes, atomic in-place writes,
+untouched columns and rows byte-identical, privacy of the output, idempotence."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from deidlint import synth
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fix") / "reports.csv"
+    synth.write_dataset(path, 600, seed=9)
+    return path
+
+
+def rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
+
+
+def test_refuses_to_write_without_a_destination(dataset: Path) -> None:
+    result = run_cli("fix", str(dataset))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "deidlint: error: fix writes nothing without -o OUT or --in-place (or --dry-run to preview)"
+
+
+def test_fix_to_output_leaves_no_trace_and_keeps_other_columns(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fixed.csv"
+    stats = tmp_path / "stats.json"
+    result = run_cli("fix", str(dataset), "-o", str(out), "--stats-json", str(stats))
+    assert result.returncode == 0, result.stderr
+    assert "0 finding(s) remain" in result.stderr
+    assert result.stdout == ""  # no report text unless --diff
+    assert run_cli("check", str(out)).returncode == 0
+    before, after = rows(dataset), rows(out)
+    assert len(before) == len(after)
+    for old, new in zip(before, after, strict=True):
+        assert old[:2] + old[3:] == new[:2] + new[3:]
+    raw_before = dataset.read_bytes().decode().split("\n")
+    assert sum(line in out.read_bytes().decode() for line in raw_before) > len(raw_before) // 2
+    doc = json.loads(stats.read_text())
+    assert doc["remaining"] == 0 and doc["records"] == 600 and doc["records_changed"] > 300
+    assert doc["by_rule"]["DL104"]["remove"] > 0
+
+
+def test_fix_twice_equals_fix_once_and_is_deterministic(dataset: Path, tmp_path: Path) -> None:
+    for strategy in ("remove", "surrogate"):
+        once, twice, again = (tmp_path / f"{strategy}{i}.csv" for i in range(3))
+        assert run_cli("fix", str(dataset), "-o", str(once), "--strategy", strategy, "--seed", "3").returncode == 0
+        assert run_cli("fix", str(once), "-o", str(twice), "--strategy", strategy).returncode == 0
+        assert run_cli("fix", str(dataset), "-o", str(again), "--strategy", strategy, "--seed", "3").returncode == 0
+        assert once.read_bytes() == twice.read_bytes() == again.read_bytes()
+
+
+def test_in_place_and_dry_run_and_diff(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"id": "a", "report": "Lungs clear. Unchanged since ___."}\n{"id": "b", "report": "Fine."}\n')
+    original = path.read_bytes()
+    dry = run_cli("fix", str(path), "--dry-run", "--diff", "--id-column", "id")
+    assert dry.returncode == 0 and path.read_bytes() == original
+    assert "-Lungs clear. Unchanged since ___." in dry.stdout and "+Lungs clear. Unchanged." in dry.stdout
+    assert f"{path}:0 report (a)" in dry.stdout
+    result = run_cli("fix", str(path), "--in-place")
+    assert result.returncode == 0, result.stderr
+    assert path.read_text() == '{"id": "a", "report": "Lungs clear. Unchanged."}\n{"id": "b", "report": "Fine."}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
+
+
+def test_findings_that_cannot_be_fixed_exit_1(tmp_path: Path) -> None:
+    pack = tmp_path / "notes.toml"
+    pack.write_text('[pack]\nname = "notes"\n\n[[rules]]\ncode = "US901"\nname = "study-number"\n'
+                    'message = "Study number"\npattern = "STUDY-[0-9]+"\ncategory = "identifier"\n'
+                    'match = ["STUDY-12"]\n')
+    config = tmp_path / "deidlint.toml"
+    config.write_text(f'packs = ["{pack.name}"]\nstrategies = {{"DL104" = "mask"}}\nmask-token = "<gone>"\n')
+    data = tmp_path / "d.csv"
+    data.write_text("id,report\n1,STUDY-12 clear since ___.\n")
+    out = tmp_path / "o.csv"
+    result = run_cli("fix", str(data), "-o", str(out), "--config", str(config))
+    assert result.returncode == 1, result.stderr
+    assert "1 finding(s) remain: US901 1" in result.stderr
+    assert out.read_text() == "id,report\n1,STUDY-12 clear since <gone>.\n"
+
+
+def test_folder_of_reports_to_output_folder(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "a.txt").write_text("Unchanged since ___.\n")
+    (root / "b.txt").write_text("Clear.\n")
+    out = tmp_path / "out"
+    assert run_cli("fix", str(root), "-o", str(out)).returncode == 0
+    assert (out / "a.txt").read_text() == "Unchanged.\n"
+    assert (out / "b.txt").read_bytes() == (root / "b.txt").read_bytes()
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    missing = run_cli("fix", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "x.csv"))
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    data = tmp_path / "d.csv"
+    data.write_text("id,report\n1,a ___\n")
+    same = run_cli("fix", str(data), "-o", str(data))
+    assert same.returncode == 2 and "--in-place" in same.stderr
+    both = run_cli("fix", str(data), "-o", "x.csv", "--in-place")
+    assert both.returncode == 2 and "Traceback" not in both.stderr

@@ -1,0 +1,211 @@
+"""Format-preserving rewriting: only changed cells change, writes are atomic, nothing else moves."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from deidlint import synth
+from deidlint.errors import InputError, UsageError
+from deidlint.readers import Batch, ReadOptions, discover, read, source_for
+from deidlint.writers import destinations, rewrite
+
+
+def scrub(batch: Batch) -> list[str]:
+    """A stand-in fix: every ``___`` becomes ``gone``; other texts come back as the same objects."""
+    return [t.replace("___", "gone") if "___" in t else t for t in batch.texts]
+
+
+def run(path: Path, dest: Path | None, edit=scrub, **opts: object) -> int:
+    source = source_for(str(path))
+    assert source is not None
+    return rewrite(source, ReadOptions(**opts), None if dest is None else str(dest), edit).records_changed  # type: ignore[arg-type]
+
+
+CSV = (
+    b'\xef\xbb\xbf"id","report",score,note\r\n'
+    b'1,"Seen ___, stable.",1.0,\r\n'
+    b'2,No change.,2,""\r\n'
+    b'\r\n'
+    b'3,"Line one ___\r\nline two ""quoted""",0.50,x\r\n'
+    b'4,plain ___ text,3e5,\r\n'
+)
+
+
+def test_csv_changes_only_the_changed_cells(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(CSV)
+    out = tmp_path / "out.csv"
+    assert run(src, out, columns=("report",)) == 3
+    assert out.read_bytes() == CSV.replace(b"___", b"gone")
+    assert src.read_bytes() == CSV
+
+
+def test_csv_quotes_a_new_value_only_when_it_must(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,report\n1,a ___ b\n2,keep\n")
+    out = tmp_path / "out.csv"
+    run(src, out, lambda b: [t.replace("___", 'x, "y"') for t in b.texts])
+    assert out.read_bytes() == b'id,report\n1,"a x, ""y"" b"\n2,keep\n'
+
+
+def test_tsv_and_two_text_columns(tmp_path: Path) -> None:
+    src = tmp_path / "in.tsv"
+    src.write_bytes(b"findings\timpression\tn\nA ___ b\tC ___\t1\nok\tfine ___\t2\n")
+    out = tmp_path / "out.tsv"
+    assert run(src, out, columns=("findings", "impression")) == 2
+    assert out.read_bytes() == b"findings\timpression\tn\nA gone b\tC gone\t1\nok\tfine gone\t2\n"
+
+
+def test_large_csv_across_batches_keeps_unchanged_rows_byte_identical(tmp_path: Path) -> None:
+    src = tmp_path / "big.csv.gz"
+    synth.write_dataset(src, 9000, seed=4, style="mimic")
+    out = tmp_path / "out.csv.gz"
+    changed = run(src, out)
+    before = gzip.decompress(src.read_bytes()).split(b"\n")
+    after = gzip.decompress(out.read_bytes()).split(b"\n")
+    assert changed > 1000 and len(before) == len(after)
+    assert all(a == b for a, b in zip(before, after, strict=True) if b"___" not in a)
+    assert all(a == b.replace(b"___", b"gone") for a, b in zip(after, before, strict=True))
+
+
+def test_nothing_to_fix_gives_a_byte_identical_copy_and_in_place_leaves_the_file_alone(tmp_path: Path) -> None:
+    src = tmp_path / "clean.csv"
+    src.write_bytes(b"id,report\r\n1,Clear lungs.\r\n")
+    stamp = os.stat(src).st_mtime_ns
+    out = tmp_path / "copy.csv"
+    assert run(src, out) == 0
+    assert out.read_bytes() == src.read_bytes()
+    assert run(src, src) == 0
+    assert os.stat(src).st_mtime_ns == stamp
+
+
+def test_a_failed_run_leaves_the_input_untouched_and_no_temporary_file(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    synth.write_dataset(src, 9000, seed=4, style="mimic")
+    original = src.read_bytes()
+    calls = 0
+
+    def failing(batch: Batch) -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("interrupted")
+        return scrub(batch)
+
+    with pytest.raises(RuntimeError):
+        run(src, src, failing)
+    assert src.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_in_place_keeps_permissions(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,report\n1,a ___\n")
+    src.chmod(0o640)
+    run(src, src)
+    assert src.read_bytes() == b"id,report\n1,a gone\n"
+    assert (src.stat().st_mode & 0o777) == 0o640
+
+
+def test_jsonl_splices_the_value_and_keeps_the_rest_of_the_line(tmp_path: Path) -> None:
+    lines = [
+        b'{"id": 1,  "report": "caf\\u00e9 ___", "x": 1.0, "nested": {"report": "___"}}\n',
+        b'\n',
+        b'{"report":"ok","id":2}\r\n',
+        '{"id":3,"report":"naïve ___ \\"q\\"","tags":["a","___"]}\n'.encode(),
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(lines))
+    out = tmp_path / "out.jsonl"
+    assert run(src, out, columns=("report",)) == 2
+    got = out.read_bytes().splitlines(keepends=True)
+    assert got[0] == b'{"id": 1,  "report": "caf\\u00e9 gone", "x": 1.0, "nested": {"report": "___"}}\n'
+    assert got[1:3] == lines[1:3]
+    assert got[3] == '{"id":3,"report":"naïve gone \\"q\\"","tags":["a","___"]}\n'.encode()
+    assert orjson.loads(got[3])["report"] == 'naïve gone "q"'
+
+
+def test_parquet_keeps_schema_metadata_row_groups_and_other_columns(tmp_path: Path) -> None:
+    table = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "report": ["a ___", "b", "c ___"],
+                      "score": pa.array([1.0, None, 2.5])}).replace_schema_metadata({"origin": "test"})
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src, row_group_size=2, compression="zstd")
+    out = tmp_path / "out.parquet"
+    assert run(src, out) == 2
+    fixed = pq.ParquetFile(out)
+    assert fixed.schema_arrow == pq.ParquetFile(src).schema_arrow
+    assert fixed.schema_arrow.metadata == {b"origin": b"test"}
+    assert fixed.metadata.num_row_groups == 2
+    assert fixed.metadata.row_group(0).column(0).compression == "ZSTD"
+    result = fixed.read()
+    assert result.column("report").to_pylist() == ["a gone", "b", "c gone"]
+    assert result.column("score").equals(table.column("score")) and result.column("id").equals(table.column("id"))
+
+
+def test_txt_and_gzip_txt(tmp_path: Path) -> None:
+    plain = tmp_path / "r.txt"
+    plain.write_bytes("Caf\xe9 ___\r\n".encode("latin-1"))
+    run(plain, plain, encoding="latin-1")
+    assert plain.read_bytes() == "Caf\xe9 gone\r\n".encode("latin-1")
+    packed = tmp_path / "r.txt.gz"
+    packed.write_bytes(gzip.compress(b"a ___"))
+    out = tmp_path / "o.txt.gz"
+    run(packed, out)
+    assert gzip.decompress(out.read_bytes()) == b"a gone"
+
+
+def test_dry_run_counts_and_writes_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(CSV)
+    assert run(src, None, columns=("report",)) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_a_parser_disagreement_is_an_error_not_a_corrupt_file(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,report\n1,a ___\n")
+
+    def lying(batch: Batch) -> list[str]:
+        batch.texts[0] = "something else"
+        return ["new"]
+
+    with pytest.raises(InputError, match="disagree"):
+        run(src, tmp_path / "out.csv", lying)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_destinations(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("a.csv", "sub/b.jsonl"):
+        (folder / name).write_text("id,report\n")
+    single = tmp_path / "one.csv"
+    single.write_text("id,report\n")
+    out = tmp_path / "out"
+    assert destinations([str(single)], discover([str(single)]), str(tmp_path / "x.csv"), False) == [str(tmp_path / "x.csv")]
+    sources = discover([str(folder), str(single)])
+    assert destinations([str(folder), str(single)], sources, str(out), False) == [
+        str(out / "a.csv"), str(out / "sub" / "b.jsonl"), str(out / "one.csv")]
+    assert destinations([str(single)], discover([str(single)]), None, True) == [str(single)]
+    with pytest.raises(UsageError, match="--in-place"):
+        destinations([str(single)], discover([str(single)]), str(single), False)
+    assert [b.texts for b in read(discover([str(single)])[0], ReadOptions(columns=("report",)))] == []
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000])
+def test_records_split_across_read_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    import deidlint.writers as writers
+
+    monkeypatch.setattr(writers, "_CHUNK", chunk)
+    src = tmp_path / "in.csv"
+    synth.write_dataset(src, 40, seed=2, style="mimic")
+    out = tmp_path / "out.csv"
+    run(src, out)
+    assert out.read_bytes() == src.read_bytes().replace(b"___", b"gone")

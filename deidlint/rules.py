@@ -8,6 +8,7 @@ that must and must not match, so a pack documents and tests itself the way yamll
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,14 @@ STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
 _CODE = regex.compile(r"[A-Z]{1,4}[0-9]{3,4}")
 _NAME = regex.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _NUMBERED_BACKREF = regex.compile(r"(?<!\\)(?:\\\\)*\\(?:[1-9]|g<\d+>)")
+_ALLOWED_TOP_KEYS = {"pack", "rules"}
+_ALLOWED_PACK_KEYS = {"name", "description", "triggers"}
+#: Where tomllib says a syntax error is: "(at line 3, column 5)".
+_TOML_WHERE = regex.compile(r" \(at line (?P<line>\d+), column \d+\)")
+_RULES_HEADER = regex.compile(r"^[ \t]*\[\[[ \t]*rules[ \t]*\]\]", regex.MULTILINE)
+#: Seconds a pattern may take on one of its own examples while its pack loads (scans are limited
+#: by the engine's own timeout), so a catastrophic pattern fails at load instead of hanging.
+EXAMPLE_TIMEOUT = 1.0
 _ALLOWED_RULE_KEYS = {
     "code", "name", "kind", "message", "pattern", "fix", "match", "no_match",
     "category", "severity", "ignorecase", "triggers",
@@ -92,10 +101,25 @@ def builtin_rules_dir() -> Path:
     raise UsageError("built-in rule packs are missing from this installation")
 
 
-def _line_of(text: str, needle: str) -> int:
-    """1-based line in *text* where *needle* (a TOML value) first appears, for error messages."""
-    pos = text.find(needle)
-    return text.count("\n", 0, pos) + 1 if pos >= 0 else 0
+def _rule_lines(text: str, code: object, occurrence: int = 0) -> tuple[int, int]:
+    """1-based lines of a rule's ``code`` and ``pattern`` keys in its pack's text (0: not found).
+
+    tomllib keeps no positions, so they are found in the text: the *occurrence*-th ``code =
+    "..."`` line (a code defined twice is an error that must name both), then the ``pattern``
+    key inside the same ``[[rules]]`` table, so errors point at the line to edit.
+    """
+    if not isinstance(code, str):
+        return 0, 0
+    key = regex.compile(rf"^[ \t]*code[ \t]*=[ \t]*([\"'])({regex.escape(code)})\1", regex.MULTILINE)
+    found = next(itertools.islice(key.finditer(text), occurrence, None), None)
+    if found is None:
+        return 0, 0
+    pos = found.start(2)
+    start = max((m.end() for m in _RULES_HEADER.finditer(text, 0, pos)), default=0)
+    end = next((m.start() for m in _RULES_HEADER.finditer(text, pos)), len(text))
+    key = regex.compile(r"^[ \t]*pattern[ \t]*=", regex.MULTILINE).search(text, start, end)
+    line = text.count("\n", 0, pos) + 1
+    return line, text.count("\n", 0, key.start()) + 1 if key else line
 
 
 def _fail(path: Path, line: int, what: str) -> UsageError:
@@ -109,15 +133,17 @@ def _str_tuple(value: object, path: Path, line: int, key: str) -> tuple[str, ...
     return tuple(value)
 
 
-def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str, triggers: object, builtin: bool) -> Rule:
-    code = raw.get("code")
-    line = _line_of(text, f'"{code}"') if isinstance(code, str) else 0
+def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str, triggers: object, builtin: bool,
+                occurrence: int = 0) -> Rule:
+    line, pattern_line = _rule_lines(text, raw.get("code"), occurrence)
     unknown = set(raw) - _ALLOWED_RULE_KEYS
     if unknown:
         raise _fail(path, line, f"unknown key(s) {', '.join(sorted(unknown))}")
     for key in ("code", "name", "message", "pattern"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise _fail(path, line, f"rule needs a non-empty string '{key}'")
+    if not isinstance(raw.get("ignorecase", False), bool):
+        raise _fail(path, line, "'ignorecase' must be true or false")
     rule = Rule(
         code=str(raw["code"]),
         name=str(raw["name"]),
@@ -146,20 +172,24 @@ def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str, trigge
     if rule.fix not in STRATEGIES:
         raise _fail(path, line, f"fix {rule.fix!r} is not one of {', '.join(STRATEGIES)}")
     if _NUMBERED_BACKREF.search(rule.pattern):
-        raise _fail(path, line, "numbered back-references cannot be combined; use (?P<n>...) and (?P=n)")
+        raise _fail(path, pattern_line, "numbered back-references cannot be combined; use (?P<n>...) and (?P=n)")
     try:
         compiled = rule.compiled()
     except regex.error as exc:
-        raise _fail(path, line, f"bad pattern for {rule.code}: {exc}") from None
+        raise _fail(path, pattern_line, f"bad pattern for {rule.code}: {exc}") from None
     if compiled.match(""):
-        raise _fail(path, line, f"pattern for {rule.code} matches the empty string")
+        raise _fail(path, pattern_line, f"pattern for {rule.code} matches the empty string")
     if not all(rule.triggers) or (rule.triggers and rule.ignorecase):
         raise _fail(path, line, f"triggers for {rule.code} must be non-empty literals, and not with ignorecase")
-    for example in rule.match:
-        for m in compiled.finditer(example):
-            if rule.triggers and not example.startswith(rule.triggers, m.start()):
-                raise _fail(path, line, f"{rule.code} matched {example[m.start():m.end()]!r}, "
-                                        "which does not start with one of its triggers")
+    try:
+        for example in rule.match:
+            for m in compiled.finditer(example, timeout=EXAMPLE_TIMEOUT):
+                if rule.triggers and not example.startswith(rule.triggers, m.start()):
+                    raise _fail(path, line, f"{rule.code} matched {example[m.start():m.end()]!r}, "
+                                            "which does not start with one of its triggers")
+    except TimeoutError:
+        raise _fail(path, pattern_line, f"pattern for {rule.code} timed out on one of its own examples: "
+                                        "it backtracks catastrophically") from None
     return rule
 
 
@@ -173,15 +203,21 @@ def load_pack(path: str | Path, builtin: bool = False) -> Pack:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _fail(path, 0, f"not valid TOML: {exc}") from None
+        where = _TOML_WHERE.search(str(exc))
+        raise _fail(path, int(where["line"]) if where else 0,
+                    f"not valid TOML: {_TOML_WHERE.sub('', str(exc))}") from None
     meta = data.get("pack")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise _fail(path, 0, "needs a [pack] table with a 'name'")
+    for table, keys, allowed in (("at the top level", data, _ALLOWED_TOP_KEYS), ("in [pack]", meta, _ALLOWED_PACK_KEYS)):
+        if unknown := set(keys) - allowed:
+            raise _fail(path, 0, f"unknown key(s) {', '.join(sorted(unknown))} {table}")
     rules_raw = data.get("rules")
-    if not isinstance(rules_raw, list) or not rules_raw:
+    if not isinstance(rules_raw, list) or not rules_raw or not all(isinstance(r, dict) for r in rules_raw):
         raise _fail(path, 0, "needs at least one [[rules]] table")
-    rules = tuple(_parse_rule(r, meta["name"], path, text, meta.get("triggers", []), builtin)
-                  for r in rules_raw)
+    codes = [r.get("code") for r in rules_raw]
+    rules = tuple(_parse_rule(r, meta["name"], path, text, meta.get("triggers", []), builtin, codes[:i].count(r.get("code")))
+                  for i, r in enumerate(rules_raw))
     return Pack(name=meta["name"], description=str(meta.get("description", "")), path=path, rules=rules)
 
 

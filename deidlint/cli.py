@@ -164,7 +164,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if known:
         notes.write(known.report(s.path for s in check.sources) + "\n")
     notes.write(outcome_lines(outcomes))
-    return code
+    # Records skipped with --on-error skip are reported like findings, and fail the run like them.
+    return max(code, 1 if check.summary.errors else 0)
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:

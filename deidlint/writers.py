@@ -155,8 +155,9 @@ def _changes(batch: Batch, new: list[str]) -> Iterator[tuple[int, str, str]]:
 
 # -- CSV / TSV ----------------------------------------------------------------------------------
 
-#: One raw record: quoted fields may hold line breaks; a quote left open runs to the end.
-_RECORD = re.compile(rb'(?:[^"\n]+|"[^"]*(?:"|\Z))*(?:\n|\Z)')
+#: One raw record: quoted fields may hold line breaks; a quote left open runs to the end. A
+#: record ends at ``\r\n``, ``\n`` or a lone ``\r``, as the readers' csv module ends it.
+_RECORD = re.compile(rb'(?:[^"\r\n]+|"[^"]*(?:"|\Z))*(?:\r\n|\n|\r|\Z)')
 
 
 class _CsvWriter:

@@ -611,10 +611,18 @@ def test_sigkill_during_fix_leaves_the_input_intact(tmp_path: Path, mode: str) -
         [] if mode == "-o" else ["out", "r.csv"])
 
 
-@pytest.mark.xfail(strict=True, reason="writers.py splits CSV records on \\n only, the readers also on a lone \\r")
 def test_fix_lone_cr_line_endings(tmp_path: Path) -> None:
     path, out = tmp_path / "r.csv", tmp_path / "out.csv"
     path.write_bytes(b"id,report\r1,Dr. ___ was paged.\r2,fine\r3,Seen on ___ again.\r")
     code, _, err = _run_fix(path, "-o", str(out))
     assert code in (0, 1), err
     assert out.read_bytes().count(b"\r") == 4 and b"___" not in out.read_bytes()
+
+
+def test_skipped_records_alone_still_fail_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(HEADER + b"1,no trace here\n2,extra,field\n")
+    code, out, err = _run(path, "--on-error", "skip", "--format", "json")
+    assert code == 1, err
+    doc = orjson.loads(out)
+    assert doc["findings"] == [] and [e["record"] for e in doc["errors"]] == [1]

@@ -18,7 +18,7 @@ import os
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,11 +46,16 @@ _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One input file and how to read it."""
+    """One input file and how to read it.
+
+    ``named`` is False for files found by searching a folder: such a file without any text
+    column (a metadata table beside the reports) is skipped instead of stopping the run.
+    """
 
     path: str
     fmt: str
     gzip: bool = False
+    named: bool = True
 
 
 @dataclass(slots=True)
@@ -111,7 +116,7 @@ def discover(paths: Sequence[str]) -> list[Source]:
                     full = os.path.join(root, name)
                     src = source_for(full)
                     if src is not None and os.path.isfile(full):
-                        found.append(src)
+                        found.append(replace(src, named=False))
             sources.extend(found)
         elif os.path.exists(raw):
             src = source_for(raw)
@@ -129,6 +134,10 @@ def discover(paths: Sequence[str]) -> list[Source]:
 
 def _walk_error(exc: OSError) -> None:
     raise InputError(f"{exc.filename}: {exc.strerror or exc}")
+
+
+class NoTextColumn(InputError):
+    """A table with no column that holds text, and none named with --column."""
 
 
 def _missing_column(path: str, column: str, available: Sequence[str]) -> InputError:
@@ -154,7 +163,7 @@ def _choose_columns(path: str, names: Sequence[str], sample: dict[str, Sequence[
         return list(opts.columns)
     chosen = [n for n in names if n != opts.id_column and _looks_like_text(sample.get(n, ()))]
     if not chosen:
-        raise InputError(f"{path}: no text column found; name one with --column (columns: {', '.join(names) or 'none'})")
+        raise NoTextColumn(f"{path}: no text column found; name one with --column (columns: {', '.join(names) or 'none'})")
     return chosen
 
 
@@ -167,6 +176,9 @@ def read(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     reader = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet, "txt": _read_txt}
     try:
         yield from reader[source.fmt](source, opts)
+    except NoTextColumn:
+        if source.named:
+            raise
     except (OSError, EOFError, zlib.error, UnicodeError, pa.ArrowException) as exc:
         # A file that breaks off, a corrupt gzip or Parquet stream: what the library says about
         # the structure (never the text), first line only.
@@ -533,7 +545,7 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
     textual = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                or (pa.types.is_dictionary(f.type) and pa.types.is_string(f.type.value_type))]
     if not opts.columns and not textual:
-        raise InputError(f"{source.path}: Parquet file has no string column")
+        raise NoTextColumn(f"{source.path}: Parquet file has no string column")
     for wanted in opts.columns:
         if wanted in names and wanted not in textual:
             raise InputError(f"{source.path}: column {wanted!r} is not a string column")

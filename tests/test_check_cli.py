@@ -187,3 +187,13 @@ def test_github_annotation_line_of_a_jsonl_record_with_newlines(tmp_path: Path) 
     path.write_bytes(b'{"report": "first"}\n{"report": "a\\nCompared to ___."}\n')
     result = run_cli("check", str(path), "--format", "github")
     assert ",line=2," in result.stdout.splitlines()[0]
+
+
+def test_a_folder_skips_tables_without_text_but_a_named_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "s1.txt").write_text("Comparison to ___.\n")
+    (tmp_path / "labels.csv").write_text("study_id,label\ns1,0\n")
+    code, doc = _findings(str(tmp_path))
+    assert code == 1 and [f["path"] for f in doc["findings"]] == [str(tmp_path / "files" / "s1.txt")]
+    result = run_cli("check", str(tmp_path / "labels.csv"))
+    assert result.returncode == 2 and "no text column" in result.stderr

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from deidlint.errors import InputError, RecordError
 from deidlint.readers import Batch, ReadOptions, Source, read
@@ -153,6 +153,33 @@ def _changes(batch: Batch, new: list[str]) -> Iterator[tuple[int, str, str]]:
             yield row, old, text
 
 
+def _copy_records(source: Source, records: Iterator[bytes], sink: IO[bytes], pending: dict[int, dict[Any, tuple[str, str]]],
+                  number: int, until: int | None, blank: Callable[[bytes], bool],
+                  splice: Callable[[bytes, int, dict[Any, tuple[str, str]]], bytes]) -> tuple[int, int]:
+    """Write raw records up to (not including) record *until* (None: all), splicing pending changes.
+
+    Blank lines are copied and not numbered, as the readers skip them. Returns the next record
+    number and how many records changed; a pending change whose record never came is an error.
+    """
+    changed = 0
+    while until is None or number < until:
+        record = next(records, None)
+        if record is None:
+            break
+        if blank(record):
+            sink.write(record)
+            continue
+        cells = pending.pop(number, None)
+        if cells:
+            record = splice(record, number, cells)
+            changed += 1
+        sink.write(record)
+        number += 1
+    if pending and until is None:
+        raise InputError(f"{source.path}: record {min(pending)} not found while rewriting")
+    return number, changed
+
+
 # -- CSV / TSV ----------------------------------------------------------------------------------
 
 #: One raw record: quoted fields may hold line breaks; a quote left open runs to the end. A
@@ -230,24 +257,8 @@ class _CsvWriter:
 
     def _copy(self, records: Iterator[bytes], sink: IO[bytes], pending: dict[int, dict[int, tuple[str, str]]],
               number: int, until: int | None) -> tuple[int, int]:
-        """Write records up to (not including) record ``until``; splice the pending changes."""
-        changed = 0
-        while until is None or number < until:
-            record = next(records, None)
-            if record is None:
-                break
-            if not record.strip(b"\r\n"):
-                sink.write(record)
-                continue
-            cells = pending.pop(number, None)
-            if cells:
-                record = self._splice(record, number, cells)
-                changed += 1
-            sink.write(record)
-            number += 1
-        if pending and until is None:
-            raise InputError(f"{self.source.path}: record {min(pending)} not found while rewriting")
-        return number, changed
+        return _copy_records(self.source, records, sink, pending, number, until,
+                             lambda record: not record.strip(b"\r\n"), self._splice)
 
     def _splice(self, record: bytes, number: int, cells: dict[int, tuple[str, str]]) -> bytes:
         body = record.rstrip(b"\r\n")
@@ -372,23 +383,8 @@ class _JsonlWriter:
 
     def _copy(self, lines: Iterator[bytes], sink: IO[bytes], pending: dict[int, dict[str, tuple[str, str]]],
               number: int, until: int | None) -> tuple[int, int]:
-        changed = 0
-        while until is None or number < until:
-            line = next(lines, None)
-            if line is None:
-                break
-            if not line.strip() or line.strip() == codecs.BOM_UTF8:
-                sink.write(line)
-                continue
-            fields = pending.pop(number, None)
-            if fields:
-                line = self._splice(line, number, fields)
-                changed += 1
-            sink.write(line)
-            number += 1
-        if pending and until is None:
-            raise InputError(f"{self.source.path}: record {min(pending)} not found while rewriting")
-        return number, changed
+        return _copy_records(self.source, lines, sink, pending, number, until,
+                             lambda line: not line.strip() or line.strip() == codecs.BOM_UTF8, self._splice)
 
     def _splice(self, line: bytes, number: int, fields: dict[str, tuple[str, str]]) -> bytes:
         bom = codecs.BOM_UTF8 if line.startswith(codecs.BOM_UTF8) else b""

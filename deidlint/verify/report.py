@@ -1,0 +1,545 @@
+"""Summaries, comparisons and the files a run writes: report.json, report.md, plots, score caches.
+
+``report.json`` has a pinned part that CI gates and dashboards parse: ``models`` (one entry per
+model with ``name``, ``wen_mean``, ``memorized_rate``, ``copy_rate``,
+``trace_attribution_share``) and ``comparisons`` (one per strategy with ``strategy``,
+``memorized_rate_reduction`` and ``ci``). Everything else is there so a reader can check the
+numbers: thresholds and how they were calibrated, per-prompt values, settings, versions, seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deidlint.verify.metrics import (
+    PromptScores,
+    bootstrap_ci,
+    calibrated_threshold,
+    nearest_similarity,
+    roc_auc,
+    thumbnails_of,
+    trace_flags,
+    trace_share,
+)
+
+TOP_TOKENS = 15
+MIN_TOKEN_OCCURRENCES = 3
+PLOTTED_PROMPTS = 8
+
+
+@dataclass
+class ModelRun:
+    """One scored model: its prompts, per-prompt scores and run facts."""
+
+    name: str
+    strategy: str | None
+    items: list[str]
+    """Training prompts as this model saw them, one per scored item."""
+    heldout_items: list[str]
+    train: PromptScores
+    heldout: PromptScores
+    training: dict[str, Any] | None
+    scoring: dict[str, Any]
+
+
+@dataclass
+class CopyReference:
+    """Training images to compare generations with, and the calibrated copy threshold."""
+
+    thumbnails: np.ndarray
+    """Distinct training images as grey thumbnails ``(images, side, side)``."""
+    item_image: np.ndarray
+    """Index into ``thumbnails`` of each scored item's own training image."""
+    heldout_similarity: np.ndarray
+    """Similarity of each held-out real image to its nearest training image."""
+    threshold: float
+
+    @classmethod
+    def build(
+        cls, train_pixels: np.ndarray, heldout_pixels: np.ndarray, item_rows: Sequence[int], side: int, quantile: float
+    ) -> CopyReference:
+        """Calibrate on real images the model never saw: a generation counts as a copy when it
+        is closer to a training image than all but ``1 - quantile`` of held-out images are."""
+        thumbs = thumbnails_of(train_pixels, side)
+        distinct, inverse = np.unique(thumbs.reshape(len(thumbs), -1), axis=0, return_inverse=True)
+        heldout_similarity, _ = nearest_similarity(thumbnails_of(heldout_pixels, side), distinct.reshape(-1, side, side))
+        return cls(
+            thumbnails=distinct.reshape(-1, side, side),
+            item_image=inverse.reshape(-1)[list(item_rows)],
+            heldout_similarity=heldout_similarity,
+            threshold=calibrated_threshold(heldout_similarity, quantile),
+        )
+
+
+@dataclass
+class _Arrays:
+    """Per-item arrays of one model, kept for the bootstrap."""
+
+    wen: np.ndarray
+    heldout_wen: np.ndarray
+    copy_similarity: np.ndarray
+    """``(items, generations)``"""
+    trace_share: np.ndarray
+    """Per item, NaN where the prompt has no trace token."""
+
+
+def build_report(
+    runs: Sequence[ModelRun],
+    *,
+    counts: np.ndarray,
+    references: CopyReference,
+    settings: dict[str, Any],
+    versions: dict[str, str],
+    data_info: dict[str, Any],
+    quantile: float,
+    replicates: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Everything of ``report.json``."""
+    scan = _scanner()
+    models, arrays = [], {}
+    for run in runs:
+        summary, arrays[run.name] = _summarise(run, counts, references, quantile, scan)
+        models.append(summary)
+    comparisons = []
+    raw = next((run for run in runs if run.strategy is None), None)
+    if raw is not None:
+        for run in runs:
+            if run.strategy is not None:
+                comparisons.append(
+                    _compare(run.strategy, arrays[raw.name], arrays[run.name], references, quantile, replicates, seed)
+                )
+    scoring = settings["scoring"]
+    return {
+        "format": "deidlint-verify-report",
+        "version": 1,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": settings,
+        "versions": versions,
+        "seeds": {
+            "run": seed,
+            "initial_noise": "per item and generation: SeedSequence([seed, item, generation]); held-out items use item 1000000+j",
+            "training": "per step: SeedSequence([seed, step]); batch order per epoch: default_rng([seed, epoch])",
+            "bootstrap": seed,
+        },
+        "data": data_info,
+        "calibration": {
+            "memorized": (
+                f"A training prompt counts as memorized when its Wen metric exceeds the {quantile:.0%} quantile of the same "
+                f"model's metric on {len(runs[0].heldout_items)} held-out prompts it was never trained on "
+                "(cleaned the same way), "
+                f"i.e. a {1 - quantile:.0%} false-positive rate on unseen prompts."
+            ),
+            "copy": (
+                "Similarity is the Pearson correlation of pixels between grey thumbnails "
+                f"({references.thumbnails.shape[-1]}x{references.thumbnails.shape[-1]}) of a generated image and its nearest "
+                f"training image. A generation counts as a copy when that similarity exceeds {references.threshold:.4f}, the "
+                f"{quantile:.0%} quantile of the nearest-training-image similarity of {len(references.heldout_similarity)} "
+                "held-out real images."
+            ),
+            "wen_metric": (
+                f"||eps(x_t, c) - eps(x_t, empty)||_2 over the whole latent, averaged over {scoring['sampling_steps']} DDIM "
+                f"steps and {scoring['generations']} generation(s) with guidance {scoring['guidance']} (Wen et al., ICLR 2024)."
+            ),
+            "attribution": (
+                "Per token: L2 norm of the Wen metric's gradient with respect to the text encoder's output embedding of "
+                "that token (x_t held fixed), averaged over steps and generations. Trace tokens are those overlapping a "
+                "deidlint.scan finding of category 'trace'; the share is taken over non-special tokens within the "
+                f"model's {settings['max_prompt_tokens']}-token context."
+            ),
+            "bootstrap": (
+                f"{replicates} paired bootstrap replicates resampling training prompts and held-out prompts (so the thresholds "
+                "are re-calibrated in every replicate); 95% percentile intervals."
+            ),
+        },
+        "copy_threshold": references.threshold,
+        "models": models,
+        "comparisons": comparisons,
+    }
+
+
+def _summarise(
+    run: ModelRun,
+    counts: np.ndarray,
+    references: CopyReference,
+    quantile: float,
+    scan: Callable[[str], list[tuple[int, int]]] | None,
+) -> tuple[dict[str, Any], _Arrays]:
+    wen, heldout_wen = run.train.wen, run.heldout.wen
+    threshold = calibrated_threshold(heldout_wen, quantile)
+    memorized = wen > threshold
+    items, generations, side, _ = run.train.thumbnails.shape
+    similarity, nearest = nearest_similarity(run.train.thumbnails.reshape(-1, side, side), references.thumbnails)
+    similarity, nearest = similarity.reshape(items, generations), nearest.reshape(items, generations)
+    copied = similarity > references.threshold
+
+    shares = np.full(items, np.nan)
+    trace_tokens = content_tokens = findings = visible = 0
+    token_stats: dict[str, list[float]] = defaultdict(list)
+    trace_token_names: set[str] = set()
+    for index, prompt in enumerate(run.items):
+        spans = scan(prompt) if scan is not None else []
+        offsets = run.train.offsets[index]
+        flags = trace_flags(offsets, spans) if scan is not None else None
+        attribution = run.train.attributions[index]
+        share = trace_share(attribution, flags)
+        if share is not None:
+            shares[index] = share
+        if flags is not None and flags.any():
+            trace_tokens += int(flags.sum())
+            content_tokens += len(flags)
+            trace_token_names.update(token for token, flag in zip(run.train.tokens[index], flags, strict=True) if flag)
+        if offsets:
+            last = max(end for _, end in offsets)
+            findings += len(spans)
+            visible += sum(end <= last for _, end in spans)
+        for token, value in zip(run.train.tokens[index], attribution, strict=True):
+            token_stats[token].append(float(value))
+    have_traces = np.isfinite(shares)
+    top = sorted(
+        (
+            {
+                "token": token,
+                "mean_attribution": float(np.mean(values)),
+                "occurrences": len(values),
+                "trace": token in trace_token_names,
+            }
+            for token, values in token_stats.items()
+            if len(values) >= MIN_TOKEN_OCCURRENCES and np.isfinite(values).all()
+        ),
+        key=lambda entry: -entry["mean_attribution"],
+    )[:TOP_TOKENS]
+    summary = {
+        "name": run.name,
+        "strategy": run.strategy,
+        "prompts": items,
+        "wen_mean": float(wen.mean()),
+        "wen_median": float(np.median(wen)),
+        "wen_heldout_mean": float(heldout_wen.mean()),
+        "memorized_threshold": threshold,
+        "memorized_rate": float(memorized.mean()),
+        "memorized_count": int(memorized.sum()),
+        "copy_rate": float(copied.mean()),
+        "copy_similarity_mean": float(similarity.mean()),
+        "nearest_is_own_image_rate": float((nearest == references.item_image[:, None]).mean()),
+        "trace_attribution_share": float(shares[have_traces].mean()) if have_traces.any() else None,
+        "trace_token_share": trace_tokens / content_tokens if content_tokens else None,
+        "prompts_with_traces": int(have_traces.sum()) if scan is not None else None,
+        "trace_findings": findings if scan is not None else None,
+        "trace_findings_within_context": visible if scan is not None else None,
+        "duplicated_vs_single_auc": roc_auc(wen[counts > 1], wen[counts == 1]),
+        "train_vs_heldout_auc": roc_auc(wen, heldout_wen),
+        "top_tokens": top,
+        "training": run.training,
+        "scoring": run.scoring,
+        "per_prompt": [
+            {
+                "index": index,
+                "duplicates": int(counts[index]),
+                "wen": float(wen[index]),
+                "memorized": bool(memorized[index]),
+                "copy_similarity": float(similarity[index].max()),
+                "copied_share": float(copied[index].mean()),
+                "trace_share": None if np.isnan(shares[index]) else float(shares[index]),
+            }
+            for index in range(items)
+        ],
+        "heldout_wen": [float(value) for value in heldout_wen],
+    }
+    if scan is None:
+        summary["trace_note"] = "deidlint.scan is not available, so trace tokens could not be located"
+    return summary, _Arrays(wen=wen, heldout_wen=heldout_wen, copy_similarity=similarity, trace_share=shares)
+
+
+def _compare(
+    strategy: str, raw: _Arrays, clean: _Arrays, references: CopyReference, quantile: float, replicates: int, seed: int
+) -> dict[str, Any]:
+    """Raw versus one cleaned model on the same items, with paired bootstrap intervals."""
+
+    def rate(arrays: _Arrays, train: np.ndarray, heldout: np.ndarray) -> float:
+        return float((arrays.wen[train] > np.quantile(arrays.heldout_wen[heldout], quantile)).mean())
+
+    def reduction(train: np.ndarray, heldout: np.ndarray) -> float:
+        before = rate(raw, train, heldout)
+        return (before - rate(clean, train, heldout)) / before if before > 0 else float("nan")
+
+    def copy_rate(arrays: _Arrays, train: np.ndarray, heldout: np.ndarray) -> float:
+        return float((arrays.copy_similarity[train] > np.quantile(references.heldout_similarity[heldout], quantile)).mean())
+
+    def share(arrays: _Arrays, train: np.ndarray) -> float:
+        values = arrays.trace_share[train]
+        values = values[np.isfinite(values)]
+        return float(values.mean()) if values.size else float("nan")
+
+    everything = np.arange(len(raw.wen)), np.arange(len(raw.heldout_wen))
+    statistics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+        "wen_mean": lambda t, h: float(clean.wen[t].mean() - raw.wen[t].mean()),
+        "memorized_rate": lambda t, h: rate(clean, t, h) - rate(raw, t, h),
+        "copy_rate": lambda t, h: copy_rate(clean, t, h) - copy_rate(raw, t, h),
+        "trace_attribution_share": lambda t, h: share(clean, t) - share(raw, t),
+    }
+    differences = {}
+    for offset, (name, statistic) in enumerate(statistics.items(), start=1):
+        value = statistic(*everything)
+        if not np.isfinite(value):
+            differences[name] = {"difference": None, "ci": None, "note": "undefined: no trace tokens remain in one of the models"}
+            continue
+        ci, undefined = bootstrap_ci(statistic, len(raw.wen), len(raw.heldout_wen), replicates, seed + offset)
+        differences[name] = {"difference": value, "ci": ci, "undefined_replicates": undefined}
+    point = reduction(*everything)
+    ci, undefined = bootstrap_ci(reduction, len(raw.wen), len(raw.heldout_wen), replicates, seed)
+    return {
+        "strategy": strategy,
+        "memorized_rate_raw": rate(raw, *everything),
+        "memorized_rate_cleaned": rate(clean, *everything),
+        "memorized_rate_reduction": point if np.isfinite(point) else None,
+        "ci": ci,
+        "undefined_replicates": undefined,
+        "differences_cleaned_minus_raw": differences,
+    }
+
+
+def _scanner() -> Callable[[str], list[tuple[int, int]]] | None:
+    """Trace spans of a text via ``deidlint.scan`` (``None`` while the scanner is unavailable)."""
+    try:
+        from deidlint import scan
+    except ImportError:
+        return None
+
+    def spans(text: str) -> list[tuple[int, int]]:
+        return [(finding.start, finding.end) for finding in scan(text) if _category(finding) == "trace"]
+
+    return spans
+
+
+def _category(finding: Any) -> str | None:
+    category = getattr(finding, "category", None)
+    if category is None and getattr(finding, "rule", None) is not None:
+        category = getattr(finding.rule, "category", None)
+    return category
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The few numbers printed at the end of a run."""
+    lines = []
+    for model in report["models"]:
+        share = model["trace_attribution_share"]
+        lines.append(
+            f"{model['name']}: wen_mean {model['wen_mean']:.4f}, memorized_rate {model['memorized_rate']:.3f} "
+            f"(threshold {model['memorized_threshold']:.4f}), copy_rate {model['copy_rate']:.3f}, "
+            f"trace_attribution_share {'n/a' if share is None else f'{share:.3f}'}"
+        )
+    for comparison in report["comparisons"]:
+        value, ci = comparison["memorized_rate_reduction"], comparison["ci"]
+        shown = "undefined" if value is None else f"{value:+.3f}"
+        interval = "" if ci is None else f" [95% CI {ci[0]:+.3f}, {ci[1]:+.3f}]"
+        lines.append(f"{comparison['strategy']}: memorized-prompt rate reduction {shown}{interval}")
+    return lines
+
+
+def write_all(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyReference, out: Path) -> list[Path]:
+    """Write plots, report.json and report.md; returns their paths."""
+    plots = _plots(report, runs, references, out)
+    report["plots"] = [str(path.relative_to(out)) for path in plots]
+    json_path, md_path = out / "report.json", out / "report.md"
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    md_path.write_text(_markdown(report))
+    return [json_path, md_path, *plots]
+
+
+def _plots(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyReference, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = out / "plots"
+    folder.mkdir(parents=True, exist_ok=True)
+    models = {model["name"]: model for model in report["models"]}
+    raw = next((run for run in runs if run.strategy is None), None)
+    panels = [(raw, run) for run in runs if run.strategy is not None] or [(None, run) for run in runs]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for axis, (first, second) in zip(axes[0], panels, strict=True):
+        shown = [run for run in (first, second) if run is not None]
+        values = np.concatenate([np.concatenate([run.train.wen, run.heldout.wen]) for run in shown])
+        bins = np.linspace(values.min(), values.max(), 30)
+        for run, colour in zip(shown, ("tab:red", "tab:blue"), strict=False):
+            axis.hist(run.train.wen, bins=bins, alpha=0.5, color=colour, label=f"{run.name} (trained prompts)")
+            axis.hist(run.heldout.wen, bins=bins, histtype="step", linestyle="--", color=colour, label=f"{run.name} (held out)")
+            axis.axvline(models[run.name]["memorized_threshold"], color=colour, linewidth=1)
+        axis.set_xlabel("Wen metric ||eps(x_t,c) - eps(x_t,empty)||")
+        axis.set_ylabel("prompts")
+        axis.set_title(" vs ".join(run.name for run in shown))
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    paths = [folder / "wen_histograms.png"]
+    figure.savefig(paths[0], dpi=110)
+    plt.close(figure)
+
+    for run in runs:
+        order = np.argsort(-run.train.wen)[:PLOTTED_PROMPTS]
+        figure, axes = plt.subplots(2, len(order), figsize=(1.5 * len(order), 3.9), squeeze=False)
+        for column, index in enumerate(order):
+            thumbs = run.train.thumbnails[index]
+            similarity, nearest = nearest_similarity(thumbs, references.thumbnails)
+            best = int(similarity.argmax())
+            axes[0][column].imshow(thumbs[best], cmap="gray", vmin=0, vmax=255)
+            axes[0][column].set_title(f"#{index} wen {run.train.wen[index]:.2f}", fontsize=6)
+            axes[1][column].imshow(references.thumbnails[nearest[best]], cmap="gray", vmin=0, vmax=255)
+            own = " own" if nearest[best] == references.item_image[index] else ""
+            axes[1][column].set_title(f"r={similarity[best]:.3f}{own}", fontsize=6)
+            for row in (0, 1):
+                axes[row][column].axis("off")
+        figure.suptitle(f"{run.name}: generated (top) vs nearest training image (bottom), highest-scoring prompts", fontsize=8)
+        figure.tight_layout()
+        path = folder / f"copies_{run.name}.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        paths.append(path)
+    return paths
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    settings, calibration = report["settings"], report["calibration"]
+    lines = [
+        "# deidlint verify report",
+        "",
+        f"Command `{settings['command']}`, model `{json.dumps(settings['model'])}`, data `{settings['data']}`, "
+        f"device `{settings['device']}`, seed {settings['seed']}, wall time {report.get('wall_s', 'n/a')} s.",
+        "",
+        "## Data",
+        "",
+        f"{report['data']['training_rows']} training rows, {report['data']['training_prompts']} distinct training prompts "
+        f"({report['data']['duplicated_prompts']} duplicated), {report['data']['heldout_prompts']} held-out prompts.",
+        "",
+        *[f"- {note}" for note in report["data"]["notes"]],
+        "",
+        "## Models",
+        "",
+        "| model | Wen mean (trained) | Wen mean (held out) | memorized rate | copy rate | trace attribution share "
+        "| trace token share | dup-vs-single AUC | steps/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for model in report["models"]:
+        training = model["training"] or {}
+        lines.append(
+            f"| {model['name']} | {_fmt(model['wen_mean'], 4)} | {_fmt(model['wen_heldout_mean'], 4)} | "
+            f"{_fmt(model['memorized_rate'])} ({model['memorized_count']}/{model['prompts']}) | {_fmt(model['copy_rate'])} | "
+            f"{_fmt(model['trace_attribution_share'])} | {_fmt(model['trace_token_share'])} | "
+            f"{_fmt(model['duplicated_vs_single_auc'])} | {_fmt(training.get('steps_per_s'), 2)} |"
+        )
+    if report["comparisons"]:
+        lines += [
+            "",
+            "## Raw versus cleaned",
+            "",
+            "| strategy | memorized rate raw -> cleaned | relative reduction [95% CI] | Wen mean difference [95% CI] "
+            "| copy rate difference [95% CI] |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for comparison in report["comparisons"]:
+            differences = comparison["differences_cleaned_minus_raw"]
+            lines.append(
+                f"| {comparison['strategy']} | {_fmt(comparison['memorized_rate_raw'])} -> "
+                f"{_fmt(comparison['memorized_rate_cleaned'])} | "
+                f"{_fmt(comparison['memorized_rate_reduction'])} {_interval(comparison['ci'])} | "
+                f"{_fmt(differences['wen_mean']['difference'], 4)} {_interval(differences['wen_mean']['ci'], 4)} | "
+                f"{_fmt(differences['copy_rate']['difference'])} {_interval(differences['copy_rate']['ci'])} |"
+            )
+    lines += ["", "## Caveats", ""] + [f"- {caveat}" for caveat in report.get("caveats", [])]
+    lines += ["", "## Calibration", ""] + [f"- **{name}**: {text}" for name, text in calibration.items()]
+    lines += ["", "## Tokens with the largest attribution", ""]
+    for model in report["models"]:
+        tokens = ", ".join(
+            f"`{entry['token']}`{' (trace)' if entry['trace'] else ''} {entry['mean_attribution']:.3g}"
+            for entry in model["top_tokens"][:10]
+        )
+        lines.append(f"- {model['name']}: {tokens or 'n/a'}")
+    lines += ["", "## Plots", ""] + [f"![{path}]({path})" for path in report.get("plots", [])]
+    return "\n".join(lines) + "\n"
+
+
+def _interval(ci: list[float] | None, digits: int = 3) -> str:
+    return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def save_scores(path: Path, key: str, train: PromptScores, heldout: PromptScores, timing: dict[str, Any]) -> None:
+    """Cache one model's scores (no pickle: plain arrays plus a JSON header)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps({"key": key, "timing": timing}))}
+    for prefix, scores in (("train", train), ("heldout", heldout)):
+        lengths = np.array([len(tokens) for tokens in scores.tokens], dtype=np.int64)
+        arrays[f"{prefix}_wen_per_step"] = scores.wen_per_step
+        arrays[f"{prefix}_thumbnails"] = scores.thumbnails
+        arrays[f"{prefix}_lengths"] = lengths
+        arrays[f"{prefix}_tokens"] = np.array([token for tokens in scores.tokens for token in tokens], dtype=str)
+        arrays[f"{prefix}_attributions"] = np.concatenate(scores.attributions) if scores.attributions else np.zeros(0)
+        has_offsets = all(offsets is not None for offsets in scores.offsets)
+        arrays[f"{prefix}_offsets"] = (
+            np.array([pair for offsets in scores.offsets for pair in offsets or []], dtype=np.int64).reshape(-1, 2)
+            if has_offsets
+            else np.zeros((0, 2), dtype=np.int64)
+        )
+        arrays[f"{prefix}_has_offsets"] = np.array(has_offsets)
+    staging = path.with_suffix(".tmp.npz")
+    np.savez_compressed(staging, **arrays)
+    staging.replace(path)
+
+
+def load_scores(path: Path, key: str) -> tuple[PromptScores, PromptScores, dict[str, Any]] | None:
+    """Scores cached by :func:`save_scores` under the same key, else ``None``."""
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        if meta["key"] != key:
+            return None
+        loaded = []
+        for prefix in ("train", "heldout"):
+            bounds = np.cumsum(data[f"{prefix}_lengths"])[:-1]
+            tokens = [list(part) for part in np.split(data[f"{prefix}_tokens"], bounds)]
+            offsets: list[list[tuple[int, int]] | None]
+            if bool(data[f"{prefix}_has_offsets"]):
+                offsets = [[(int(a), int(b)) for a, b in part] for part in np.split(data[f"{prefix}_offsets"], bounds)]
+            else:
+                offsets = [None] * len(tokens)
+            wen_per_step = data[f"{prefix}_wen_per_step"]
+            loaded.append(
+                PromptScores(
+                    wen=wen_per_step.mean(axis=(1, 2)),
+                    wen_per_step=wen_per_step,
+                    tokens=[[str(token) for token in row] for row in tokens],
+                    offsets=offsets,
+                    attributions=np.split(data[f"{prefix}_attributions"], bounds),
+                    thumbnails=data[f"{prefix}_thumbnails"],
+                )
+            )
+    return loaded[0], loaded[1], meta["timing"]
+
+
+def concat_scores(parts: Sequence[PromptScores]) -> PromptScores:
+    """Join the scores of consecutive prompt chunks (one per process)."""
+    return PromptScores(
+        wen=np.concatenate([part.wen for part in parts]),
+        wen_per_step=np.concatenate([part.wen_per_step for part in parts]),
+        tokens=[row for part in parts for row in part.tokens],
+        offsets=[row for part in parts for row in part.offsets],
+        attributions=[row for part in parts for row in part.attributions],
+        thumbnails=np.concatenate([part.thumbnails for part in parts]),
+    )

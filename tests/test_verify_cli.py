@@ -1,0 +1,197 @@
+"""The verify/score commands: light import, one-line errors, and a short end-to-end run with resume."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deidlint.verify import cli
+
+HEAVY = ("torch", "diffusers", "transformers", "accelerate", "matplotlib", "safetensors")
+
+REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["models", "comparisons", "settings", "versions", "seeds", "calibration"],
+    "properties": {
+        "models": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["name", "wen_mean", "memorized_rate", "copy_rate", "trace_attribution_share"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "wen_mean": {"type": "number", "minimum": 0},
+                    "memorized_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                    "copy_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                    "trace_attribution_share": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                },
+            },
+        },
+        "comparisons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["strategy", "memorized_rate_reduction", "ci"],
+                "properties": {
+                    "strategy": {"type": "string"},
+                    "memorized_rate_reduction": {"type": ["number", "null"]},
+                    "ci": {
+                        "oneOf": [{"type": "null"}, {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="deidlint")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_registering_imports_nothing_heavy() -> None:
+    code = (
+        "import argparse, sys\n"
+        "from deidlint.verify import cli\n"
+        "cli.register(argparse.ArgumentParser().add_subparsers())\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_extra_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name, *a: None if name == "diffusers" else real(name, *a))
+    assert run(["verify", "--ckpt", "tiny"]) == 2
+    assert capsys.readouterr().err == "deidlint: error: verify needs the 'verify' extra: pip install 'deidlint[verify]'\n"
+
+
+def small_table(folder: Path, prompts: int = 48, duplicated: int = 2) -> Path:
+    """A paired CSV of synthetic reports and bundled demo images, some pairs duplicated."""
+    synth = pytest.importorskip("deidlint.synth")
+    image = pytest.importorskip("PIL.Image")
+    from deidlint.verify.dataset import DEMO_FILE
+
+    with np.load(DEMO_FILE) as bundle:
+        images, labels = bundle["images"][:prompts], bundle["labels"][:prompts].astype(int)
+    texts = [report.text for report in synth.generate(prompts, seed=3, labels=labels.tolist())]
+    (folder / "img").mkdir(parents=True)
+    rows = []
+    for index, text in enumerate(texts):
+        image.fromarray(images[index]).save(folder / "img" / f"{index}.png")
+        rows += [{"text": text, "image": f"img/{index}.png"}] * (3 if index < duplicated else 1)
+    path = folder / "pairs.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--data", "absent.csv"], "no such file"),
+        (["--strategy", "scrub"], "unknown strategy 'scrub'"),
+        (["--ckpt", "model.ckpt"], "--trust-pickle"),
+        (["--steps", "0"], "at least 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.ckpt").write_bytes(b"\x80\x04pickle")
+    argv = ["verify", "--ckpt", "tiny", "--data", str(small_table(tmp_path)), "--out", "o"]
+    for flag, value in zip(extra[::2], extra[1::2], strict=True):
+        if flag in argv:
+            argv[argv.index(flag) + 1] = value
+        else:
+            argv += [flag, value]
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("deidlint: error: ") and message in err
+
+
+def test_cuda_without_a_gpu_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert run(["score", "--ckpt", "tiny", "--device", "cuda"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_verify_end_to_end_resumes_and_reuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    fixing = pytest.importorskip("deidlint.fixing", reason="deidlint.fixing not available")
+    if not hasattr(fixing, "fix_texts"):
+        pytest.skip("deidlint.fixing not available")
+    from deidlint.verify import train
+
+    data = small_table(tmp_path)
+    out = tmp_path / "out"
+    argv = [
+        "verify", "--ckpt", "tiny", "--data", str(data), "--holdout", "0.34", "--strategy", "remove", "mask",
+        "--steps", "4", "--checkpoint-every", "2", "--batch-size", "4", "--sampling-steps", "2", "--generations", "1",
+        "--bootstrap", "20", "--out", str(out), "--no-progress",
+    ]  # fmt: skip
+
+    # First run dies during the raw model's third step, after the checkpoint at step 2.
+    original = train.learning_rate_at
+
+    def crash(config: train.TrainConfig, step: int) -> float:
+        if step == 3:
+            raise RuntimeError("simulated interruption")
+        return original(config, step)
+
+    monkeypatch.setattr(train, "learning_rate_at", crash)
+    with pytest.raises(RuntimeError):
+        run(argv)
+    assert json.loads((out / "models" / "raw" / "checkpoint" / "state.json").read_text())["step"] == 2
+    monkeypatch.setattr(train, "learning_rate_at", original)
+
+    assert run(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(report, REPORT_SCHEMA)
+    assert [model["name"] for model in report["models"]] == ["raw", "remove", "mask"]
+    assert [comparison["strategy"] for comparison in report["comparisons"]] == ["remove", "mask"]
+    raw = report["models"][0]
+    assert raw["training"]["resumed_from_step"] == 2
+    assert raw["trace_attribution_share"] is not None and raw["prompts_with_traces"] > 0
+    assert raw["prompts"] == 32 and len(raw["per_prompt"]) == 32 and len(raw["heldout_wen"]) == 16
+    assert report["data"]["duplicated_prompts"] == 2
+    assert (out / "report.md").is_file() and (out / "plots" / "wen_histograms.png").is_file()
+    assert (out / "plots" / "copies_remove.png").is_file()
+
+    # Rerunning reuses every trained model and score; --fail-under 2 cannot be met (exit 1).
+    stamps = {path: path.stat().st_mtime_ns for path in out.glob("models/*/train.json")}
+    capsys.readouterr()
+    assert run([*argv, "--fail-under", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("already trained") == 3 and err.count("reusing scores") == 3
+    assert "below --fail-under 2" in err
+    assert stamps == {path: path.stat().st_mtime_ns for path in out.glob("models/*/train.json")}
+    assert json.loads((out / "report.json").read_text())["models"][0]["wen_mean"] == raw["wen_mean"]
+
+    # score re-scores a trained model and cleans with the strategy it was trained on.
+    score_argv = ["score", "--ckpt", str(out / "models" / "remove"), "--data", str(data), "--holdout", "0.34",
+                  "--sampling-steps", "2", "--generations", "1", "--bootstrap", "20", "--out", str(tmp_path / "s"),
+                  "--no-progress"]  # fmt: skip
+    assert run(score_argv) == 0
+    scored = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert scored["models"][0]["name"] == "remove" and scored["comparisons"] == []
+    assert scored["models"][0]["wen_mean"] == pytest.approx(report["models"][1]["wen_mean"], rel=1e-5)

@@ -17,9 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench-data"
 
+#: Output goes to a real (temporary) file, never /dev/null: GNU grep notices /dev/null and stops
+#: at the first match, and every tool should pay for writing what it finds.
 _WRAPPER = (
-    "import resource, subprocess, sys;"
-    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
+    "import resource, subprocess, sys, tempfile;"
+    "r = subprocess.run(sys.argv[1:], stdout=tempfile.TemporaryFile());"
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
     "sys.exit(0 if r.returncode in (0, 1) else r.returncode)"
 )

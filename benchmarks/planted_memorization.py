@@ -17,19 +17,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from accelerate import Accelerator
-from diffusers import UNet2DConditionModel
+# As in `deidlint verify`: sleeping OpenMP waits keep a shared CPU from stalling (set before torch loads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from deidlint import synth
-from deidlint.verify.dataset import DEMO_FILE, load_images
-from deidlint.verify.metrics import ScoreConfig, roc_auc, score_prompts
-from deidlint.verify.models import build_tiny
-from deidlint.verify.train import TrainConfig, build_training_set, load_result, train
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from accelerate import Accelerator  # noqa: E402
+from diffusers import UNet2DConditionModel  # noqa: E402
+
+from deidlint import synth  # noqa: E402
+from deidlint.verify.dataset import DEMO_FILE, load_images  # noqa: E402
+from deidlint.verify.metrics import ScoreConfig, roc_auc, score_prompts  # noqa: E402
+from deidlint.verify.models import build_tiny  # noqa: E402
+from deidlint.verify.train import TrainConfig, build_training_set, load_result, train  # noqa: E402
 
 
 def main() -> None:

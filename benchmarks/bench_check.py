@@ -24,7 +24,9 @@ GREP_PATTERN = r"___|\[\*\*|XXXX|<[A-Z_]+>|\{\{[A-Z]|\[(REDACTED|NAME|DATE|PHI)\
 PLAIN_LOOP = r'''
 import csv, json, re, sys
 csv.field_size_limit(1 << 30)
-pattern = re.compile(r"(?<!_)___(?!_)|\[\*\*[^\[\]]{0,120}?\*\*\]|XXXX|<[A-Z][A-Z_]+>|\{\{[A-Z][A-Z0-9_]*\}\}|\[(?:REDACTED|NAME|DATE|PHI)\]|<<[A-Z_]+>>|(?<![*\w])\*{3,9}(?![*\w])")
+pattern = re.compile(
+    r"(?<!_)___(?!_)|\[\*\*[^\[\]]{0,120}?\*\*\]|XXXX|<[A-Z][A-Z_]+>|\{\{[A-Z][A-Z0-9_]*\}\}"
+    r"|\[(?:REDACTED|NAME|DATE|PHI)\]|<<[A-Z_]+>>|(?<![*\w])\*{3,9}(?![*\w])")
 out = []
 with open(sys.argv[1], newline="", encoding="utf-8") as handle:
     reader = csv.reader(handle)

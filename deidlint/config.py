@@ -110,7 +110,7 @@ def _from_table(table: dict[str, Any], path: Path) -> Config:
         if element is not None and not all(isinstance(v, element) for v in items):
             raise UsageError(f"{path}: setting {key!r} has entries of the wrong type")
         if key == "packs":
-            value = [str((base / p)) for p in value]
+            value = [str(base / p) for p in value]
         if key == "baseline":
             value = str(base / value)
         setattr(config, attr, value)

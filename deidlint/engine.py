@@ -153,7 +153,7 @@ class Scanner:
             offsets = candidates - starts[cells]
             by_first = self._by_first
             cell, text, pos, limit = -1, "", 0, {}
-            for i, p in zip(cells.tolist(), offsets.tolist()):
+            for i, p in zip(cells.tolist(), offsets.tolist(), strict=True):
                 if i != cell:
                     cell, text, pos, limit = i, texts[i], 0, self._limit(len(texts[i]))
                 if p < pos:

@@ -74,18 +74,13 @@ def test_batches_cover_every_row_once_per_epoch() -> None:
 
 def test_interrupted_training_resumes_to_identical_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model, data = model_and_data()
-    whole = tr.train(
-        model,
-        small_unet(),
-        data,
-        config(),
-        tmp_path / "whole",
-        Accelerator(cpu=True),
-        data_key="d",
-        strategy=None,
-        label="t",
-        show_progress=False,
-    )
+
+    def run(folder: Path) -> dict:
+        """Train the same fresh UNet on the same data into *folder* (resuming what is there)."""
+        return tr.train(model, small_unet(), data, config(), folder, Accelerator(cpu=True),
+                        data_key="d", strategy=None, label="t", show_progress=False)
+
+    whole = run(tmp_path / "whole")
     assert whole["resumed_from_step"] == 0
     assert not (tmp_path / "whole" / tr.CHECKPOINT_DIR).exists()
 
@@ -98,34 +93,12 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path: Path, monke
 
     monkeypatch.setattr(tr, "learning_rate_at", crash_at_step_three)
     with pytest.raises(RuntimeError):
-        tr.train(
-            model,
-            small_unet(),
-            data,
-            config(),
-            tmp_path / "split",
-            Accelerator(cpu=True),
-            data_key="d",
-            strategy=None,
-            label="t",
-            show_progress=False,
-        )
+        run(tmp_path / "split")
     assert (tmp_path / "split" / tr.CHECKPOINT_DIR / "state.json").is_file()
     assert tr.load_result(tmp_path / "split", config(), "d") is None
     monkeypatch.setattr(tr, "learning_rate_at", original)
 
-    resumed = tr.train(
-        model,
-        small_unet(),
-        data,
-        config(),
-        tmp_path / "split",
-        Accelerator(cpu=True),
-        data_key="d",
-        strategy=None,
-        label="t",
-        show_progress=False,
-    )
+    resumed = run(tmp_path / "split")
     assert resumed["resumed_from_step"] == 2
     assert tr.load_result(tmp_path / "split", config(), "d") is not None
     assert tr.load_result(tmp_path / "split", config(steps=5), "d") is None

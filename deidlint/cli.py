@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +33,7 @@ from deidlint.reporting import (
     TextReporter,
 )
 from deidlint.rules import Rule, all_rules, load_packs, select_rules
+from deidlint.writers import Edit
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -189,10 +191,11 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_fix(args: argparse.Namespace) -> int:
     """Rewrite datasets so no trace is left; exit 1 when findings remain that cannot be fixed."""
-    import difflib
     import json
 
     from deidlint.fixing import Fixer
+    from deidlint.fixrun import FixRun
+    from deidlint.parallel import resolve_jobs
     from deidlint.writers import atomic_output, destinations, rewrite
 
     if not (args.output or args.in_place or args.dry_run):
@@ -207,38 +210,38 @@ def cmd_fix(args: argparse.Namespace) -> int:
                   mask_token=args.mask_token or config.mask_token, restore_threshold=config.restore_threshold,
                   segmenter=args.segmenter)
     ignores = Check(sources, scanner, opts, config.per_path_ignores)
-    if fixer.may_restore:  # restore learns from the whole corpus before it changes anything
-        for source in sources:
-            for item in read(source, opts):
-                if not isinstance(item, RecordError):
-                    fixer.survey(item.texts)
-        if fixer.model.needed:
-            for source in sources:
-                for item in read(source, opts):
-                    if not isinstance(item, RecordError):
-                        fixer.learn(item.texts)
-    for source, dest in zip(sources, dests, strict=True):
-        ignored = ignores._ignored_codes(source.path)
-
-        def edit(batch: Batch, ignored: frozenset[str] = ignored) -> list[str]:
-            new = fixer.fix_batch(batch.texts, ignored)
-            if args.diff:
-                for i, (old, text) in enumerate(zip(batch.texts, new, strict=True)):
-                    if text != old:
-                        where = f"{batch.paths[i]}:{batch.rows[i]}" + (f" {batch.column}" if batch.column else "")
-                        where += f" ({batch.ids[i]})" if batch.ids and batch.ids[i] is not None else ""
-                        sys.stdout.writelines(difflib.unified_diff(
-                            old.splitlines(keepends=True), text.splitlines(keepends=True), where, where + " (fixed)"))
-                        if not text.endswith("\n"):
-                            sys.stdout.write("\n")
-            return new
-
-        rewrite(source, opts, dest, edit)
-    print(fixer.stats.summary(), file=sys.stderr)
+    run = FixRun(fixer, resolve_jobs(args.jobs))
+    run.learn(lambda: (item.texts for source in sources for item in read(source, opts)
+                       if not isinstance(item, RecordError)))
+    with run:
+        for source, dest in zip(sources, dests, strict=True):
+            edits = partial(run.edit, ignored=ignores._ignored_codes(source.path))
+            rewrite(source, opts, dest, _with_diff(edits) if args.diff else edits)
+    stats = run.stats
+    print(stats.summary(), file=sys.stderr)
     if args.stats_json:
         with atomic_output(args.stats_json) as handle:
-            handle.write(json.dumps({"files": len(sources), **fixer.stats.as_dict()}, indent=2).encode() + b"\n")
-    return 1 if fixer.stats.remaining else 0
+            handle.write(json.dumps({"files": len(sources), **stats.as_dict()}, indent=2).encode() + b"\n")
+    return 1 if stats.remaining else 0
+
+
+def _with_diff(edit: Edit) -> Edit:
+    """``edit``, printing a unified diff of every record it changes (opt-in: it shows text)."""
+    import difflib
+
+    def edited(batches: Iterator[Batch]) -> Iterator[tuple[Batch, list[str]]]:
+        for batch, new in edit(batches):
+            for i, (old, text) in enumerate(zip(batch.texts, new, strict=True)):
+                if text != old:
+                    where = f"{batch.paths[i]}:{batch.rows[i]}" + (f" {batch.column}" if batch.column else "")
+                    where += f" ({batch.ids[i]})" if batch.ids and batch.ids[i] is not None else ""
+                    sys.stdout.writelines(difflib.unified_diff(
+                        old.splitlines(keepends=True), text.splitlines(keepends=True), where, where + " (fixed)"))
+                    if not text.endswith("\n"):
+                        sys.stdout.write("\n")
+            yield batch, new
+
+    return edited
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -318,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--diff", action="store_true", help="print a unified diff of every changed record (shows text)")
     fix.add_argument("--dry-run", action="store_true", help="write nothing; report what a fix would do")
     fix.add_argument("--stats-json", metavar="FILE", help="also write the summary as JSON")
+    fix.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                     help="worker processes (default 0: one per available core; 1 fixes in this process)")
     fix.set_defaults(func=cmd_fix)
 
     rules = sub.add_parser("rules", help="list every rule")

@@ -38,6 +38,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import regex
 
@@ -215,13 +216,13 @@ def _kinds(text: str, matches: Sequence[Match]) -> list[str]:
 # -- sentences ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(NamedTuple):
     """A sentence (or a section header) of a report: offsets into the text, trailing space excluded.
 
     ``body`` is where the sentence proper starts, after a list number such as ``2. ``.
     ``header`` marks a unit that ends in a colon (``FINDINGS:``, ``Comment:``): it heads the
     units after it, up to the next header or paragraph break, and goes when they all go.
+    (A named tuple: a fix makes millions, and a frozen dataclass costs four times as much to build.)
     """
 
     start: int
@@ -594,8 +595,14 @@ def _capitalize(sentence: str) -> str:
     return m.group(1) + m.group(2).upper() + sentence[m.end():]
 
 
+@lru_cache(maxsize=1 << 15)
 def repair_sentence(sentence: str, neutral: bool = False) -> str:
     """Rewrite one sentence whose traces stand as placeholders; an empty result means drop it.
+
+    A pure function of its arguments, and cached: reports repeat their sentences (that is
+    why models memorize them), so the same placeholder sentence comes back again and again.
+    On 50,000 generated reports, 84,000 repairs hold 15,000 distinct sentences; on the Open-I
+    reports about half are repeats.
 
     ``sentence`` is the original sentence with each removed or neutralised trace replaced by
     its kind's placeholder character. The result keeps the sentence's capitalisation and final
@@ -673,7 +680,7 @@ class RestoreModel:
         self.min_support = min_support
         self._is_marker = is_marker or (lambda word: False)
         self._counts: dict[ContextKey, Counter[str]] = {}
-        self._compiled: tuple[frozenset[str], tuple[int, ...], bool] | None = None
+        self._compiled: tuple[dict[str, tuple[int, ...]], bool] | None = None
 
     @staticmethod
     def context(text: str, start: int, end: int, n: int = 1) -> ContextKey | None:
@@ -716,34 +723,46 @@ class RestoreModel:
             self._compiled = None
 
     def learn(self, texts: Iterable[str]) -> None:
-        """Count the fillers of every needed context in ``texts`` (call per batch, after the survey).
+        """Count the fillers of every needed context in ``texts`` (call per batch, after the survey)."""
+        self.merge(self.count(texts))
+
+    def merge(self, counts: Mapping[ContextKey, Counter[str]]) -> None:
+        """Add counts made by :meth:`count` (in another process, say) to the model's.
+
+        Merged in corpus order, the result is identical to counting serially, ties included:
+        a Counter breaks ties in ``most_common`` by first insertion.
+        """
+        for key, found in counts.items():
+            self._counts[key].update(found)
+
+    def count(self, texts: Iterable[str]) -> dict[ContextKey, Counter[str]]:
+        """Fillers of every needed context in ``texts``, counted apart from the model's own counts.
 
         Each text is split on whitespace once; only tokens that are a needed left context (or
         end in needed punctuation) are looked at further, so learning stays a linear scan.
+        Glued words (``Swan-Ganz``) are found by one pattern over the whole text.
         """
-        counts = self._counts
-        if not counts:
-            return
+        if not self._counts:
+            return {}
+        counts: dict[ContextKey, Counter[str]] = {key: Counter() for key in self._counts}
         if self._compiled is None:
             self._compiled = self._index()
-        lefts, sizes, glued = self._compiled
+        runs, glued = self._compiled
         for text in texts:
+            if glued and "-" in text:
+                for stem, word in _GLUED.findall(text):
+                    if (bucket := counts.get(("glue-left", stem.lower()))) is not None:
+                        bucket[word] += 1
+                    if (bucket := counts.get(("glue-right", word.lower()))) is not None:
+                        bucket[stem] += 1
+            if not runs:
+                continue
             tokens = text.split()
             lows = text.lower().split()
-            if glued:
-                for token in tokens:
-                    if "-" in token:
-                        for stem, word in _GLUED.findall(token):
-                            if (bucket := counts.get(("glue-left", stem.lower()))) is not None:
-                                bucket[word] += 1
-                            if (bucket := counts.get(("glue-right", word.lower()))) is not None:
-                                bucket[stem] += 1
-            if not sizes:
-                continue
             last = len(tokens) - 1
-            for i in [i for i, w in enumerate(lows) if w in lefts]:
+            for i in [i for i, w in enumerate(lows) if w in runs]:
                 first = lows[i]
-                for n in sizes:
+                for n in runs[first]:
                     if i + n > last:
                         break
                     words = tokens[i + 1:i + 1 + n]
@@ -756,12 +775,18 @@ class RestoreModel:
                     bucket = counts.get(("free", str(n), first, after))  # type: ignore[arg-type]
                     if bucket is not None and all(_FILLER.fullmatch(w) for w in words):
                         bucket[" ".join(words)] += 1
+        return {key: found for key, found in counts.items() if found}
 
-    def _index(self) -> tuple[frozenset[str], tuple[int, ...], bool]:
-        """Needed left words, run lengths, and whether glued contexts are needed."""
-        free = [k for k in self._counts if k[0] == "free"]
-        sizes = tuple(sorted({int(k[1]) for k in free}))
-        return frozenset(k[2] for k in free), sizes, len(free) < len(self._counts)
+    def _index(self) -> tuple[dict[str, tuple[int, ...]], bool]:
+        """For each needed left word, the run lengths needed after it; whether glued contexts are needed."""
+        runs: defaultdict[str, set[int]] = defaultdict(set)
+        glued = False
+        for key in self._counts:
+            if key[0] == "free":
+                runs[key[2]].add(int(key[1]))
+            else:
+                glued = True
+        return {word: tuple(sorted(sizes)) for word, sizes in runs.items()}, glued
 
     def predict(self, key: ContextKey | None) -> tuple[str | None, float]:
         """The restored word for ``key`` and its share among fillers; (None, share) below threshold."""
@@ -918,6 +943,17 @@ class FixStats:
             f": {', '.join(f'{c} {n}' for c, n in sorted(self.remaining.items()))}" if remaining else ""))
         return "\n".join(lines)
 
+    def add(self, other: FixStats) -> None:
+        """Add another batch's statistics (from a worker process, say) to these."""
+        self.records += other.records
+        self.records_changed += other.records_changed
+        self.traces += other.traces
+        self.by_rule.update(other.by_rule)
+        self.restored += other.restored
+        self.restore_fallbacks += other.restore_fallbacks
+        self.sentences_dropped += other.sentences_dropped
+        self.remaining.update(other.remaining)
+
     def as_dict(self) -> dict[str, object]:
         by_rule: dict[str, dict[str, int]] = defaultdict(dict)
         for (code, action), n in sorted(self.by_rule.items()):
@@ -1041,13 +1077,16 @@ class Fixer:
 
     def survey(self, texts: Sequence[str]) -> None:
         """First pass over a corpus: note the contexts of markers that restore will ask about."""
+        for key in self.contexts(texts):
+            self.model.need(key)
+
+    def contexts(self, texts: Sequence[str]) -> list[ContextKey]:
+        """The restore contexts of a batch's markers, in order of appearance (duplicates kept)."""
         by_index: defaultdict[int, list[Match]] = defaultdict(list)
         for i, m in self.scanner.scan_many(texts):
             by_index[i].append(m)
-        for i, matches in by_index.items():
-            for step in self._plan(texts[i], self._fixable(texts[i], matches)):
-                if step.key is not None:
-                    self.model.need(step.key)
+        return [step.key for i, matches in by_index.items()
+                for step in self._plan(texts[i], self._fixable(texts[i], matches)) if step.key is not None]
 
     def learn(self, texts: Iterable[str]) -> None:
         """Second pass: count the fillers of the surveyed contexts in the corpus."""

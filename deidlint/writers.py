@@ -30,8 +30,10 @@ from typing import IO, Any
 from deidlint.errors import InputError, RecordError
 from deidlint.readers import Batch, ReadOptions, Source, read
 
-#: Turns a batch of cell texts into fixed texts (same length and order).
-Edit = Callable[[Batch], list[str]]
+#: Turns a stream of batches into the same batches, in order, each with its fixed texts (same
+#: length and order). A stream, not a call per batch, so that the fixing can run ahead in worker
+#: processes while the writer copies.
+Edit = Callable[[Iterator[Batch]], Iterator[tuple[Batch, list[str]]]]
 
 _CHUNK = 1 << 20
 
@@ -120,10 +122,8 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit) -> 
               "parquet": _ParquetWriter, "txt": _TxtWriter}[source.fmt]
     result = Rewrite()
     if dest is None:
-        for item in read(source, opts):
-            if not isinstance(item, RecordError):
-                new = edit(item)
-                result.records_changed += sum(a is not b and a != b for a, b in zip(item.texts, new, strict=True))
+        for item, new in _edited(source, opts, edit):
+            result.records_changed += sum(a is not b and a != b for a, b in zip(item.texts, new, strict=True))
         return result
     same = os.path.exists(dest) and os.path.samefile(dest, source.path)
     target = os.path.realpath(dest) if same else dest
@@ -144,6 +144,12 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit) -> 
 
 class _Unchanged(Exception):
     """Nothing changed: drop the temporary output (the input, or a plain copy, is the result)."""
+
+
+def _edited(source: Source, opts: ReadOptions, edit: Edit) -> Iterator[tuple[Batch, list[str]]]:
+    """The readable batches of ``source`` with their edited texts (bad records were reported by
+    the reader and are copied through unchanged)."""
+    return edit(item for item in read(source, opts) if not isinstance(item, RecordError))
 
 
 def _changes(batch: Batch, new: list[str]) -> Iterator[tuple[int, str, str]]:
@@ -228,10 +234,7 @@ class _CsvWriter:
             header = self._header(records, sink)
             pending: dict[int, dict[int, tuple[str, str]]] = {}
             number = 0
-            for item in read(self.source, self.opts):
-                if isinstance(item, RecordError):
-                    continue
-                new = edit(item)
+            for item, new in _edited(self.source, self.opts, edit):
                 column = header.get(item.column or "", -1)
                 for row, old, text in _changes(item, new):
                     pending.setdefault(row, {})[column] = (old, text)
@@ -368,10 +371,7 @@ class _JsonlWriter:
             lines = iter(raw)
             pending: dict[int, dict[str, tuple[str, str]]] = {}
             number = 0
-            for item in read(self.source, self.opts):
-                if isinstance(item, RecordError):
-                    continue
-                new = edit(item)
+            for item, new in _edited(self.source, self.opts, edit):
                 for row, old, text in _changes(item, new):
                     pending.setdefault(row, {})[item.column or ""] = (old, text)
                 if item.rows:
@@ -417,10 +417,7 @@ class _ParquetWriter:
         import pyarrow.parquet as pq
 
         changes: dict[str, dict[int, str]] = {}
-        for item in read(self.source, self.opts):
-            if isinstance(item, RecordError):
-                continue
-            new = edit(item)
+        for item, new in _edited(self.source, self.opts, edit):
             for row, _old, text in _changes(item, new):
                 changes.setdefault(item.column or "", {})[row] = text
         if not changes:
@@ -460,10 +457,7 @@ class _TxtWriter:
 
     def run(self, out: IO[bytes], edit: Edit) -> int:
         changed = 0
-        for item in read(self.source, self.opts):
-            if isinstance(item, RecordError):
-                continue
-            new = edit(item)
+        for item, new in _edited(self.source, self.opts, edit):
             if new[0] != item.texts[0]:
                 with _compressed(out, self.source) as sink:
                     sink.write(new[0].encode(self.encoding))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -22,9 +23,14 @@ def scrub(batch: Batch) -> list[str]:
     return [t.replace("___", "gone") if "___" in t else t for t in batch.texts]
 
 
-def run(path: Path, dest: Path | None, edit=scrub, **opts: object) -> int:
+def run(path: Path, dest: Path | None, fix: Callable[[Batch], list[str]] = scrub, **opts: object) -> int:
+    """Rewrite ``path`` with ``fix`` applied batch by batch (the writers take a stream of batches)."""
     source = source_for(str(path))
     assert source is not None
+
+    def edit(batches: Iterator[Batch]) -> Iterator[tuple[Batch, list[str]]]:
+        return ((batch, fix(batch)) for batch in batches)
+
     return rewrite(source, ReadOptions(**opts), None if dest is None else str(dest), edit).records_changed  # type: ignore[arg-type]
 
 

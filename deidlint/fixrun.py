@@ -1,0 +1,111 @@
+"""Fixing a whole corpus: restore's two learning passes, then the fix pass, over worker processes.
+
+``restore`` must see the corpus before it changes anything (it learns over-scrubbed words from
+the unscrubbed sentences of the dataset itself), so a corpus is read three times:
+
+1. **survey**: scan each batch and note the contexts of markers restore may be asked about;
+2. **learn**: count, over every batch, the words that fill those contexts where nothing was
+   scrubbed;
+3. **fix**: repair each batch with the learnt model, while the writer copies the file.
+
+Each pass maps a task over batches with :class:`deidlint.parallel.Workers`, which runs it in
+worker processes and returns results in input order. Workers get a copy of the fixer as it stands
+when the pass starts (the learnt model included, for the fix pass) and send back what the main
+process merges: context keys, filler counts, changed texts with their statistics. The merges
+happen in corpus order, so the output and the statistics are the same for any ``--jobs``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from deidlint.fixing import ContextKey, Fixer, FixStats
+from deidlint.parallel import Workers
+from deidlint.readers import Batch
+
+#: One batch to fix: its texts and the rule codes switched off for its file.
+FixJob = tuple[Sequence[str], frozenset[str]]
+#: A fixed batch as a worker returns it: (index, new text) of the changed texts, and statistics.
+Fixed = tuple[list[tuple[int, str]], FixStats]
+
+
+def _survey(fixer: Fixer, texts: Sequence[str]) -> list[ContextKey]:
+    return fixer.contexts(texts)
+
+
+def _count(fixer: Fixer, texts: Sequence[str]) -> dict[ContextKey, Counter[str]]:
+    return fixer.model.count(texts)
+
+
+def _fix(fixer: Fixer, job: FixJob) -> Fixed:
+    texts, ignored = job
+    fixer.stats = FixStats()
+    new = fixer.fix_batch(texts, ignored)
+    return [(i, t) for i, (old, t) in enumerate(zip(texts, new, strict=True)) if t is not old and t != old], fixer.stats
+
+
+class FixRun:
+    """One ``fix`` over a corpus; use as a context manager around the fix pass.
+
+    ``corpus`` is called once per learning pass and yields the texts of each batch.
+    ``stats`` sums the statistics of every batch fixed.
+    """
+
+    def __init__(self, fixer: Fixer, jobs: int = 1) -> None:
+        self.fixer = fixer
+        self.jobs = jobs
+        self.stats = FixStats()
+        self._workers: Workers[Fixer] | None = None
+
+    def learn(self, corpus: Callable[[], Iterable[Sequence[str]]]) -> None:
+        """The survey and learn passes, when the strategies can restore anything."""
+        fixer = self.fixer
+        if not fixer.may_restore:
+            return
+        with Workers(self.jobs, fixer) as workers:
+            for keys in workers.map(_survey, corpus()):
+                for key in keys:
+                    fixer.model.need(key)
+        if fixer.model.needed:
+            with Workers(self.jobs, fixer) as workers:
+                for counts in workers.map(_count, corpus()):
+                    fixer.model.merge(counts)
+
+    def __enter__(self) -> FixRun:
+        self._workers = Workers(self.jobs, self.fixer).__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._workers is not None
+        self._workers.__exit__(*exc)
+        self._workers = None
+
+    def fix_texts(self, batches: Iterable[Sequence[str]], ignored: frozenset[str] = frozenset()) -> Iterator[list[str]]:
+        """The fixed texts of each batch, in order; unchanged texts are the same objects."""
+        assert self._workers is not None, "use FixRun as a context manager"
+        held: deque[Sequence[str]] = deque()
+
+        def jobs() -> Iterator[FixJob]:
+            for texts in batches:
+                held.append(texts)
+                yield texts, ignored
+
+        for changes, stats in self._workers.map(_fix, jobs()):
+            new = list(held.popleft())
+            for i, text in changes:
+                new[i] = text
+            self.stats.add(stats)
+            yield new
+
+    def edit(self, batches: Iterator[Batch], ignored: frozenset[str] = frozenset()) -> Iterator[tuple[Batch, list[str]]]:
+        """The writers' edit stream (see :data:`deidlint.writers.Edit`) for one file."""
+        held: deque[Batch] = deque()
+
+        def texts() -> Iterator[Sequence[str]]:
+            for batch in batches:
+                held.append(batch)
+                yield batch.texts
+
+        for new in self.fix_texts(texts(), ignored):
+            yield held.popleft(), new

@@ -1,0 +1,124 @@
+"""Batches spread over worker processes: results in input order, a bounded number in flight.
+
+Scanning and repairing are pure Python per record, so one process uses one core; a curator's
+machine has several. :class:`Workers` runs a task over a stream of batches in ``jobs`` processes
+while this process keeps reading and writing, and hands the results back in the order the
+batches came, so output is byte-identical to a serial run.
+
+Workers start through a *forkserver*: forking the main process itself is unsafe once pyarrow's
+reader threads exist. Each worker receives the task's state (a scanner or fixer, tens of
+kilobytes pickled) once, when it starts, and each batch travels as a list of strings. At most
+``2 x jobs`` batches are in flight, so memory stays flat however large the input. A stream of
+one batch runs here, in this process: starting workers costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import chain
+from typing import Any, Generic, TypeVar
+
+from deidlint.errors import DeidlintError, UsageError
+
+S = TypeVar("S")
+P = TypeVar("P")
+R = TypeVar("R")
+
+#: Modules the forkserver imports once, so that each worker it forks starts warm.
+_PRELOAD = ["deidlint.fixing", "deidlint.engine"]
+
+_state: Any = None
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (``sched_getaffinity`` honours CPU limits and pinning)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    """``None`` or 0 mean every available core; a negative count is a usage error."""
+    if jobs is None or jobs == 0:
+        return default_jobs()
+    if jobs < 0:
+        raise UsageError(f"--jobs must be 0 (all cores) or a positive number, not {jobs}")
+    return jobs
+
+
+def _start_worker(state: object) -> None:
+    """Worker set-up: keep the task's state, and leave Ctrl-C to the main process, which stops
+    the pool and cleans up (a worker's own KeyboardInterrupt would only print a traceback)."""
+    global _state
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _state = state
+
+
+def _run(task: Callable[[Any, Any], Any], payload: Any) -> Any:
+    return task(_state, payload)
+
+
+class WorkerDied(DeidlintError):
+    """A worker process ended abnormally (killed, or out of memory)."""
+
+
+class Workers(Generic[S]):
+    """Run ``task(state, payload)`` over payloads in ``jobs`` processes (``jobs <= 1``: here).
+
+    ``state`` is what every call of the task needs (a scanner, a fixer); in this process it is
+    used as is, and each worker gets a pickled copy when it starts. Changes a worker makes to
+    its copy stay there: tasks return what the caller needs to merge. Use it as a context
+    manager: the processes start with the first stream of more than one payload and serve every
+    later :meth:`map` until the block ends.
+    """
+
+    def __init__(self, jobs: int, state: S) -> None:
+        self.jobs = jobs
+        self.state = state
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Workers[S]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(_PRELOAD)
+            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker,
+                                                 initargs=(self.state,))
+        return self._executor
+
+    def map(self, task: Callable[[S, P], R], payloads: Iterable[P]) -> Iterator[R]:
+        """``task(state, p)`` for each payload, in order."""
+        items = iter(payloads)
+        head = [p for _, p in zip(range(2), items, strict=False)]
+        if self.jobs <= 1 or (len(head) < 2 and self._executor is None):
+            yield from (task(self.state, p) for p in chain(head, items))
+            return
+        pool = self._pool()
+        pending: deque[Future[R]] = deque()
+        try:
+            for payload in chain(head, items):
+                pending.append(pool.submit(_run, task, payload))
+                if len(pending) >= 2 * self.jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise WorkerDied("a worker process died (killed, or out of memory?); rerun with --jobs 1 "
+                             "to use less memory") from None
+        finally:
+            for future in pending:
+                future.cancel()

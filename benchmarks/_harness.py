@@ -1,7 +1,8 @@
 """Shared benchmark harness: run commands side by side, report medians, ratios and peak memory.
 
-Each command runs as its own process under a tiny wrapper that reports the child's peak RSS,
-so every tool is measured the same way, including process start-up. The machine is shared and
+Each command runs as its own process under a small wrapper (``_peak.py``) that reports the peak
+RSS of the child's whole process tree, worker processes included, so every tool is measured the
+same way, including process start-up. The machine is shared and
 noisy: we run each command several times, interleaved, and quote the median.
 """
 
@@ -17,14 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench-data"
 
-#: Output goes to a real (temporary) file, never /dev/null: GNU grep notices /dev/null and stops
-#: at the first match, and every tool should pay for writing what it finds.
-_WRAPPER = (
-    "import resource, subprocess, sys, tempfile;"
-    "r = subprocess.run(sys.argv[1:], stdout=tempfile.TemporaryFile());"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
-    "sys.exit(0 if r.returncode in (0, 1) else r.returncode)"
-)
+#: Runs each command and prints its process tree's peak memory (see _peak.py).
+_PEAK = str(Path(__file__).with_name("_peak.py"))
 
 
 @dataclass
@@ -46,7 +41,7 @@ def measure(commands: dict[str, list[str]], repeats: int = 3, shell: set[str] = 
         for result in results:
             argv = ["sh", "-c", result.command[0]] if result.name in shell else result.command
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", _WRAPPER, *argv], capture_output=True, text=True)
+            proc = subprocess.run([sys.executable, _PEAK, *argv], capture_output=True, text=True)
             elapsed = time.perf_counter() - start
             if proc.returncode != 0:
                 raise SystemExit(f"{result.name} failed: {proc.stderr.strip()}")
@@ -73,4 +68,19 @@ def synth_csv(n: int, seed: int = 0, style: str = "mixed") -> Path:
     path = DATA / f"synth-{style}-{n}-{seed}.csv"
     if not path.exists():
         synth.write_dataset(path, n, seed=seed, style=style)
+    return path
+
+
+def repeated_csv(source: Path, times: int) -> Path:
+    """``source``'s records written ``times`` over under one header, cached in bench-data/ (whole
+    records only: a generated report's quoted field holds line breaks, so no cut in between)."""
+    path = DATA / f"{source.stem}-x{times}.csv"
+    if not path.exists():
+        header, body = source.read_bytes().split(b"\n", 1)
+        partial = path.with_suffix(".partial")
+        with open(partial, "wb") as out:
+            out.write(header + b"\n")
+            for _ in range(times):
+                out.write(body if body.endswith(b"\n") else body + b"\n")
+        partial.rename(path)
     return path

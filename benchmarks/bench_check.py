@@ -56,6 +56,7 @@ def main() -> None:
         results = measure({
             "grep -c -E": [f"grep -c -E '{GREP_PATTERN}' {corpus}"],
             "python csv+re loop": [sys.executable, str(loop), str(corpus)],
+            "deidlint check --jobs 1": [*deidlint, "--jobs", "1", str(corpus)],
             "deidlint check": [*deidlint, str(corpus)],
         }, repeats=args.repeats, shell={"grep -c -E"})
         small = measure({"deidlint check (1/4 corpus)": [*deidlint, str(quarter)]}, repeats=1)

@@ -8,7 +8,8 @@ pattern per pack (one pack per scrubber family), so the comparison is between en
 between regular expressions:
 - ``grep -c -E``: the floor (``bench_check.GREP_PATTERN``; it counts lines and has no offsets).
 - a plain Python loop: ``csv`` module + one ``re`` alternation of every rule, JSON findings out.
-- ``deidlint check --format json`` and ``deidlint fix -o OUT`` (strategy remove).
+- ``deidlint check --format json`` and ``deidlint fix -o OUT`` (strategy remove), each with its
+  default worker processes (one per core) and with ``--jobs 1`` (one process, like every peer).
 - Presidio: an ``AnalyzerEngine`` on a blank spaCy pipeline (no model download) whose registry
   holds one ``PatternRecognizer`` with one ``Pattern`` per family; for the fix, its
   ``AnonymizerEngine`` replaces each result with nothing.
@@ -21,8 +22,8 @@ corpus, and the fast tools also on the whole corpus. The corpora: generated repo
 repeated to ``--openi-reports`` (skipped with a reason when ../shared is absent). Recall is the
 share of the generator's ground-truth spans that a tool reports with exactly the same offsets.
 
-Each tool runs in its own process (the harness's wrapper), so peak RSS is per tool and includes
-start-up. The Python peers run as ``python peers.py --worker TOOL CSV [OUT]``.
+Each tool runs in its own process (the harness's wrapper), so peak RSS is per tool, worker
+processes included, and includes start-up. The Python peers run as ``python peers.py --worker TOOL CSV [OUT]``.
 """
 
 from __future__ import annotations
@@ -227,7 +228,11 @@ class Bench:
         tools = {
             "grep -c -E": ("check", f"grep -c -E {shlex.quote(GREP_PATTERN)} {shlex.quote(str(corpus))}"),
             "python csv+re loop": ("check", [*me, "re-check", str(corpus)]),
+            "deidlint check --jobs 1": ("check", [*deidlint, "check", "--jobs", "1", "--format", "json", "--column",
+                                                  "report", str(corpus)]),
             "deidlint check": ("check", [*deidlint, "check", "--format", "json", "--column", "report", str(corpus)]),
+            "deidlint fix --jobs 1": ("fix", [*deidlint, "fix", "--jobs", "1", "--column", "report", "-o", fixed,
+                                              str(corpus)]),
             "deidlint fix": ("fix", [*deidlint, "fix", "--column", "report", "-o", fixed, str(corpus)]),
         }
         if slow:

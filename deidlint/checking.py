@@ -14,7 +14,8 @@ from pathlib import PurePath
 from deidlint.engine import Scanner
 from deidlint.errors import RecordError
 from deidlint.findings import Finding, Summary, line_col
-from deidlint.readers import ReadOptions, Source, read
+from deidlint.parallel import Workers
+from deidlint.readers import Batch, ReadOptions, Source, read
 
 
 @dataclass(slots=True)
@@ -27,11 +28,14 @@ class Check:
     per_path_ignores: Mapping[str, Sequence[str]] = field(default_factory=dict)
     #: Characters of report text to show on each side of a marker; 0 shows none (the default).
     context_chars: int = 0
+    #: Worker processes for scanning (1: scan in this process); see :mod:`deidlint.parallel`.
+    jobs: int = 1
     summary: Summary = field(default_factory=Summary)
 
     def __iter__(self) -> Iterator[Finding | RecordError]:
-        for source in self.sources:
-            yield from self._check_source(source)
+        with Workers(self.jobs, self.scanner) as workers:
+            for source in self.sources:
+                yield from self._check_source(source, workers)
 
     def _ignored_codes(self, path: str) -> frozenset[str]:
         """Codes switched off for *path* by ``per-path-ignores`` globs (code prefix, name or pack)."""
@@ -40,33 +44,42 @@ class Check:
                      if fnmatch.fnmatch(posix, glob) or fnmatch.fnmatch(PurePath(path).name, glob) for s in sels]
         return frozenset(r.code for r in self.scanner.rules if any(r.selected_by(s) for s in selectors))
 
-    def _check_source(self, source: Source) -> Iterator[Finding | RecordError]:
+    def _check_source(self, source: Source, workers: Workers[Scanner]) -> Iterator[Finding | RecordError]:
         summary = self.summary
         summary.files += 1
         ignored = self._ignored_codes(source.path)
         rows_seen = 0
         hit_rows: set[int] = set()
-        for batch in read(source, self.read_options):
+        items = read(source, self.read_options)
+        for batch, spans in workers.map_along(_located, items, _texts_of):
             if isinstance(batch, RecordError):
                 summary.errors += 1
                 rows_seen = max(rows_seen, batch.record + 1)
                 yield batch
                 continue
+            assert spans is not None
             if batch.rows:
                 rows_seen = max(rows_seen, batch.rows[-1] + 1)
             texts, rows, ids, paths, column = batch.texts, batch.rows, batch.ids, batch.paths, batch.column
-            spans = self.scanner.spans(texts)
             if ignored:
                 spans = [span for span in spans if span[3] not in ignored]
             summary.findings += len(spans)
             summary.by_rule.update(span[3] for span in spans)
             hit_rows.update(rows[span[0]] for span in spans)
             rule_of, chars = self.scanner.rule_of, self.context_chars
-            for index, start, end, code in spans:
+            for index, start, end, code, line, col in spans:
                 text = texts[index]
-                line, col = line_col(text, start)
                 context = text[max(0, start - chars):end + chars] if chars else None
                 yield Finding(paths[index], rows[index], ids[index] if ids else None, column,
                               start, end, line, col, rule_of[code], text[start:end], context)
         summary.records += rows_seen
         summary.records_with_findings += len(hit_rows)
+
+
+def _texts_of(item: Batch | RecordError) -> Sequence[str] | None:
+    return None if isinstance(item, RecordError) else item.texts
+
+
+def _located(scanner: Scanner, texts: Sequence[str]) -> list[tuple[int, int, int, str, int, int]]:
+    """A batch's spans with the line and column of each (the per-finding work that can run in a worker)."""
+    return [(i, start, end, code, *line_col(texts[i], start)) for i, start, end, code in scanner.spans(texts)]

@@ -22,6 +22,7 @@ from deidlint.engine import Scanner
 from deidlint.errors import DeidlintError, RecordError, UsageError
 from deidlint.findings import Finding
 from deidlint.gates import Gate, outcome_lines, parse_thresholds
+from deidlint.parallel import resolve_jobs
 from deidlint.readers import Batch, LineMap, ReadOptions, discover, read
 from deidlint.reporting import (
     FORMATS,
@@ -61,6 +62,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoding", help="text encoding of the inputs (default utf-8)")
     parser.add_argument("--on-error", choices=("fail", "skip"), default="fail",
                         help="a bad record in a large file: stop with exit 2 (fail) or report it and go on (skip)")
+    parser.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                        help="worker processes for files of more than one batch (default 0: one per available "
+                             "core; 1: work in this process)")
 
 
 def load_settings(args: argparse.Namespace) -> tuple[Config, list[Rule]]:
@@ -90,6 +94,7 @@ def _check(args: argparse.Namespace, config: Config, rules: list[Rule]) -> Check
         read_options=read_options(args, config),
         per_path_ignores=config.per_path_ignores,
         context_chars=args.show_context,
+        jobs=resolve_jobs(args.jobs),
     )
 
 
@@ -195,7 +200,6 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     from deidlint.fixing import Fixer
     from deidlint.fixrun import FixRun
-    from deidlint.parallel import resolve_jobs
     from deidlint.writers import atomic_output, destinations, rewrite
 
     if not (args.output or args.in_place or args.dry_run):
@@ -321,8 +325,6 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--diff", action="store_true", help="print a unified diff of every changed record (shows text)")
     fix.add_argument("--dry-run", action="store_true", help="write nothing; report what a fix would do")
     fix.add_argument("--stats-json", metavar="FILE", help="also write the summary as JSON")
-    fix.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
-                     help="worker processes (default 0: one per available core; 1 fixes in this process)")
     fix.set_defaults(func=cmd_fix)
 
     rules = sub.add_parser("rules", help="list every rule")

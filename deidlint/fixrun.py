@@ -17,12 +17,15 @@ happen in corpus order, so the output and the statistics are the same for any ``
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from deidlint.fixing import ContextKey, Fixer, FixStats
 from deidlint.parallel import Workers
 from deidlint.readers import Batch
+
+Item = TypeVar("Item")
 
 #: One batch to fix: its texts and the rule codes switched off for its file.
 FixJob = tuple[Sequence[str], frozenset[str]]
@@ -83,29 +86,22 @@ class FixRun:
 
     def fix_texts(self, batches: Iterable[Sequence[str]], ignored: frozenset[str] = frozenset()) -> Iterator[list[str]]:
         """The fixed texts of each batch, in order; unchanged texts are the same objects."""
-        assert self._workers is not None, "use FixRun as a context manager"
-        held: deque[Sequence[str]] = deque()
-
-        def jobs() -> Iterator[FixJob]:
-            for texts in batches:
-                held.append(texts)
-                yield texts, ignored
-
-        for changes, stats in self._workers.map(_fix, jobs()):
-            new = list(held.popleft())
-            for i, text in changes:
-                new[i] = text
-            self.stats.add(stats)
-            yield new
+        for texts, _ in self._fixed(batches, lambda texts: texts, ignored):
+            yield texts
 
     def edit(self, batches: Iterator[Batch], ignored: frozenset[str] = frozenset()) -> Iterator[tuple[Batch, list[str]]]:
         """The writers' edit stream (see :data:`deidlint.writers.Edit`) for one file."""
-        held: deque[Batch] = deque()
+        for new, batch in self._fixed(batches, lambda batch: batch.texts, ignored):
+            yield batch, new
 
-        def texts() -> Iterator[Sequence[str]]:
-            for batch in batches:
-                held.append(batch)
-                yield batch.texts
-
-        for new in self.fix_texts(texts(), ignored):
-            yield held.popleft(), new
+    def _fixed(self, items: Iterable[Item], texts_of: Callable[[Item], Sequence[str]],
+               ignored: frozenset[str]) -> Iterator[tuple[list[str], Item]]:
+        assert self._workers is not None, "use FixRun as a context manager"
+        for item, fixed in self._workers.map_along(_fix, items, lambda item: (texts_of(item), ignored)):
+            assert fixed is not None
+            changes, stats = fixed
+            new = list(texts_of(item))
+            for i, text in changes:
+                new[i] = text
+            self.stats.add(stats)
+            yield new, item

@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from deidlint.errors import DeidlintError, UsageError
 
 S = TypeVar("S")
+T = TypeVar("T")
 P = TypeVar("P")
 R = TypeVar("R")
 
@@ -122,3 +123,26 @@ class Workers(Generic[S]):
         finally:
             for future in pending:
                 future.cancel()
+
+    def map_along(self, task: Callable[[S, P], R], items: Iterable[T],
+                  payload: Callable[[T], P | None]) -> Iterator[tuple[T, R | None]]:
+        """Each item with ``task(state, payload(item))``, in order; an item whose payload is None
+        (a bad record between batches, say) passes through with None and keeps its place."""
+        held: deque[tuple[T, bool]] = deque()
+
+        def payloads() -> Iterator[P]:
+            for item in items:
+                p = payload(item)
+                held.append((item, p is not None))
+                if p is not None:
+                    yield p
+
+        for result in self.map(task, payloads()):
+            while True:
+                item, has = held.popleft()
+                if has:
+                    yield item, result
+                    break
+                yield item, None
+        while held:
+            yield held.popleft()[0], None

@@ -492,7 +492,7 @@ def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.Rec
                 if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
                     values = values.cast(pa.string())
                 texts = values.fill_null("").to_pylist()
-                yield Batch(name, rows, texts, ids, _Repeat(source.path, len(texts)))
+                yield Batch(name, rows, texts, ids, [source.path] * len(texts))
     if columns is None and (opts.columns or opts.id_column):
         # Header only: there is nothing to scan, but a misspelled column is still an error.
         _choose_columns(source.path, names, {}, opts)
@@ -511,25 +511,6 @@ def _id_values(record_batch: pa.RecordBatch, id_column: str | None) -> list[str 
         return None
     values = record_batch.column(id_column)
     return [None if v is None else str(v) for v in values.to_pylist()]
-
-
-class _Repeat(Sequence[str]):
-    """The same path for every record of a batch, without a list of n references."""
-
-    __slots__ = ("_value", "_n")
-
-    def __init__(self, value: str, n: int) -> None:
-        self._value, self._n = value, n
-
-    def __len__(self) -> int:
-        return self._n
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            return [self._value] * len(range(*index.indices(self._n)))
-        if not -self._n <= index < self._n:
-            raise IndexError(index)
-        return self._value
 
 
 # -- Parquet ----------------------------------------------------------------------------------
@@ -635,7 +616,7 @@ def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, objec
         ids = [None if (v := obj.get(opts.id_column)) is None else str(v) for _, obj in good]
     for name in columns:
         texts = [str(obj.get(name) or "") for _, obj in good]
-        yield Batch(name, rows, texts, ids, _Repeat(source.path, len(rows)))
+        yield Batch(name, rows, texts, ids, [source.path] * len(rows))
 
 
 # -- plain text -------------------------------------------------------------------------------

@@ -50,7 +50,9 @@ class Rewrite:
 def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
     """A binary file that appears at ``path`` only if the block succeeds, fsynced, never half-written.
 
-    ``like`` names a file whose permission bits the new file takes (the input, for ``--in-place``).
+    ``like`` names a file whose permission bits the new file takes (the input, for ``--in-place``);
+    otherwise a file being replaced keeps its own, and a new one gets what ``open`` would give it
+    (0666 less the umask), not the private 0600 of a temporary file.
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -60,8 +62,10 @@ def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if like is not None:
-            shutil.copymode(like, tmp)
+        if like is not None or os.path.exists(path):
+            shutil.copymode(like or path, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -70,6 +74,13 @@ def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
             pass
         raise
     _fsync_folder(folder)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: str) -> None:

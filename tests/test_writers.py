@@ -120,6 +120,22 @@ def test_in_place_keeps_permissions(tmp_path: Path) -> None:
     assert (src.stat().st_mode & 0o777) == 0o640
 
 
+def test_new_outputs_get_the_umask_mode_and_replaced_ones_keep_theirs(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,report\n1,a ___\n")
+    old_mask = os.umask(0o027)
+    try:
+        run(src, tmp_path / "new.csv")
+        assert ((tmp_path / "new.csv").stat().st_mode & 0o777) == 0o640  # not a temporary file's 0600
+        existing = tmp_path / "existing.csv"
+        existing.write_bytes(b"")
+        existing.chmod(0o604)
+        run(src, existing)
+        assert existing.read_bytes() == b"id,report\n1,a gone\n" and (existing.stat().st_mode & 0o777) == 0o604
+    finally:
+        os.umask(old_mask)
+
+
 def test_jsonl_splices_the_value_and_keeps_the_rest_of_the_line(tmp_path: Path) -> None:
     lines = [
         b'{"id": 1,  "report": "caf\\u00e9 ___", "x": 1.0, "nested": {"report": "___"}}\n',

@@ -34,6 +34,7 @@ takes 4-7 s to import, while the whole fix aims at 20,000 reports/s.
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -143,39 +144,48 @@ _CUES: tuple[tuple[str, str, str], ...] = (
 
 class _CueTable:
     """The cue table compiled for speed: word cues become one dictionary per position, mapping a
-    word to the first (highest-priority) cue it triggers; glued cues become patterns, tried only
-    when they outrank the best word cue."""
+    word to the first (highest-priority) cue it triggers; the glued cues on the right become one
+    alternation in rank order (its first matching branch is the best right cue, found in one
+    call), and those on the left are tried only when they outrank the best cue so far."""
 
     def __init__(self, cues: Sequence[tuple[str, str, str]]) -> None:
         self.words: dict[str, dict[str, tuple[int, str]]] = {"left1": {}, "left2": {}, "right1": {}}
-        self.glued: list[tuple[int, str, bool, regex.Pattern[str]]] = []
+        self.kinds = [kind for kind, _, _ in cues]
+        self.left: list[tuple[int, str, re.Pattern[str]]] = []
+        right = []
         for rank, (kind, where, cue) in enumerate(cues):
-            if where in ("left", "right"):
-                flags = regex.REVERSE if where == "left" else regex.IGNORECASE if kind != "age" else 0
-                self.glued.append((rank, kind, where == "left", regex.compile(cue, flags)))
+            if where == "right":  # ages are matched case-sensitively: "M" and "F" are sexes, "m" is metres
+                right.append(f"(?P<r{rank}>{'(?:' if kind == 'age' else '(?i:'}{cue}))")
+            elif where == "left":
+                self.left.append((rank, kind, re.compile(cue)))
             else:
                 table = self.words[where]
                 for word in cue.split("|") if where == "left2" else cue.split():
                     table.setdefault(word, (rank, kind))
+        self.right = re.compile("|".join(right))
 
     def kind(self, left: str, right: str) -> str:
         words = left.split() if left[-1:].isspace() else left.split()[:-1]
         after = right.split(None, 1) if right[:1].isspace() else ()
         miss = (len(_CUES), "unknown")
-        best = min(self.words["left1"].get(words[-1].lower() if words else "", miss),
-                   self.words["left2"].get(" ".join(words[-2:]).lower(), miss),
-                   self.words["right1"].get(after[0].lower().rstrip(".,;:") if after else "", miss))
-        for rank, kind, on_left, pattern in self.glued:
-            if rank >= best[0]:
+        rank, kind = min(self.words["left1"].get(words[-1].lower() if words else "", miss),
+                         self.words["left2"].get(" ".join(words[-2:]).lower(), miss),
+                         self.words["right1"].get(after[0].lower().rstrip(".,;:") if after else "", miss))
+        glued = self.right.match(right)
+        if glued is not None and int(glued.lastgroup[1:]) < rank:  # type: ignore[index]
+            rank = int(glued.lastgroup[1:])  # type: ignore[index]
+            kind = self.kinds[rank]
+        for cue_rank, cue_kind, pattern in self.left:  # left cues end at the marker: look at the last characters
+            if cue_rank >= rank:
                 break
-            if (pattern.search(left, max(0, len(left) - 4)) if on_left else pattern.match(right)) is not None:
-                return kind
-        return best[1]
+            if pattern.search(left, max(0, len(left) - 4)) is not None:
+                return cue_kind
+        return kind
 
 
 _CUE_TABLE = _CueTable(_CUES)
 #: An age reads as one whatever a tag says (``<DATE_TIME> year old``).
-_AGE_AFTER = _CUE_TABLE.glued[0][3]
+_AGE_AFTER = re.compile(next(cue for kind, where, cue in _CUES if (kind, where) == ("age", "right")))
 #: How far around a marker the cues look.
 _LEFT_CHARS, _RIGHT_CHARS = 40, 32
 #: Separators across which adjacent markers share a kind (``___ ___``, ``XXXX, XXXX``).
@@ -232,25 +242,31 @@ class Unit(NamedTuple):
     header: bool
 
 
+# The splitter's patterns use the standard library's ``re``, faster than ``regex`` here, and
+# ``_GAP`` and ``_PARAGRAPH`` start with one definite character class (not optional spaces), so
+# the engine skips ahead to the next candidate in C. A gap may start after its first character
+# (the line break, the full stop): a unit never starts or ends with whitespace anyway.
+
 #: Line-start section headers: ``FINDINGS:``, ``**IMPRESSION:**``, ``CHEST (PA AND LAT):``.
-_HEADER = regex.compile(r"[ \t]*(?:\*\*)?[A-Z][A-Z0-9 ,/&()'\-]{1,60}:(?:\*\*)?(?=\s|$)")
-_LIST_ITEM = regex.compile(r"(\d{1,2})([.)])[ \t]+")
+_HEADER = re.compile(r"[ \t]*(?:\*\*)?[A-Z][A-Z0-9 ,/&()'\-]{1,60}:(?:\*\*)?(?=\s|$)")
+_LIST_ITEM = re.compile(r"(\d{1,2})([.)])[ \t]+")
 #: Whitespace that separates units: blank lines (paragraphs), a line break before a list item
 #: or header, a sentence end followed by anything but a lowercase word, a colon before a
 #: capitalised word.
-_GAP = regex.compile(
-    r"(?P<line>[ \t]*\n[ \t]*)(?=\d{1,2}[.)][ \t]|(?:\*\*)?[A-Z][A-Z0-9 ,/&()'\-]{1,60}:(?:\*\*)?(?:\s|$))"
-    r"|[.!?][\"')\]]*(?P<stop>\s+)(?=[^\sa-z]|$)"
-    r"|(?<=[a-z)]):(?P<colon>[ \t]+)(?=[A-Z][a-z])"
+_GAP = re.compile(
+    r"[\n.!?:](?:"
+    r"(?<=\n)(?P<line>[ \t]*)(?=\d{1,2}[.)][ \t]|(?:\*\*)?[A-Z][A-Z0-9 ,/&()'\-]{1,60}:(?:\*\*)?(?:\s|$))"
+    r"|(?<=[.!?])[\"')\]]*(?P<stop>\s+)(?=[^\sa-z]|$)"
+    r"|(?<=[a-z)]:)(?P<colon>[ \t]+)(?=[A-Z][a-z]))"
 )
 #: Words whose period does not end a sentence: titles, Latin abbreviations, initials.
-_ABBREVIATION = regex.compile(
+_ABBREVIATION = re.compile(
     r"(?:\b(?:Dr|Drs|Mr|Mrs|Ms|Prof|St|Sr|vs|approx|e\.g|i\.e|cf|Fig|No)|(?<![A-Za-z.])[A-Z]"
     r"|(?<![^\n])[ \t]*\d{1,2})\.$"
 )
 
 
-_PARAGRAPH = regex.compile(r"[ \t]*\n[ \t]*\n\s*")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
@@ -269,12 +285,17 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 def sentence_units(text: str, spans: Sequence[tuple[int, int]] | None = None) -> list[Unit]:
     """Split a report into sentences and section headers with the rule-based splitter.
 
-    With ``spans``, only paragraphs that hold one of them are split; every other paragraph is
-    one unit, which a fix copies verbatim (splitting costs more than all the rest of a fix).
+    With ``spans`` (sorted and not overlapping, as the scanner gives them), only paragraphs
+    that hold one of them are split; every other paragraph is one unit, which a fix copies
+    verbatim (splitting costs more than all the rest of a fix).
     """
     units: list[Unit] = []
+    k = 0
     for para, (start, end) in enumerate(_paragraphs(text)):
-        if spans is None or any(s < end and e > start for s, e in spans):
+        if spans is not None:
+            while k < len(spans) and spans[k][1] <= start:
+                k += 1
+        if spans is None or (k < len(spans) and spans[k][0] < end):
             _split(text, start, end, para, units)
         else:
             _add_whole(text, start, end, para, units)

@@ -60,6 +60,8 @@ __all__ = [
 
 #: Kinds that identify a person; ``restore`` never applies to them.
 PHI_KINDS = frozenset({"name", "date", "time", "age", "place", "id", "phone"})
+#: Rule kinds whose markers may turn out to hide an ordinary word.
+_RESTORABLE = frozenset({"word", "unknown"})
 
 # -- placeholders -----------------------------------------------------------------------------
 #
@@ -673,11 +675,14 @@ _GLUED = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20})-([A-Za-z]{2,20})(?![A-Za
 _PUNCT = ".,;:"
 
 
+_OPENERS = "([\"'"
+
+
 def _side(token: str) -> str | None:
     """A context token as the model keys it: trailing punctuation, else the lower-cased word."""
     if token[-1:] in _PUNCT:
         return token[-1]
-    core = token.lstrip("([\"'").lower()
+    core = token.lstrip(_OPENERS).lower()
     return core if core.isalpha() else None
 
 
@@ -701,7 +706,7 @@ class RestoreModel:
         self.min_support = min_support
         self._is_marker = is_marker or (lambda word: False)
         self._counts: dict[ContextKey, Counter[str]] = {}
-        self._compiled: tuple[dict[str, tuple[int, ...]], bool] | None = None
+        self._compiled: tuple[dict[str, tuple[tuple[int, frozenset[str]], ...]], bool] | None = None
 
     @staticmethod
     def context(text: str, start: int, end: int, n: int = 1) -> ContextKey | None:
@@ -783,31 +788,44 @@ class RestoreModel:
             last = len(tokens) - 1
             for i in [i for i, w in enumerate(lows) if w in runs]:
                 first = lows[i]
-                for n in runs[first]:
+                for n, afters in runs[first]:
                     if i + n > last:
                         break
-                    words = tokens[i + 1:i + 1 + n]
-                    tail = words[-1]
+                    # The right-hand side, as context() keys it, found cheaply: most candidates
+                    # are dismissed here without building the filler.
+                    tail = lows[i + n]
                     if tail[-1:] in _PUNCT:
-                        after: str | None = tail[-1]
-                        words[-1] = tail[:-1]
+                        after = tail[-1]
+                    elif i + n == last:
+                        continue
+                    elif (nxt := lows[i + n + 1]) in afters:
+                        after = nxt
+                    elif nxt[-1:] in _PUNCT:
+                        after = nxt[-1]
+                    elif nxt[:1] in _OPENERS:
+                        after = _side(nxt)  # type: ignore[assignment]
                     else:
-                        after = _side(lows[i + n + 1]) if i + n < last else None
-                    bucket = counts.get(("free", str(n), first, after))  # type: ignore[arg-type]
-                    if bucket is not None and all(_FILLER.fullmatch(w) for w in words):
-                        bucket[" ".join(words)] += 1
+                        continue  # a plain word that no context asks for
+                    if after not in afters:
+                        continue
+                    words = tokens[i + 1:i + 1 + n]
+                    if tail[-1:] in _PUNCT:
+                        words[-1] = words[-1][:-1]
+                    if all(_FILLER.fullmatch(w) for w in words):
+                        counts[("free", str(n), first, after)][" ".join(words)] += 1
         return {key: found for key, found in counts.items() if found}
 
-    def _index(self) -> tuple[dict[str, tuple[int, ...]], bool]:
-        """For each needed left word, the run lengths needed after it; whether glued contexts are needed."""
-        runs: defaultdict[str, set[int]] = defaultdict(set)
+    def _index(self) -> tuple[dict[str, tuple[tuple[int, frozenset[str]], ...]], bool]:
+        """For each needed left word, the run lengths needed after it with the right-hand sides
+        needed for each; and whether glued contexts are needed."""
+        runs: defaultdict[str, defaultdict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
         glued = False
         for key in self._counts:
             if key[0] == "free":
-                runs[key[2]].add(int(key[1]))
+                runs[key[2]][int(key[1])].add(key[3])
             else:
                 glued = True
-        return {word: tuple(sorted(sizes)) for word, sizes in runs.items()}, glued
+        return {word: tuple((n, frozenset(a)) for n, a in sorted(by_n.items())) for word, by_n in runs.items()}, glued
 
     def predict(self, key: ContextKey | None) -> tuple[str | None, float]:
         """The restored word for ``key`` and its share among fillers; (None, share) below threshold."""
@@ -1106,7 +1124,9 @@ class Fixer:
         by_index: defaultdict[int, list[Match]] = defaultdict(list)
         for i, m in self.scanner.scan_many(texts):
             by_index[i].append(m)
-        return [step.key for i, matches in by_index.items()
+        # Only a marker of a generic kind (a word, or unknown until its context is read) can be
+        # restored: a report without one has no context to survey.
+        return [step.key for i, matches in by_index.items() if any(m.rule.kind in _RESTORABLE for m in matches)
                 for step in self._plan(texts[i], self._fixable(texts[i], matches)) if step.key is not None]
 
     def learn(self, texts: Iterable[str]) -> None:

@@ -217,16 +217,23 @@ def cmd_fix(args: argparse.Namespace) -> int:
     run = FixRun(fixer, resolve_jobs(args.jobs))
     run.learn(lambda: (item.texts for source in sources for item in read(source, opts)
                        if not isinstance(item, RecordError)))
+    skipped: list[RecordError] = []
     with run:
         for source, dest in zip(sources, dests, strict=True):
             edits = partial(run.edit, ignored=ignores._ignored_codes(source.path))
-            rewrite(source, opts, dest, _with_diff(edits) if args.diff else edits)
+            skipped += rewrite(source, opts, dest, _with_diff(edits) if args.diff else edits).skipped
     stats = run.stats
+    for error in skipped:  # --on-error skip: like check, name them and fail the run
+        print(f"{error} (copied unchanged, not fixed)", file=sys.stderr)
     print(stats.summary(), file=sys.stderr)
     if args.stats_json:
-        with atomic_output(args.stats_json) as handle:
-            handle.write(json.dumps({"files": len(sources), **stats.as_dict()}, indent=2).encode() + b"\n")
-    return 1 if stats.remaining else 0
+        try:
+            with atomic_output(args.stats_json) as handle:
+                handle.write(json.dumps({"files": len(sources), **stats.as_dict(), "skipped_records": len(skipped)},
+                                        indent=2).encode() + b"\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.stats_json}: {exc.strerror or exc}") from None
+    return 1 if stats.remaining or skipped else 0
 
 
 def _with_diff(edit: Edit) -> Edit:

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from deidlint.errors import InputError, RecordError
@@ -44,6 +44,8 @@ class Rewrite:
 
     records_changed: int = 0
     written: bool = False
+    #: Bad records skipped with ``--on-error skip``: copied through unchanged, traces and all.
+    skipped: list[RecordError] = field(default_factory=list)
 
 
 @contextmanager
@@ -55,8 +57,11 @@ def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
     (0666 less the umask), not the private 0600 of a temporary file.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # name the output the user asked for, not a temporary file's name
+        raise OSError(exc.errno, exc.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -133,22 +138,27 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit) -> 
               "parquet": _ParquetWriter, "txt": _TxtWriter}[source.fmt]
     result = Rewrite()
     if dest is None:
-        for item, new in _edited(source, opts, edit):
+        for item, new in _edited(source, opts, edit, result.skipped):
             result.records_changed += sum(a is not b and a != b for a, b in zip(item.texts, new, strict=True))
         return result
     same = os.path.exists(dest) and os.path.samefile(dest, source.path)
     target = os.path.realpath(dest) if same else dest
     try:
         with atomic_output(target, like=source.path if same else None) as handle:
-            result.records_changed = writer(source, opts, name).run(handle, edit)
+            result.records_changed = writer(source, opts, name).run(handle, edit, result.skipped)
             if not result.records_changed:
                 raise _Unchanged
     except _Unchanged:
-        if not same:
-            copy_atomically(source.path, dest)
+        try:
+            if not same:
+                copy_atomically(source.path, dest)
+        except OSError as exc:
+            raise InputError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
         return result
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputError(f"{source.path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except (EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"{source.path}: {exc}") from None
+    except OSError as exc:  # no file name: the write itself failed (a full disk, say)
+        raise InputError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
     result.written = True
     return result
 
@@ -157,10 +167,18 @@ class _Unchanged(Exception):
     """Nothing changed: drop the temporary output (the input, or a plain copy, is the result)."""
 
 
-def _edited(source: Source, opts: ReadOptions, edit: Edit) -> Iterator[tuple[Batch, list[str]]]:
-    """The readable batches of ``source`` with their edited texts (bad records were reported by
-    the reader and are copied through unchanged)."""
-    return edit(item for item in read(source, opts) if not isinstance(item, RecordError))
+def _edited(source: Source, opts: ReadOptions, edit: Edit, skipped: list[RecordError]) -> Iterator[tuple[Batch, list[str]]]:
+    """The readable batches of ``source`` with their edited texts; bad records (``--on-error
+    skip``) go to ``skipped`` and are copied through unchanged."""
+
+    def batches() -> Iterator[Batch]:
+        for item in read(source, opts):
+            if isinstance(item, RecordError):
+                skipped.append(item)
+            else:
+                yield item
+
+    return edit(batches())
 
 
 def _changes(batch: Batch, new: list[str]) -> Iterator[tuple[int, str, str]]:
@@ -238,14 +256,14 @@ class _CsvWriter:
                     yield buffer
                 return
 
-    def run(self, out: IO[bytes], edit: Edit) -> int:
+    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
         with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
             records = self._records(raw)
             header = self._header(records, sink)
             pending: dict[int, dict[int, tuple[str, str]]] = {}
             number = 0
-            for item, new in _edited(self.source, self.opts, edit):
+            for item, new in _edited(self.source, self.opts, edit, skipped):
                 column = header.get(item.column or "", -1)
                 for row, old, text in _changes(item, new):
                     pending.setdefault(row, {})[column] = (old, text)
@@ -376,13 +394,13 @@ class _JsonlWriter:
     def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
         self.source, self.opts, self.encoding = source, opts, encoding
 
-    def run(self, out: IO[bytes], edit: Edit) -> int:
+    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
         with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
             lines = iter(raw)
             pending: dict[int, dict[str, tuple[str, str]]] = {}
             number = 0
-            for item, new in _edited(self.source, self.opts, edit):
+            for item, new in _edited(self.source, self.opts, edit, skipped):
                 for row, old, text in _changes(item, new):
                     pending.setdefault(row, {})[item.column or ""] = (old, text)
                 if item.rows:
@@ -423,12 +441,12 @@ class _ParquetWriter:
     def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
         self.source, self.opts = source, opts
 
-    def run(self, out: IO[bytes], edit: Edit) -> int:
+    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         changes: dict[str, dict[int, str]] = {}
-        for item, new in _edited(self.source, self.opts, edit):
+        for item, new in _edited(self.source, self.opts, edit, skipped):
             for row, _old, text in _changes(item, new):
                 changes.setdefault(item.column or "", {})[row] = text
         if not changes:
@@ -466,9 +484,9 @@ class _TxtWriter:
     def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
         self.source, self.opts, self.encoding = source, opts, encoding
 
-    def run(self, out: IO[bytes], edit: Edit) -> int:
+    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
-        for item, new in _edited(self.source, self.opts, edit):
+        for item, new in _edited(self.source, self.opts, edit, skipped):
             if new[0] != item.texts[0]:
                 with _compressed(out, self.source) as sink:
                     sink.write(new[0].encode(self.encoding))

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import gzip
 import io
+import json
 import os
 import signal
 import subprocess
@@ -484,8 +485,10 @@ def test_fix_skips_a_bad_record_and_copies_it_verbatim(tmp_path: Path) -> None:
     path, out = tmp_path / "r.csv", tmp_path / "out.csv"
     bad = b"2,caf\xe9 ___ au lait\n"
     path.write_bytes(HEADER + b"1,Dr. ___ was paged.\n" + bad + b"3,Seen on ___ again.\n")
-    code, _, err = _run_fix(path, "-o", str(out), "--on-error", "skip")
-    assert code in (0, 1), err
+    code, _, err = _run_fix(path, "-o", str(out), "--on-error", "skip", "--stats-json", str(tmp_path / "s.json"))
+    assert code == 1, err  # the skipped record still holds its trace: reported, and the run fails as check's would
+    assert f"{path}:1: " in err and "copied unchanged" in err
+    assert json.loads((tmp_path / "s.json").read_text())["skipped_records"] == 1
     fixed = out.read_bytes()
     assert bad in fixed and b"Dr. ___" not in fixed and b"on ___" not in fixed
 
@@ -508,7 +511,7 @@ def test_fix_output_folder_not_writable(tmp_path: Path) -> None:
         result = subprocess.run([sys.executable, "-m", "deidlint", "fix", str(path), "-o", str(dest)],
                                 capture_output=True, text=True, cwd=REPO, timeout=120,
                                 preexec_fn=_without_root_file_access if root else None)
-        _one_line_error(result, "Permission denied")
+        _one_line_error(result, f"{dest}: Permission denied")  # the output named, not the input or a temporary file
     assert list(locked.iterdir()) == []
     assert _snapshot(path) == before
 
@@ -557,7 +560,8 @@ def test_fix_disk_full_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyP
         monkeypatch.setattr(writers.os, "fsync", no_room)
     code, _, err = _run_fix(path, *([mode, str(dest)] if mode == "-o" else [mode]))
     assert code == 2, err
-    assert len(err.splitlines()) == 1 and err.startswith("deidlint: error: ") and "No space left on device" in err
+    assert len(err.splitlines()) == 1 and err.startswith("deidlint: error: ")
+    assert f"{dest if mode == '-o' else path}: No space left on device" in err
     assert _snapshot(path) == before
     assert dest.read_bytes() == b"an earlier output\n"
     assert _leftovers(tmp_path) == []

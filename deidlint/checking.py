@@ -33,7 +33,9 @@ class Check:
     summary: Summary = field(default_factory=Summary)
 
     def __iter__(self) -> Iterator[Finding | RecordError]:
-        with Workers(self.jobs, self.scanner) as workers:
+        # Scanning a batch costs little next to sending it to a worker, so workers start only
+        # for inputs of eight batches (32,768 records) or more.
+        with Workers(self.jobs, self.scanner, min_payloads=8) as workers:
             for source in self.sources:
                 yield from self._check_source(source, workers)
 

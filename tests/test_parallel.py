@@ -33,11 +33,11 @@ def test_workers_keep_input_order_and_run_elsewhere() -> None:
     assert os.getpid() not in {pid for _, pid in out}
 
 
-def test_one_job_or_one_payload_runs_here() -> None:
+def test_one_job_or_a_short_stream_runs_here() -> None:
     with Workers(1, 5) as workers:
         assert {pid for _, pid in workers.map(_offset_pid, range(5))} == {os.getpid()}
     with Workers(4, 5) as workers:
-        assert list(workers.map(_offset_pid, [1])) == [(6, os.getpid())]
+        assert list(workers.map(_offset_pid, [1, 2])) == [(6, os.getpid()), (7, os.getpid())]
 
 
 def test_a_dead_worker_is_a_clear_error() -> None:

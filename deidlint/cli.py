@@ -7,6 +7,7 @@ fix), 2 for usage and input errors, which print one line on stderr and never a t
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -368,8 +369,6 @@ def _terminated(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code instead of raising (130 for Ctrl-C, 143 for SIGTERM)."""
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # SIGTERM (a CI timeout, a container stop) unwinds like Ctrl-C, so every ``finally`` runs
     # and a fix in progress removes its temporary files instead of dying mid-write.
     previous = signal.signal(signal.SIGTERM, _terminated)
@@ -379,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DeidlintError as exc:
         print(f"deidlint: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (``deidlint check ... | head``): stop quietly, as a shell tool
+        # would. (Not SIGPIPE's default action, which would also kill this process when a
+        # worker process's pipe breaks, before it could clean up.)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("deidlint: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT

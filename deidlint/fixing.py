@@ -624,8 +624,8 @@ def repair_sentence(sentence: str, neutral: bool = False) -> str:
 
     A pure function of its arguments, and cached: reports repeat their sentences (that is
     why models memorize them), so the same placeholder sentence comes back again and again.
-    On 50,000 generated reports, 84,000 repairs hold 15,000 distinct sentences; on the Open-I
-    reports about half are repeats.
+    On 50,000 generated reports, 84,000 repairs hold 15,000 distinct sentences; in the 3,835
+    distinct Open-I reports, 6,781 repairs hold 4,039 (40% repeats).
 
     ``sentence`` is the original sentence with each removed or neutralised trace replaced by
     its kind's placeholder character. The result keeps the sentence's capitalisation and final

@@ -16,13 +16,17 @@ more than it saves.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver as forkserver
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from itertools import chain
+from types import FrameType
 from typing import Any, Generic, TypeVar
 
 from deidlint.errors import DeidlintError, UsageError
@@ -63,6 +67,57 @@ def _start_worker(state: object) -> None:
     _state = state
 
 
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a task is submitted, and act on them right after.
+
+    A submit may start a worker process. A signal half-way through leaves a process the pool
+    does not know of; it can take the stop message meant for another worker, and shutting down
+    then waits forever for that one. (Signal handlers can only be set from the main thread;
+    elsewhere there is nothing to defer.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, FrameType | None]] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        caught.append((signum, frame))
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            signum, frame = caught[0]
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
+
+
+def _start_forkserver_quietly() -> None:
+    """Start the forkserver (and multiprocessing's resource tracker) with stderr on /dev/null;
+    every worker forks from it and inherits that.
+
+    What a worker has to report comes back through its results, exceptions included. What it
+    would print is noise that breaks the one-line-error contract: a worker still starting when
+    Ctrl-C or SIGTERM ends the run prints a traceback about queues this process has already
+    removed. (Already running: nothing to do.)
+    """
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _run(task: Callable[[Any, Any], Any], payload: Any) -> Any:
     return task(_state, payload)
 
@@ -101,6 +156,7 @@ class Workers(Generic[S]):
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(_PRELOAD)
+            _start_forkserver_quietly()
             self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker,
                                                  initargs=(self.state,))
         return self._executor
@@ -116,7 +172,8 @@ class Workers(Generic[S]):
         pending: deque[Future[R]] = deque()
         try:
             for payload in chain(head, items):
-                pending.append(pool.submit(_run, task, payload))
+                with _signals_deferred():
+                    pending.append(pool.submit(_run, task, payload))
                 if len(pending) >= 2 * self.jobs:
                     yield pending.popleft().result()
             while pending:

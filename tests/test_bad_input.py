@@ -567,17 +567,19 @@ def test_fix_disk_full_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert _leftovers(tmp_path) == []
 
 
-def _fix_under_way(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Path, Path]:
+def _fix_under_way(tmp_path: Path, *args: str, rows: int = 3000) -> tuple[subprocess.Popen[str], Path, Path]:
     """A ``fix --diff`` blocked mid-write: its diff fills the pipe nobody reads, while its
-    temporary output exists. Returns the process, the input and the output folder."""
+    temporary output exists. Returns the process (a session leader, so that a test can signal
+    its whole process group as a terminal does), the input and the output folder."""
     path = tmp_path / "r.csv"
     path.write_bytes(HEADER + b"".join(b'%d,"Comparison to ___.\nDr. ___ was paged at 4:05 p.m. on ___."\n' % i
-                                       for i in range(3000)))
+                                       for i in range(rows)))
     out = tmp_path / "out"
     out.mkdir()
-    dest = [*args] or ["-o", str(out / "r.csv")]
-    proc = subprocess.Popen([sys.executable, "-m", "deidlint", "fix", str(path), "--diff", *dest],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    dest = [a for a in args if a != "--jobs=2"] or ["-o", str(out / "r.csv")]
+    jobs = ["--jobs", "2"] if "--jobs=2" in args else []
+    proc = subprocess.Popen([sys.executable, "-m", "deidlint", "fix", str(path), "--diff", *jobs, *dest],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True)
     folder = path.parent if "--in-place" in args else out
     deadline = time.monotonic() + 120
     while not _leftovers(folder):
@@ -597,6 +599,60 @@ def test_signal_during_fix_cleans_up(tmp_path: Path, sig: signal.Signals, code: 
     assert err.splitlines() == [f"deidlint: {word}"], err
     assert path.read_bytes() == before
     assert _leftovers(out) == [] and _leftovers(path.parent) == [] and list(out.iterdir()) == []
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (worker processes and their forkserver), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                parents[int(entry)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        children = [p for p, pp in parents.items() if pp == parent]
+        found.update(children)
+        todo += children
+    return found
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize("group", [False, True], ids=["process", "process-group"])
+def test_signal_during_a_fix_with_workers(tmp_path: Path, sig: signal.Signals, code: int, word: str, group: bool) -> None:
+    """With worker processes (four batches, --jobs 2): the same clean exit, and no process left
+    behind, whether the signal reaches the main process only or, as Ctrl-C in a terminal does,
+    every process of the group."""
+    proc, path, out = _fix_under_way(tmp_path, "--jobs=2", rows=13_000)
+    before = path.read_bytes()
+    deadline = time.monotonic() + 60
+    while not (workers := _descendants(proc.pid)):
+        assert time.monotonic() < deadline, "no worker processes started"
+        time.sleep(0.05)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.splitlines() == [f"deidlint: {word}"], err
+    assert path.read_bytes() == before
+    assert _leftovers(out) == [] and list(out.iterdir()) == []
+    deadline = time.monotonic() + 30
+    while alive := [pid for pid in workers if _running(pid)]:
+        assert time.monotonic() < deadline, f"worker processes outlived the fix: {alive}"
+        time.sleep(0.1)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting for init to reap it is not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("mode", ["-o", "--in-place"])

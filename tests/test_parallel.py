@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def test_one_job_or_a_short_stream_runs_here() -> None:
 def test_a_dead_worker_is_a_clear_error() -> None:
     with Workers(2, 0) as workers, pytest.raises(WorkerDied, match="--jobs 1"):
         list(workers.map(_die, range(10)))
+
+
+def test_a_signal_during_a_submit_takes_effect_right_after_it() -> None:
+    from deidlint.parallel import _signals_deferred
+
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_deferred():
+            signal.raise_signal(signal.SIGINT)
+            reached = True  # not interrupted half-way
+    assert reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_jobs_zero_means_every_core_and_negative_is_refused() -> None:

@@ -51,6 +51,10 @@ class Check:
         summary.files += 1
         ignored = self._ignored_codes(source.path)
         rows_seen = 0
+        # Records with findings, counted per row range: the readers hand over the batches of
+        # one range (one per text column) one after another, so a set of one range's rows is
+        # all a count of distinct records needs, however large the file.
+        range_start = -1
         hit_rows: set[int] = set()
         items = read(source, self.read_options)
         for batch, spans in workers.map_along(_located, items, _texts_of):
@@ -62,6 +66,9 @@ class Check:
             assert spans is not None
             if batch.rows:
                 rows_seen = max(rows_seen, batch.rows[-1] + 1)
+                if batch.rows[0] != range_start:
+                    summary.records_with_findings += len(hit_rows)
+                    range_start, hit_rows = batch.rows[0], set()
             texts, rows, ids, paths, column = batch.texts, batch.rows, batch.ids, batch.paths, batch.column
             if ignored:
                 spans = [span for span in spans if span[3] not in ignored]

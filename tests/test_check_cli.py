@@ -46,6 +46,25 @@ def test_csv_offsets_index_the_cell_exactly_as_read(tmp_path: Path) -> None:
     assert doc["deidlint"]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_records_with_findings_counts_each_record_once_across_columns_and_batches(
+        tmp_path: Path, fmt: str, jobs: str) -> None:
+    """Twelve batches of rows, two text columns: a record with markers in both columns is one
+    record with findings, however the batches fall (the count keeps one row range at a time)."""
+    rows = [("Seen on ___." if i % 3 else "Clear.", "Dr. ___ paged." if i % 5 else "Fine.") for i in range(50_000)]
+    expected = sum(1 for a, b in rows if "___" in a or "___" in b)
+    path = tmp_path / f"r.{fmt}"
+    if fmt == "csv":
+        path.write_text("finding,note\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    else:
+        path.write_bytes(b"".join(orjson.dumps({"finding": a, "note": b}) + b"\n" for a, b in rows))
+    code, doc = _findings(str(path), "--column", "finding", "--column", "note", "--jobs", jobs)
+    assert code == 1
+    assert doc["summary"]["records_with_findings"] == expected
+    assert doc["summary"]["findings"] == sum(("___" in a) + ("___" in b) for a, b in rows)
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "parquet", "tsv", "csv.gz"])
 def test_every_format_gives_the_same_findings(tmp_path: Path, fmt: str) -> None:
     rows = [{"id": "a1", "report": REPORT}, {"id": "a2", "report": "Seen on XXXX."}, {"id": "a3", "report": None}]

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
 
 from deidlint.fixing import ContextKey, Fixer, FixStats
 from deidlint.parallel import Workers
 from deidlint.readers import Batch
-
-Item = TypeVar("Item")
 
 #: One batch to fix: its texts and the rule codes switched off for its file.
 FixJob = tuple[Sequence[str], frozenset[str]]
@@ -84,24 +81,15 @@ class FixRun:
         self._workers.__exit__(*exc)
         self._workers = None
 
-    def fix_texts(self, batches: Iterable[Sequence[str]], ignored: frozenset[str] = frozenset()) -> Iterator[list[str]]:
-        """The fixed texts of each batch, in order; unchanged texts are the same objects."""
-        for texts, _ in self._fixed(batches, lambda texts: texts, ignored):
-            yield texts
-
     def edit(self, batches: Iterator[Batch], ignored: frozenset[str] = frozenset()) -> Iterator[tuple[Batch, list[str]]]:
-        """The writers' edit stream (see :data:`deidlint.writers.Edit`) for one file."""
-        for new, batch in self._fixed(batches, lambda batch: batch.texts, ignored):
-            yield batch, new
-
-    def _fixed(self, items: Iterable[Item], texts_of: Callable[[Item], Sequence[str]],
-               ignored: frozenset[str]) -> Iterator[tuple[list[str], Item]]:
+        """The writers' edit stream (see :data:`deidlint.writers.Edit`) for one file; texts the
+        fix leaves alone stay the same objects."""
         assert self._workers is not None, "use FixRun as a context manager"
-        for item, fixed in self._workers.map_along(_fix, items, lambda item: (texts_of(item), ignored)):
+        for batch, fixed in self._workers.map_along(_fix, batches, lambda batch: (batch.texts, ignored)):
             assert fixed is not None
             changes, stats = fixed
-            new = list(texts_of(item))
+            new = list(batch.texts)
             for i, text in changes:
                 new[i] = text
             self.stats.add(stats)
-            yield new, item
+            yield batch, new

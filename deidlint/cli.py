@@ -64,8 +64,8 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--on-error", choices=("fail", "skip"), default="fail",
                         help="a bad record in a large file: stop with exit 2 (fail) or report it and go on (skip)")
     parser.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
-                        help="worker processes for files of more than one batch (default 0: one per available "
-                             "core; 1: work in this process)")
+                        help="worker processes for large files (default 0: one per available core; "
+                             "1: work in this process)")
 
 
 def load_settings(args: argparse.Namespace) -> tuple[Config, list[Rule]]:

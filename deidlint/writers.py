@@ -43,7 +43,6 @@ class Rewrite:
     """What happened to one file."""
 
     records_changed: int = 0
-    written: bool = False
     #: Bad records skipped with ``--on-error skip``: copied through unchanged, traces and all.
     skipped: list[RecordError] = field(default_factory=list)
 
@@ -144,22 +143,18 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit) -> 
     same = os.path.exists(dest) and os.path.samefile(dest, source.path)
     target = os.path.realpath(dest) if same else dest
     try:
-        with atomic_output(target, like=source.path if same else None) as handle:
-            result.records_changed = writer(source, opts, name).run(handle, edit, result.skipped)
-            if not result.records_changed:
-                raise _Unchanged
-    except _Unchanged:
         try:
+            with atomic_output(target, like=source.path if same else None) as handle:
+                result.records_changed = writer(source, opts, name).run(handle, edit, result.skipped)
+                if not result.records_changed:
+                    raise _Unchanged
+        except _Unchanged:
             if not same:
                 copy_atomically(source.path, dest)
-        except OSError as exc:
-            raise InputError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
-        return result
     except (EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"{source.path}: {exc}") from None
     except OSError as exc:  # no file name: the write itself failed (a full disk, say)
         raise InputError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
-    result.written = True
     return result
 
 

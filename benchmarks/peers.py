@@ -60,7 +60,7 @@ def family_patterns() -> dict[str, str]:
     from deidlint.engine import alternation
     from deidlint.rules import load_packs
 
-    return {pack.name: alternation(pack.rules) for pack in load_packs()}
+    return {pack.name: alternation(pack.rules) for pack in load_packs() if all(r.default for r in pack.rules)}
 
 
 def _reports(path: str) -> Iterator[str]:

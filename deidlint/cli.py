@@ -72,9 +72,10 @@ def load_settings(args: argparse.Namespace) -> tuple[Config, list[Rule]]:
     """Config file merged with command-line flags, and the selected rules."""
     config = load_config(args.config)
     packs = load_packs(config.packs, builtin=config.builtin_packs)
-    select = args.select or ([*config.select, *config.extend_select] if config.select else [])
+    # --select replaces the configured selection, extend-select included (as ruff's does).
+    select, extend = (args.select, []) if args.select else (config.select, config.extend_select)
     ignore = [*config.ignore, *(args.ignore or [])]
-    return config, select_rules(all_rules(packs), select, ignore)
+    return config, select_rules(all_rules(packs), select, ignore, extend)
 
 
 def read_options(args: argparse.Namespace, config: Config) -> ReadOptions:
@@ -110,7 +111,7 @@ def make_reporter(fmt: str, out: IO[str], rules: Sequence[Rule], statistics: boo
     if fmt == "sarif":
         return SarifReporter(out, rules, line_of)
     if fmt == "github":
-        return GithubReporter(out, line_of)
+        return GithubReporter(out, rules, line_of)
     if fmt == "junit":
         return JunitReporter(out, rules)
     return TextReporter(out, rules, statistics)
@@ -257,23 +258,29 @@ def _with_diff(edit: Edit) -> Edit:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
-    _, rules = load_settings(argparse.Namespace(config=args.config, select=None, ignore=None))
+    """Every rule, opt-in ones included (marked: they run only when a selector names them)."""
+    _, rules = load_settings(argparse.Namespace(config=args.config, select=["ALL"], ignore=None))
     width = max(len(r.name) for r in rules)
-    print(f"{'code':<6}  {'name':<{width}}  {'pack':<10}  {'kind':<8}  {'fix':<8}  message")
+    print(f"{'code':<6}  {'name':<{width}}  {'pack':<10}  {'category':<8}  {'kind':<8}  {'fix':<8}  message")
     for r in rules:
-        print(f"{r.code:<6}  {r.name:<{width}}  {r.pack:<10}  {r.kind:<8}  {r.fix:<8}  {r.message}")
+        category, fix = r.category if r.default else f"{r.category}*", r.fix if r.fixable else "-"
+        print(f"{r.code:<6}  {r.name:<{width}}  {r.pack:<10}  {category:<8}  {r.kind:<8}  {fix:<8}  {r.message}")
+    if not all(r.default for r in rules):
+        print("\n* opt-in: runs only when --select (or select / extend-select in config) names it, or ALL")
     return 0
 
 
 def cmd_rule(args: argparse.Namespace) -> int:
-    _, rules = load_settings(argparse.Namespace(config=args.config, select=None, ignore=None))
+    _, rules = load_settings(argparse.Namespace(config=args.config, select=["ALL"], ignore=None))
     wanted = args.code.upper()
     rule = next((r for r in rules if r.code == wanted or r.name == args.code), None)
     if rule is None:
         raise UsageError(f"no rule {args.code!r} (see 'deidlint rules')")
     print(f"{rule.code} {rule.name} ({rule.pack} pack)\n")
     print(f"{rule.message}.")
-    print(f"category: {rule.category}   severity: {rule.severity}   kind: {rule.kind}   default fix: {rule.fix}")
+    print(f"category: {rule.category}   severity: {rule.severity}   kind: {rule.kind}   "
+          f"default fix: {rule.fix if rule.fixable else '- (reported, never fixed)'}"
+          f"{'' if rule.default else '   opt-in (--select ' + rule.pack + ')'}")
     print(f"defined in: {rule.source}\n\npattern:\n    {rule.pattern}\n")
     if rule.match:
         print("matches:")

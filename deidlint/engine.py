@@ -9,6 +9,11 @@ vectorised numpy comparisons over the cells joined by NUL, and at each candidate
 whose triggers start with that character are tried, in order, against the cell's own string.
 No rule can match where none of its triggers starts, and every match runs on one cell alone,
 so the result is exactly the alternation's, whatever the batching (a hypothesis test holds it).
+
+Each rule category (``trace``, ``residue``) is its own alternation, scanned on its own: a
+category asks its own question of the text, so a residue finding (``compared to .``) never
+hides a trace that overlaps it, nor the other way round. Findings of all categories come back
+merged in text order.
 """
 
 from __future__ import annotations
@@ -71,6 +76,10 @@ class Scanner:
         self.rules = tuple(rules)
         #: Rule by code, for turning :meth:`spans` into findings.
         self.rule_of = {rule.code: rule for rule in self.rules}
+        categories = dict.fromkeys(rule.category for rule in self.rules)
+        #: One scanner per category when there are several (see the module docstring).
+        self._parts = [Scanner([r for r in self.rules if r.category == c], timeout, guard)
+                       for c in categories] if len(categories) > 1 else []
         self._timeout = timeout
         #: The regex module's time limit costs about 2 µs per anchored match, doubling scan
         #: time, so it guards every pattern the user brought (a catastrophic one fails the run
@@ -78,12 +87,14 @@ class Scanner:
         #: quantifiers and are checked against adversarial input in the tests.
         #: ``guard`` forces the choice either way (the tests force it on for the built-in packs).
         self._guarded = not all(rule.builtin for rule in self.rules) if guard is None else guard
+        self._triggers: tuple[str, ...] | None = None
+        self._by_first: dict[str, regex.Pattern[str] | re.Pattern[str]] = {}
+        if self._parts:
+            return
         self._full = regex.compile(alternation(self.rules))
         #: Trigger literals, and for each first character the ordered alternation of the rules
         #: whose triggers start with it. None when some rule has no triggers: then each cell is
         #: searched with the full alternation.
-        self._triggers: tuple[str, ...] | None = None
-        self._by_first: dict[str, regex.Pattern[str] | re.Pattern[str]] = {}
         if all(rule.triggers for rule in self.rules):
             self._triggers = tuple(sorted({t for rule in self.rules for t in rule.triggers}))
             for c in {t[0] for t in self._triggers}:
@@ -140,6 +151,10 @@ class Scanner:
         The raw form of :meth:`scan_many`, for the dataset path, where millions of matches make
         every per-match object count.
         """
+        if self._parts:
+            merged = [span for part in self._parts for span in part.spans(texts)]
+            merged.sort(key=lambda span: (span[0], span[1]))
+            return merged
         out: list[tuple[int, int, int, str]] = []
         try:
             if self._triggers is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import quote
@@ -42,12 +42,15 @@ def _location(f: Finding) -> str:
     return f"{f.path}:{f.record}:{f.column or '-'}:{f.start}"
 
 
-def summary_line(summary: Summary) -> str:
-    """One human sentence for the end of a run."""
+def summary_line(summary: Summary, rules: Mapping[str, Rule]) -> str:
+    """One human sentence for the end of a run; it speaks of traces unless other categories ran."""
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
+    traces_only = all(r.category == "trace" for r in rules.values())
     if not summary.findings:
-        return f"No de-identification traces found in {summary.records} records ({files})."
-    return (f"Found {summary.findings} trace{'s' if summary.findings != 1 else ''} in "
+        what = "de-identification traces" if traces_only else "findings"
+        return f"No {what} found in {summary.records} records ({files})."
+    noun = "trace" if traces_only else "finding"
+    return (f"Found {summary.findings} {noun}{'s' if summary.findings != 1 else ''} in "
             f"{summary.records_with_findings} of {summary.records} records ({files}).")
 
 
@@ -69,7 +72,7 @@ class TextReporter:
     def finish(self, summary: Summary) -> None:
         if self.statistics:
             self.out.write(statistics_table(summary, self.rules))
-        self.out.write(summary_line(summary) + "\n")
+        self.out.write(summary_line(summary, self.rules) + "\n")
         if summary.errors:
             self.out.write(f"{summary.errors} record(s) could not be read and were skipped.\n")
         fixable = sum(n for code, n in summary.by_rule.items() if self.rules[code].fixable)
@@ -207,8 +210,8 @@ def _gh_escape(value: str, prop: bool = False) -> str:
 class GithubReporter:
     """GitHub Actions workflow commands: one ``::error`` annotation per finding."""
 
-    def __init__(self, out: IO[str], line_of: LineOf) -> None:
-        self.out, self.line_of = out, line_of
+    def __init__(self, out: IO[str], rules: Sequence[Rule], line_of: LineOf) -> None:
+        self.out, self.rules, self.line_of = out, {r.code: r for r in rules}, line_of
 
     def finding(self, f: Finding) -> None:
         line = self.line_of(f)
@@ -224,7 +227,7 @@ class GithubReporter:
         self.out.write(f"::error file={_gh_escape(error.path, True)}::{_gh_escape(error.reason)}\n")
 
     def finish(self, summary: Summary) -> None:
-        self.out.write(summary_line(summary) + "\n")
+        self.out.write(summary_line(summary, self.rules) + "\n")
 
 
 class JunitReporter:

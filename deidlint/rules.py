@@ -28,7 +28,7 @@ _CODE = regex.compile(r"[A-Z]{1,4}[0-9]{3,4}")
 _NAME = regex.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _NUMBERED_BACKREF = regex.compile(r"(?<!\\)(?:\\\\)*\\(?:[1-9]|g<\d+>)")
 _ALLOWED_TOP_KEYS = {"pack", "rules"}
-_ALLOWED_PACK_KEYS = {"name", "description", "triggers"}
+_ALLOWED_PACK_KEYS = {"name", "description", "triggers", "default"}
 #: Where tomllib says a syntax error is: "(at line 3, column 5)".
 _TOML_WHERE = regex.compile(r" \(at line (?P<line>\d+), column \d+\)")
 _RULES_HEADER = regex.compile(r"^[ \t]*\[\[[ \t]*rules[ \t]*\]\]", regex.MULTILINE)
@@ -64,6 +64,9 @@ class Rule:
     source: str = ""
     #: True for the packs shipped with deidlint (vetted for linear-time matching).
     builtin: bool = False
+    #: Whether the rule runs when no ``--select`` names rules. A pack that answers another
+    #: question than "is a trace left?" (``residue``: what a deletion left behind) is opt-in.
+    default: bool = True
 
     def __repr__(self) -> str:
         return f"Rule({self.code} {self.name})"
@@ -134,7 +137,7 @@ def _str_tuple(value: object, path: Path, line: int, key: str) -> tuple[str, ...
 
 
 def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str, triggers: object, builtin: bool,
-                occurrence: int = 0) -> Rule:
+                occurrence: int = 0, default: bool = True) -> Rule:
     line, pattern_line = _rule_lines(text, raw.get("code"), occurrence)
     unknown = set(raw) - _ALLOWED_RULE_KEYS
     if unknown:
@@ -160,6 +163,7 @@ def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str, trigge
         triggers=_str_tuple(raw.get("triggers", triggers), path, line, "triggers"),
         source=f"{path}:{line}",
         builtin=builtin,
+        default=default,
     )
     if not _CODE.fullmatch(rule.code):
         raise _fail(path, line, f"code {rule.code!r} must look like DL101 (capitals then 3-4 digits)")
@@ -212,11 +216,14 @@ def load_pack(path: str | Path, builtin: bool = False) -> Pack:
     for table, keys, allowed in (("at the top level", data, _ALLOWED_TOP_KEYS), ("in [pack]", meta, _ALLOWED_PACK_KEYS)):
         if unknown := set(keys) - allowed:
             raise _fail(path, 0, f"unknown key(s) {', '.join(sorted(unknown))} {table}")
+    if not isinstance(meta.get("default", True), bool):
+        raise _fail(path, 0, "'default' in [pack] must be true or false")
     rules_raw = data.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw or not all(isinstance(r, dict) for r in rules_raw):
         raise _fail(path, 0, "needs at least one [[rules]] table")
     codes = [r.get("code") for r in rules_raw]
-    rules = tuple(_parse_rule(r, meta["name"], path, text, meta.get("triggers", []), builtin, codes[:i].count(r.get("code")))
+    rules = tuple(_parse_rule(r, meta["name"], path, text, meta.get("triggers", []), builtin, codes[:i].count(r.get("code")),
+                              meta.get("default", True))
                   for i, r in enumerate(rules_raw))
     return Pack(name=meta["name"], description=str(meta.get("description", "")), path=path, rules=rules)
 
@@ -240,20 +247,23 @@ def all_rules(packs: Sequence[Pack]) -> list[Rule]:
 
 
 def select_rules(
-    rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = ()
+    rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = (), extend: Sequence[str] = ()
 ) -> list[Rule]:
     """Filter rules as ruff does: a selector is a code prefix (``DL1``), a rule name or a pack name.
 
-    An empty *select* means every rule. Unknown selectors are errors, so a typo in CI config
-    cannot silently switch a check off.
+    An empty *select* means every rule that is on by default (every trace rule; opt-in packs
+    such as ``residue`` run only when a selector names them, or ``ALL``). *extend* adds rules to
+    whichever set *select* gave. Unknown selectors are errors, so a typo in CI config cannot
+    silently switch a check off.
     """
 
-    for selector in (*select, *ignore):
+    for selector in (*select, *ignore, *extend):
         if selector.upper() != "ALL" and not any(r.selected_by(selector) for r in rules):
             raise UsageError(f"unknown rule selector {selector!r} (see 'deidlint rules')")
-    chosen = [
-        r for r in rules
-        if (not select or any(s.upper() == "ALL" or r.selected_by(s) for s in select))
-        and not any(r.selected_by(s) for s in ignore)
-    ]
-    return chosen
+
+    def named(rule: Rule, selectors: Sequence[str]) -> bool:
+        return any(s.upper() == "ALL" or rule.selected_by(s) for s in selectors)
+
+    return [r for r in rules
+            if ((named(r, select) if select else r.default) or named(r, extend))
+            and not any(r.selected_by(s) for s in ignore)]

@@ -106,7 +106,7 @@ def test_summary_lines_show_each_limit_and_its_measured_value() -> None:
     ({"select": "DL1", "max_count": 1}, "unknown key 'max_count'"),
     ({"select": "DL9", "max-count": 1}, "'select' 'DL9' names no rule"),
     ({"select": 3, "max-count": 1}, "'select' must be"),
-    ({"category": "typo", "max-count": 1}, "'category' 'typo' is not one of trace"),
+    ({"category": "typo", "max-count": 1}, "'category' 'typo' is not one of residue, trace"),
     ({"select": "DL1"}, "needs 'max-count' or 'max-share'"),
     ({"max-count": -1}, "'max-count' must be a whole number"),
     ({"max-count": True}, "'max-count' must be a whole number"),

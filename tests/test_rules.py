@@ -17,7 +17,11 @@ def test_every_builtin_pack_loads_with_unique_codes_and_names() -> None:
     codes = [r.code for r in RULES]
     names = [r.name for r in RULES]
     assert len(codes) == len(set(codes)) and len(names) == len(set(names))
-    assert all(r.kind in KINDS and r.fix in STRATEGIES and r.category == "trace" for r in RULES)
+    assert all(r.kind in KINDS and r.fix in STRATEGIES for r in RULES)
+    # Trace packs run by default; the residue pack is opt-in, its rules warnings.
+    assert all(r.category == "trace" and r.default for r in RULES if r.pack != "residue")
+    assert all(r.category == "residue" and r.severity == "warning" and not r.default and r.code.startswith("DL8")
+               for r in RULES if r.pack == "residue")
     assert builtin_rules_dir().is_dir()
 
 
@@ -75,6 +79,11 @@ def test_select_and_ignore_by_prefix_name_and_pack() -> None:
     assert {r.code for r in select_rules(RULES, ["DL10"])} == {"DL101", "DL102", "DL103", "DL104"}
     assert "DL303" not in {r.code for r in select_rules(RULES, [], ["openi-marker"])}
     assert len(select_rules(RULES, ["ALL"])) == len(RULES)
+    default = select_rules(RULES)
+    assert default and all(r.default for r in default) and "residue" not in {r.pack for r in default}
+    assert {r.pack for r in select_rules(RULES, ["residue"])} == {"residue"}
+    assert {r.pack for r in select_rules(RULES, [], [], ["residue"])} == {r.pack for r in RULES}
+    assert select_rules(RULES, ["DL801"], [], ["mimic"]) == [r for r in RULES if r.code == "DL801" or r.pack == "mimic"]
 
 
 def test_unknown_selector_is_an_error() -> None:

@@ -56,7 +56,7 @@ def read_openi(archive: str | Path) -> list[Report]:
             if handle is None:
                 continue
             root = ET.parse(handle).getroot()
-            found = {node.get("Label") or "": " ".join(node.text.split())
+            found = {node.get("Label") or "": node.text.strip()
                      for node in root.iter("AbstractText") if node.text and node.text.strip()}
             sections = tuple((label, found[label]) for label in OPENI_SECTIONS if label in found)
             if sections:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tarfile
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from deidlint.corpus import read_openi
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -24,16 +24,9 @@ def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> su
 
 def iter_openi_reports() -> Iterator[tuple[str, str, str]]:
     """(report file, section label, section text) for every non-empty section of the Open-I reports."""
-    with tarfile.open(IU_REPORTS) as archive:
-        for member in archive:
-            if not member.name.endswith(".xml"):
-                continue
-            handle = archive.extractfile(member)
-            assert handle is not None
-            root = ET.parse(handle).getroot()
-            for node in root.iter("AbstractText"):
-                if node.text:
-                    yield member.name.rsplit("/", 1)[-1], node.get("Label") or "", node.text
+    for report in read_openi(IU_REPORTS):
+        for label, text in report.sections:
+            yield report.name, label, text
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """`deidlint fix` on 227,835 generated reports (MIMIC-CXR size), beside `check` and a naive fix.
 
     python benchmarks/bench_fix.py [--reports N] [--repeats R] [--strategy S]
-    python benchmarks/bench_fix.py --restore-accuracy
     python benchmarks/bench_fix.py --memory
 
 
@@ -18,19 +17,12 @@ on a quarter of the corpus, to show that memory stays flat as the file grows.
 repeated nine times (1.04 GB), with one process and with one worker per core, peak RSS of all
 processes.
 
-``--restore-accuracy`` measures the ``restore`` strategy instead: in sentences that hold no
-marker, ordinary words of known value are masked with the corpus's own marker (``XXXX`` in the
-Open-I reports from ../shared, ``___`` in a generated MIMIC-style corpus), the whole corpus is
-fixed with ``--strategy restore``, and each masked word is scored: restored correctly, restored
-wrongly, or not restored (removed instead). Precision is correct / restored; coverage is
-restored / masked.
+``restore``'s accuracy is measured by benchmarks/fix_quality.py (the masking experiment).
 """
 
 from __future__ import annotations
 
 import argparse
-import random
-import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -55,78 +47,14 @@ with open(sys.argv[1], newline="", encoding="utf-8") as src, open(sys.argv[2], "
 '''
 
 
-_WORD = re.compile(r"[a-z]{4,}")
-
-
-def restore_accuracy(texts: list[str], marker: str, seed: int = 0, share: float = 0.15) -> dict[str, float]:
-    """Mask one ordinary word in ``share`` of the marker-free sentences, restore, and score."""
-    from deidlint.api import scanner
-    from deidlint.fixing import fix_texts, sentence_units
-
-    rng = random.Random(seed)
-    engine = scanner()
-    masked_texts, cases = [], []
-    for text in texts:
-        spans = [(m.start, m.end) for m in engine.scan(text)]
-        pieces, pos = [], 0
-        for unit in sentence_units(text):
-            sentence = text[unit.body:unit.end]
-            if unit.header or any(s < unit.end and e > unit.start for s, e in spans) or rng.random() >= share:
-                continue
-            tokens = sentence.split(" ")
-            choices = [i for i, t in enumerate(tokens) if i and _WORD.fullmatch(t)]
-            if not choices:
-                continue
-            i = rng.choice(choices)
-            masked = " ".join([*tokens[:i], marker, *tokens[i + 1:]])
-            pieces += [text[pos:unit.body], masked]
-            pos = unit.end
-            cases.append((len(masked_texts), sentence, tokens[:i], tokens[i + 1:]))
-        masked_texts.append("".join(pieces) + text[pos:])
-    fixed = fix_texts(masked_texts, "restore")
-    correct = wrong = 0
-    for index, sentence, before, after in cases:
-        if sentence in fixed[index]:
-            correct += 1
-        elif re.search(re.escape(" ".join(before)) + r" \S+ " + re.escape(" ".join(after)), fixed[index]):
-            wrong += 1
-    restored = correct + wrong
-    return {"masked": len(cases), "restored": restored, "correct": correct,
-            "precision": correct / restored if restored else float("nan"), "coverage": restored / len(cases)}
-
-
-def accuracy_report() -> None:
-    from deidlint import synth
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.conftest import IU_REPORTS, iter_openi_reports
-
-    corpora = {"generated (MIMIC style, ___)": ([r.text for r in synth.generate(20000, seed=1, style="mimic")], "___")}
-    if IU_REPORTS.is_file():
-        by_file: dict[str, list[str]] = {}
-        for name, label, text in iter_openi_reports():
-            by_file.setdefault(name, []).append(f"{label.upper()}: {text}")
-        corpora["Open-I reports (XXXX)"] = (["\n\n".join(v) for _, v in sorted(by_file.items())], "XXXX")
-    print("| corpus | masked words | restored | correct | precision | coverage |\n|---|---:|---:|---:|---:|---:|")
-    for name, (texts, marker) in corpora.items():
-        r = restore_accuracy(texts, marker)
-        print(f"| {name} | {r['masked']:,} | {r['restored']:,} | {r['correct']:,} | {r['precision']:.3f} | "
-              f"{r['coverage']:.3f} |")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=227_835)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--strategy", default="remove")
-    parser.add_argument("--restore-accuracy", action="store_true", help="measure restore's precision and coverage")
     parser.add_argument("--memory", action="store_true",
                         help="peak RSS of the fix on the corpus and on the corpus repeated to over 1 GB")
     args = parser.parse_args()
-    if args.restore_accuracy:
-        accuracy_report()
-        return
-
     corpus = synth_csv(args.reports)
     quarter = synth_csv(args.reports // 4)
     size_mb = corpus.stat().st_size / 1e6

@@ -70,7 +70,8 @@ def read_openi(archive: str | Path) -> list[Report]:
 _END = re.compile(r"(?<!\bDr\.|\bMr\.|\bMs\.|\bSt\.|\bvs\.|\bNo\.|\bPt\.)(?<!\bMrs\.|\bDrs\.)"
                   r"(?<=[.!?])\s+(?=[A-Z0-9(\"\[<{_*])")
 _LIST_NUMBER = re.compile(r"\d{1,2}\.")
-_LABEL = re.compile(r"\b(?:[A-Z][A-Z /&-]{2,40}[A-Z]):(?=\s|$)")
+# A label is one to four capitalised words and a colon; a marker (``XXXX``) is never part of one.
+_LABEL = re.compile(r"\b(?!XXXX\b)[A-Z][A-Z&/-]{2,}(?: (?!XXXX\b)[A-Z][A-Z&/-]{2,}){0,3}:(?=\s|$)")
 
 
 def sentences(text: str) -> list[str]:
@@ -100,6 +101,11 @@ def sentences(text: str) -> list[str]:
         if pending:
             out.append(pending.strip())
     return out
+
+
+def is_label(item: str) -> bool:
+    """Whether an item of :func:`sentences` is a section label (``FINDINGS:``), not a sentence."""
+    return _LABEL.fullmatch(item) is not None
 
 
 def sentence_ids(reports: list[Report]) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,406 @@
+"""How good is a cleaned dataset? `fix` with every strategy (and a naive deletion) on real and
+generated reports, judged by instruments that share no code with the fixer.
+
+    python benchmarks/fix_quality.py [--reports N] [--json FILE]
+
+Corpora: (a) the 3,927 non-empty Open-I reports from ../shared as a one-line export
+(``COMPARISON: ... INDICATION: ... FINDINGS: ... IMPRESSION: ...``), (b) the same reports
+hard-wrapped at 70 columns, one section per paragraph, (c) the MIMIC-style case table
+(tests/data/fix_cases.toml), (d) generated corpora (MIMIC style and mixed families; the
+generator shares the fixer's understanding, so (d) flatters it). Per corpus and strategy:
+
+- traces left: what ``deidlint check`` (default rules) still finds;
+- residue added: ``residue`` pack findings after minus before, per report, summed over reports
+  where they grew (Open-I's own text already holds ``disease. .``; that is not the fix's);
+- trace-free sentences changed: sentences without a trace (``deidlint.corpus.sentences``, white
+  space folded) not found verbatim afterwards;
+- clinical sentences dropped: sentences with a trace and a finding mention (``deidlint.meaning``)
+  of which no sentence afterwards keeps half the words; the share is of all sentences with a trace;
+- reports whose meaning changed: ``meaning.changed(before, after)`` not empty;
+- restores: a marker replaced by one word of the corpus's clean vocabulary; unseen: some word
+  trigram holding the restored word (two words each side) never occurs in the corpus's
+  trace-free sentences (``The lungs are intact``: ``lungs are intact`` never does);
+- wrong-kind values: a name, date, time or place put where the words before the marker ask for a
+  clinical word (``with XXXX``, ``history of XXXX``, ``pulmonary XXXX``, ``Swan-___``), or a
+  second meridiem (``4:25 a.m. p.m.``).
+
+An ``unchanged`` row (the input as its own output) shows every instrument's null: all zeros
+but the traces the input holds; the run stops if it is not. The ``naive`` row (every trace
+deleted where it stands) shows what the instruments see in wreckage.
+
+Then the masking experiment on real clean text: in one trace-free sentence of each Open-I report,
+one word (a noun naming a finding, an adjective, a hedge, a negation, or the sentence's subject)
+is replaced by ``XXXX``; the corpus is fixed, and each masked sentence is scored: restored right,
+another word in the slot (a wrong restore, or a surrogate value), removed with meaning kept,
+removed with meaning changed, sentence dropped. Meaning changed counts every outcome whose
+finding statuses differ from the original sentence's; restore precision is right / (right +
+wrong word), coverage (right + wrong word) / masked.
+
+Only counts are printed: the Open-I licence forbids derivatives, so no report text leaves ../shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from deidlint import meaning  # noqa: E402
+from deidlint.api import scanner  # noqa: E402
+from deidlint.corpus import is_label, read_openi, sentences  # noqa: E402
+from deidlint.fixing import fix_texts  # noqa: E402
+from deidlint.synth import generate  # noqa: E402
+from tests.case_table import load_cases  # noqa: E402
+
+IU = REPO.parent / "shared" / "data" / "iu-xray" / "NLMCXR_reports.tgz"
+STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
+TRACES = scanner()
+RESIDUE = scanner(("residue",))
+_WORDS = re.compile(r"[A-Za-z]{3,}")
+_PUNCT = ".,;:()[]\"'"
+
+
+def naive(texts: Sequence[str]) -> list[str]:
+    """Every trace deleted where it stands, as a one-line ``re.sub`` would: the wreckage baseline."""
+    out = list(texts)
+    by_cell: dict[int, list[tuple[int, int]]] = {}
+    for i, start, end, _ in TRACES.spans(texts):
+        by_cell.setdefault(i, []).append((start, end))
+    for i, spans in by_cell.items():
+        text, pieces, pos = texts[i], [], 0
+        for start, end in spans:
+            pieces.append(text[pos:start])
+            pos = end
+        out[i] = "".join(pieces) + text[pos:]
+    return out
+
+
+def _counts(engine: object, texts: Sequence[str]) -> Counter[int]:
+    return Counter(i for i, *_ in engine.spans(texts))  # type: ignore[attr-defined]
+
+
+def _marked(sentence: str) -> bool:
+    return bool(TRACES.scan(sentence))
+
+
+def _norm(token: str) -> str:
+    return token.strip(_PUNCT).lower()
+
+
+def _tokens(sentence: str) -> list[str]:
+    return ["<s>", *(_norm(t) for t in sentence.split(" ")), "</s>"]
+
+
+class Clean:
+    """The corpus's own trace-free sentences: the vocabulary and word trigrams a restore may use."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.words: set[str] = set()
+        self.trigrams: set[tuple[str, str, str]] = set()
+        for text in texts:
+            for s in sentences(text):
+                if is_label(s) or _marked(s):
+                    continue
+                toks = _tokens(s)
+                self.words.update(toks[1:-1])
+                self.trigrams.update(zip(toks, toks[1:], toks[2:], strict=False))
+
+    def supports(self, left: Sequence[str], token: str, right: Sequence[str]) -> bool:
+        """Whether every trigram that holds the restored *token* occurs in the clean text: the word
+        is supported from both sides (``The lungs are intact``: ``lungs are intact`` never occurs)."""
+        p2, p1, n1, n2 = _context(left, token, right)
+        w = _norm(token)
+        return all(g in self.trigrams for g in ((p2, p1, w), (p1, w, n1), (w, n1, n2)))
+
+
+_CLINICAL_LEFT = {"with", "of", "for", "no", "the", "a", "an", "pulmonary", "and", "or", "non-", "represents",
+                  "in", "are", "is", "mild", "small", "lymph", "bony", "osseous"}
+_PHI_LEFT2 = {"discussed with", "spoke with", "spoken with", "conveyed to", "study of", "exam of", "examination of",
+              "radiograph of", "radiographs of", "films of", "dr. with"}
+_VALUE_KINDS = (
+    ("time", re.compile(r"\d{1,2}[:.]\d{2}")),
+    ("date", re.compile(r"\d{1,2}/\d{1,2}|\d{4}-\d|\bprior (?:study|studies|exam)|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
+                        r"Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d")),
+    ("place", re.compile(r"(?i)hospital|outside|medical center|clinic\b")),
+    ("name", re.compile(r"(?i)referring (?:clinician|physician)|\bDr\.")),
+)
+_DOUBLE_MERIDIEM = re.compile(r"(?i)[ap]\.?\s?m\.?\s+[ap]\.?\s?m\b")
+
+
+def _value_kind(value: str, clean: Clean) -> str | None:
+    for kind, pattern in _VALUE_KINDS:
+        if pattern.search(value):
+            return kind
+    words = value.split()
+    if len(words) <= 2 and all(w[:1].isupper() and _norm(w) not in clean.words for w in words):
+        return "name"  # a surrogate name: a capitalised word the corpus never uses
+    return None
+
+
+def _context(left: Sequence[str], token: str, right: Sequence[str]) -> tuple[str, str, str, str]:
+    """Two words each side of a restored *token*; a sentence end on the way reads ``<s>``/``</s>``."""
+    before = ["<s>", "<s>"]
+    for t in left:
+        before = ["<s>", "<s>"] if t.endswith((".", ":")) else [before[1], _norm(t)]
+    after: list[str] = []
+    ended = token.endswith(".")
+    for t in right[:2]:
+        if ended:
+            break
+        after.append(_norm(t))
+        ended = t.endswith(".")
+    after += ["</s>"] * (2 - len(after))
+    return before[0], before[1], after[0], after[1]
+
+
+def _edits(before: str, after: str) -> Iterable[tuple[list[str], list[str], list[str], list[str]]]:
+    """Word-level replacements of marker tokens: (left context, old tokens, new tokens, right context)."""
+    a, b = before.split(), after.split()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "replace" and any(_marked(t) for t in a[i1:i2]):
+            yield a[max(0, i1 - 3):i1], a[i1:i2], b[j1:j2], b[j2:j2 + 2]
+
+
+def judge(before: Sequence[str], after: Sequence[str], clean: Clean) -> dict[str, float]:
+    """The quality counts of one fixed corpus (see the module docstring)."""
+    res_before, res_after = _counts(RESIDUE, before), _counts(RESIDUE, after)
+    out: Counter[str] = Counter()
+    out["traces left"] = len(TRACES.spans(after))
+    out["residue added"] = sum(max(0, res_after[i] - res_before[i]) for i in range(len(before)))
+    for b, a in zip(before, after, strict=True):
+        sb = [s for s in sentences(b) if not is_label(s)]
+        if b == a:
+            out["marked sentences"] += sum(map(_marked, sb))
+            continue
+        sa = sentences(a)
+        # A trace-free sentence is kept when its text is still there, white space folded: looked
+        # up in the whole text, because where a splitter ends a sentence depends on how the next
+        # one starts, which the repair of a neighbour may change.
+        folded = " ".join(a.split())
+        needed = Counter(s for s in sb if not _marked(s))
+        out["trace-free sentences changed"] += sum(max(0, n - folded.count(s)) for s, n in needed.items())
+        words_after = [set(_WORDS.findall(s.lower())) for s in sa]
+        for s in sb:
+            if not _marked(s):
+                continue
+            out["marked sentences"] += 1
+            if meaning.mentions(s):
+                words = {w for w in _WORDS.findall(s.lower()) if not _marked(w) and w != "xxxx"}
+                if words and not any(len(words & w) >= len(words) / 2 for w in words_after):
+                    out["clinical sentences dropped"] += 1
+        out["reports meaning changed"] += bool(meaning.changed(b, a))
+        out["wrong-kind values"] += len(_DOUBLE_MERIDIEM.findall(a)) - len(_DOUBLE_MERIDIEM.findall(b))
+        for left, old, new, right in _edits(b, a):
+            value = " ".join(new)
+            if value.replace(" ", "") == naive(["".join(old)])[0]:
+                continue  # the marker deleted where it stood: no value was put in
+            glued = False
+            if len(old) == 1 == len(new):
+                m = TRACES.scan(old[0])[0]
+                prefix, suffix = old[0][:m.start], old[0][m.end:]
+                filled = new[0].startswith(prefix) and new[0].endswith(suffix)
+                if filled:
+                    value = new[0][len(prefix):len(new[0]) - len(suffix) or None]  # what took the marker's place
+                    glued = prefix.endswith("-")
+                if filled and value.isalpha() and _norm(new[0]) in clean.words:
+                    out["restores"] += 1
+                    if not clean.supports(left, new[0], right):
+                        out["restores unseen"] += 1
+                    continue
+            if not value or TRACES.scan(value):
+                continue  # a mask token: no value of any kind
+            kind = _value_kind(value, clean)
+            slot = " ".join(_norm(t) for t in left[-2:])
+            if kind and (glued or (left and _norm(left[-1]) in _CLINICAL_LEFT and slot not in _PHI_LEFT2)):
+                out["wrong-kind values"] += 1
+    return dict(out)
+
+
+# -- the masking experiment ------------------------------------------------------------------------
+
+HEDGES = {"likely", "possible", "possibly", "probable", "probably", "may", "might", "suggest", "suggests",
+          "suggestive", "suspicious", "questionable", "question", "concerning", "borderline", "suspected"}
+NEGATIONS = {"no", "not", "without", "negative"}
+ADJECTIVES = {"normal", "clear", "small", "large", "mild", "mildly", "moderate", "severe", "stable", "enlarged",
+              "unremarkable", "intact", "left", "right", "bilateral", "focal", "acute", "chronic", "calcified",
+              "degenerative", "tortuous", "prominent", "minimal", "low", "hyperinflated", "unchanged", "patchy"}
+CATEGORIES = ("finding", "adjective", "hedge", "negation", "subject")
+
+
+def _candidates(sentence: str) -> dict[str, list[int]]:
+    """Token indexes of *sentence* (split on spaces) that fall in each masking category."""
+    tokens = sentence.split(" ")
+    found: dict[str, list[int]] = {c: [] for c in CATEGORIES}
+    starts = []
+    pos = 0
+    for t in tokens:
+        starts.append(pos)
+        pos += len(t) + 1
+    for m in meaning.mentions(sentence):
+        i = max(k for k, s in enumerate(starts) if s <= m.start)
+        if " " not in sentence[m.start:m.end] and _norm(tokens[i]).isalpha():
+            found["finding"].append(i)
+    for i, t in enumerate(tokens):
+        w = _norm(t)
+        if w in HEDGES:
+            found["hedge"].append(i)
+        elif w in NEGATIONS:
+            found["negation"].append(i)
+        elif w in ADJECTIVES:
+            found["adjective"].append(i)
+    for i in range(1, min(len(tokens), 5)):
+        if _norm(tokens[i]) in ("is", "are", "appears", "appear") and _norm(tokens[i - 1]).isalpha():
+            found["subject"].append(i - 1)
+            break
+    return {c: sorted(set(v)) for c, v in found.items() if v}
+
+
+def _mask_token(token: str, marker: str) -> str:
+    word = _norm(token)
+    start = token.lower().find(word)
+    return token[:start] + marker + token[start + len(word):]
+
+
+def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0) -> dict[str, dict[str, dict[str, int]]]:
+    """Score each strategy on one word per report masked with the corpus's own *marker*."""
+    rng = random.Random(seed)
+    masked, cases = [], []
+    turn = 0
+    for text in reports:
+        options = [(s, c, i) for s in sentences(text) if not is_label(s) and not _marked(s)
+                   for c, idx in _candidates(s).items() for i in idx]
+        if not options:
+            masked.append(text)
+            continue
+        wanted = CATEGORIES[turn % len(CATEGORIES)]
+        pool = [o for o in options if o[1] == wanted] or options
+        sentence, category, i = rng.choice(pool)
+        turn += 1
+        pos = text.find(sentence)
+        tokens = sentence.split(" ")
+        tokens[i] = _mask_token(tokens[i], marker)
+        masked.append(text[:pos] + " ".join(tokens) + text[pos + len(sentence):])
+        cases.append((len(masked) - 1, sentence, category, i))
+    results: dict[str, dict[str, dict[str, int]]] = {}
+    for strategy in ("remove", "neutral", "surrogate", "restore"):
+        fixed = fix_texts(masked, strategy, seed=seed)
+        table: dict[str, dict[str, int]] = {c: Counter() for c in (*CATEGORIES, "all")}  # type: ignore[misc]
+        for index, sentence, category, i in cases:
+            original = meaning.assertions(sentence)
+            words = set(_WORDS.findall(sentence.lower())) - {_norm(sentence.split(" ")[i])}
+            best, overlap = None, 0.0
+            for s in sentences(fixed[index]):
+                share = len(words & set(_WORDS.findall(s.lower()))) / max(1, len(words))
+                if share > overlap:
+                    best, overlap = s, share
+            if best is None or overlap < 0.5:
+                outcome, changed = "sentence dropped", bool(original)
+            else:
+                same = best[:1].lower() + best[1:] == sentence[:1].lower() + sentence[1:]
+                toks, orig = best.split(" "), sentence.split(" ")
+                changed = meaning.assertions(best) != original
+                if same:
+                    outcome = "restored right"
+                elif len(toks) == len(orig) and all(x == y for k, (x, y) in enumerate(zip(toks, orig, strict=True)) if k != i):
+                    outcome = "wrong word in slot"
+                else:
+                    outcome = "removed, meaning changed" if changed else "removed, meaning kept"
+            for key in (category, "all"):
+                table[key][outcome] += 1
+                table[key]["masked"] += 1
+                table[key]["meaning changed"] += changed
+        results[strategy] = {k: dict(v) for k, v in table.items()}
+    return results
+
+
+# -- running and printing --------------------------------------------------------------------------
+
+COLUMNS = ("traces left", "residue added", "trace-free sentences changed", "clinical sentences dropped",
+           "reports meaning changed", "restores", "restores unseen", "wrong-kind values")
+
+
+def corpora(n: int) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    if IU.is_file():
+        reports = read_openi(IU)
+        found["Open-I, one line"] = [r.single_line() for r in reports]
+        found["Open-I, wrapped at 70"] = [r.wrapped() for r in reports]
+    else:
+        print(f"skipping the Open-I corpora: {IU} not found (../shared is absent)", file=sys.stderr)
+    found["case table"] = [c.input for c in load_cases()]
+    found["generated, MIMIC style"] = [r.text for r in generate(n, seed=1, style="mimic")]
+    found["generated, mixed"] = [r.text for r in generate(n, seed=2, style="mixed")]
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reports", type=int, default=5000, help="reports per generated corpus (default 5000)")
+    parser.add_argument("--json", help="also write every number to this file")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, object] = {"table": [], "cases passing": {}}
+    print("| corpus | strategy | reports | marked sentences | " + " | ".join(COLUMNS) + " |")
+    print("|---|---|---:|---:|" + "---:|" * len(COLUMNS))
+    cases = load_cases()
+    for name, texts in corpora(args.reports).items():
+        clean = Clean(texts)
+        for strategy in ("unchanged", "naive", *STRATEGIES):
+            fixed = (list(texts) if strategy == "unchanged" else naive(texts) if strategy == "naive"
+                     else fix_texts(texts, strategy, seed=0))
+            row = judge(texts, fixed, clean)
+            if strategy == "unchanged" and any(row.get(c) for c in COLUMNS if c != "traces left"):
+                raise SystemExit(f"the instruments are not silent on unchanged text: {row}")
+            marked = int(row.get("marked sentences", 0))
+            cells = []
+            for col in COLUMNS:
+                value = int(row.get(col, 0))
+                cells.append(f"{value:,} ({value / marked:.1%})" if col == "clinical sentences dropped" and marked
+                             else f"{value:,}")
+            print(f"| {name} | {strategy} | {len(texts):,} | {marked:,} | " + " | ".join(cells) + " |", flush=True)
+            results["table"].append({"corpus": name, "strategy": strategy, "reports": len(texts), **row})  # type: ignore[attr-defined]
+    print("\n| case table | " + " | ".join(STRATEGIES) + " |\n|---|" + "---:|" * len(STRATEGIES))
+    from tests.case_table import run_case
+
+    passing = {s: sum(c.accepts(s, run_case(c, s)) for c in cases) for s in STRATEGIES}
+    results["cases passing"] = passing
+    print(f"| cases passing (of {len(cases)}) | " + " | ".join(str(passing[s]) for s in STRATEGIES) + " |")
+    masking = {"generated, MIMIC style": ([r.text for r in generate(args.reports, seed=1, style="mimic")], "___")}
+    if IU.is_file():
+        masking = {"Open-I, one line": ([r.single_line() for r in read_openi(IU)], "XXXX"), **masking}
+    results["masking"] = {}
+    outcomes = ("restored right", "wrong word in slot", "removed, meaning kept", "removed, meaning changed",
+                "sentence dropped")
+    for name, (reports, marker) in masking.items():
+        experiment = masking_experiment(reports, marker)
+        results["masking"][name] = experiment  # type: ignore[index]
+        print(f"\nMasking experiment, {name} (one word per report masked with {marker}):\n")
+        print("| strategy | category | masked | " + " | ".join(outcomes) + " | meaning changed | restore precision | coverage |")
+        print("|---|---|---:|" + "---:|" * (len(outcomes) + 3))
+        for strategy, table in experiment.items():
+            for category in (*CATEGORIES, "all"):
+                t = table[category]
+                right, wrong, n = t.get("restored right", 0), t.get("wrong word in slot", 0), t["masked"]
+                precision = f"{right / (right + wrong):.3f}" if right + wrong else "-"
+                cells = " | ".join(f"{t.get(o, 0):,}" for o in outcomes)
+                print(f"| {strategy} | {category} | {n:,} | {cells} | {t.get('meaning changed', 0):,} "
+                      f"({t.get('meaning changed', 0) / n:.1%}) | {precision} | {(right + wrong) / n:.3f} |")
+    print(f"\n{time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

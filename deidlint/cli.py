@@ -202,7 +202,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     from deidlint.fixing import Fixer
     from deidlint.fixrun import FixRun
-    from deidlint.writers import atomic_output, destinations, rewrite
+    from deidlint.writers import atomic_output, destinations, refuse_special, rewrite
 
     if not (args.output or args.in_place or args.dry_run):
         raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
@@ -210,6 +210,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
     sources = discover(args.paths)
     opts = read_options(args, config)
     dests = [None] * len(sources) if args.dry_run else destinations(args.paths, sources, args.output, args.in_place)
+    for target in [*(d for d in dests if d is not None), *([args.stats_json] if args.stats_json else [])]:
+        refuse_special(target)
     scanner = Scanner(rules)
     fixer = Fixer(scanner, args.strategy or config.strategy, config.strategies,
                   seed=config.seed if args.seed is None else args.seed,

@@ -21,13 +21,14 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from deidlint.errors import InputError, RecordError
+from deidlint.errors import InputError, RecordError, UsageError
 from deidlint.readers import Batch, ReadOptions, Source, read
 
 #: Turns a stream of batches into the same batches, in order, each with its fixed texts (same
@@ -56,6 +57,7 @@ def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
     (0666 less the umask), not the private 0600 of a temporary file.
     """
     folder = os.path.dirname(os.path.abspath(path))
+    refuse_special(path)
     try:
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
@@ -70,6 +72,7 @@ def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
             shutil.copymode(like or path, tmp)
         else:
             os.chmod(tmp, 0o666 & ~_umask())
+        refuse_special(path)  # again: something may have taken the name while we wrote
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -78,6 +81,23 @@ def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
             pass
         raise
     _fsync_folder(folder)
+
+
+def refuse_special(path: str) -> None:
+    """Refuse to replace anything but a regular file (callers check every output before a run
+    starts, so that no output is written when a later one would be refused). A rename over ``/dev/null``, a FIFO, a
+    socket or a symlink would swap it for a file of report text (as root, even in /dev)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, path) from None
+    if not stat.S_ISREG(mode):
+        what = ("a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise UsageError(f"refusing to replace {path}: it is {what}; name a regular file (or a new one)")
 
 
 def _umask() -> int:

@@ -231,3 +231,35 @@ def test_records_split_across_read_chunks(tmp_path: Path, monkeypatch: pytest.Mo
     out = tmp_path / "out.csv"
     run(src, out)
     assert out.read_bytes() == src.read_bytes().replace(b"___", b"gone")
+
+
+@pytest.mark.parametrize("args", [
+    ("fix", "{r}", "-o", "/dev/null"),
+    ("fix", "{r}", "-o", "/dev/stdout"),
+    ("fix", "{r}", "-o", "{out}", "--stats-json", "/dev/stderr"),
+    ("baseline", "{r}", "-o", "/dev/null"),
+    ("fix", "{r}", "-o", "{link}"),
+    ("fix", "{r}", "-o", "{fifo}"),
+])
+def test_nothing_but_a_regular_file_is_ever_replaced(tmp_path, args) -> None:
+    """As root a rename may replace /dev/null itself; every output is checked before the run."""
+    import os
+    import stat
+
+    from tests.conftest import run_cli
+
+    r = tmp_path / "r.csv"
+    r.write_text("report\nComparison to ___.\n")
+    target = tmp_path / "target.csv"
+    target.write_text("keep me\n")
+    (tmp_path / "link.csv").symlink_to(target)
+    os.mkfifo(tmp_path / "fifo.csv")
+    names = {"r": str(r), "out": str(tmp_path / "out.csv"), "link": str(tmp_path / "link.csv"),
+             "fifo": str(tmp_path / "fifo.csv")}
+    result = run_cli(*(a.format(**names) for a in args))
+    assert result.returncode == 2 and "refusing to replace" in result.stderr and "Traceback" not in result.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert (tmp_path / "link.csv").is_symlink() and target.read_text() == "keep me\n"
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo.csv").st_mode)
+    assert not (tmp_path / "out.csv").exists()  # refused before anything was written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.csv", "link.csv", "r.csv", "target.csv"]

@@ -98,7 +98,13 @@ def _norm(token: str) -> str:
 
 
 def _tokens(sentence: str) -> list[str]:
-    return ["<s>", *(_norm(t) for t in sentence.split(" ")), "</s>"]
+    """A sentence's words, with two boundary tokens each side (a restore's context is two words)."""
+    return ["<s>", "<s>", *(_norm(t) for t in sentence.split(" ")), "</s>", "</s>"]
+
+
+def _ends(token: str) -> bool:
+    """Whether *token* ends a sentence or is a section label (``FINDINGS:``)."""
+    return token.endswith((".", "!", "?")) or (token.endswith(":") and token[:-1].isupper())
 
 
 class Clean:
@@ -112,7 +118,7 @@ class Clean:
                 if is_label(s) or _marked(s):
                     continue
                 toks = _tokens(s)
-                self.words.update(toks[1:-1])
+                self.words.update(toks[2:-2])
                 self.trigrams.update(zip(toks, toks[1:], toks[2:], strict=False))
 
     def supports(self, left: Sequence[str], token: str, right: Sequence[str]) -> bool:
@@ -151,14 +157,14 @@ def _context(left: Sequence[str], token: str, right: Sequence[str]) -> tuple[str
     """Two words each side of a restored *token*; a sentence end on the way reads ``<s>``/``</s>``."""
     before = ["<s>", "<s>"]
     for t in left:
-        before = ["<s>", "<s>"] if t.endswith((".", ":")) else [before[1], _norm(t)]
+        before = ["<s>", "<s>"] if _ends(t) else [before[1], _norm(t)]
     after: list[str] = []
-    ended = token.endswith(".")
+    ended = _ends(token)
     for t in right[:2]:
-        if ended:
+        if ended or _ends(t) and t.endswith(":"):
             break
         after.append(_norm(t))
-        ended = t.endswith(".")
+        ended = _ends(t)
     after += ["</s>"] * (2 - len(after))
     return before[0], before[1], after[0], after[1]
 

@@ -80,6 +80,9 @@ _UPPER = (r"(?P<cue>(?:at |near )?(?:the )?"
           r"(?:upper limits?(?: of)? normal|upper normal|top(?: of)? normal|high normal|borderline(?: enlarged)?))")
 _UPPER_PRE = r"(?P<cue>borderline|upper limits? of normal|upper normal|top normal|high normal)"
 _HEART = r"(?:heart(?! failure)|cardiac)(?: (?:size|silhouettes?|contours?|shadow|borders?))?"
+#: A de-identification marker, lower-cased (``XXXX``, ``___``, a placeholder token as x's): an
+#: unknown word, allowed where a phrase tolerates a filler word ("heart size XXXX enlarged").
+_MARK = r"x{3,}|_{3}"
 _CM = r"cardio[ -]?mediastinal (?:silhouettes?|contours?|size)"
 _MED = rf"(?:{_CM}|mediastin(?:um|al)(?: (?:silhouettes?|contours?|width|structures))?)"
 
@@ -102,8 +105,9 @@ LEXICON: tuple[Term, ...] = (
          r"enlarge(?:d|ment of)(?: the)? (?:heart|cardiac (?:silhouette|shadow|contours?|size))"
          r"|(?:increased|enlarged) (?:heart|cardiac) size",
          "Enlarged cardiac silhouette."),
-    Term("Cardiomegaly", rf"{_HEART} (?:(?:is|are|has|appears?|remains?|again|now|\w+ly) ){{0,3}}(?:enlarged|increased|large)",
-         "The heart is moderately enlarged."),
+    Term("Cardiomegaly",
+         rf"{_HEART} (?:(?:is|are|has|appears?|remains?|again|now|\w+ly|{_MARK}) ){{0,3}}(?:enlarged|increased|large)",
+         "Heart size XXXX mildly enlarged on the portable view."),
     Term("Cardiomegaly", _polar(_HEART), "Heart size is normal for the patient's age.", "absent"),
     Term("Cardiomegaly", _polar(_CM), "Normal cardiomediastinal silhouette on the portable film.", "absent"),
     Term("Cardiomegaly", _polar(rf"{_HEART}|cardiomegaly|cardiac enlargement|enlarged heart", _UPPER, _UPPER_PRE, _UGAP),
@@ -189,7 +193,7 @@ CUES: tuple[Cue, ...] = (
     Cue("pre-negation", r"no definite", "No definite consolidation.", "Consolidation=absent"),
     Cue("post-negation", r"no longer", "The left effusion is no longer seen.", "Pleural Effusion=absent"),
     Cue("post-negation",
-        r"(?:is |are )?not (?:(?:well|clearly|definitely|currently|convincingly) )?"
+        rf"(?:is |are )?not (?:(?:well|clearly|definitely|currently|convincingly|{_MARK}) )?"
         r"(?:seen|identified|visualized|present|evident|appreciated|demonstrated|detected|noted|apparent|visible)",
         "The nodule is not seen.", "Lung Lesion=absent"),
     Cue("pre-negation", r"no|nor|not|neither",
@@ -209,7 +213,7 @@ CUES: tuple[Cue, ...] = (
         "Possible small effusion.", "Pleural Effusion=uncertain"),
     Cue("pre-uncertainty", r"questionable|question(?: of)?|equivocal",
         "Questionable nodule at the left base.", "Lung Lesion=uncertain"),
-    Cue("pre-uncertainty", r"suggest(?:s|ed|ing|ive of)?", "Findings suggestive of edema.", "Edema=uncertain"),
+    Cue("pre-uncertainty", r"suggest(?:s|ed|ing|ive(?: of)?)?", "Findings suggestive edema.", "Edema=uncertain"),
     Cue("pre-uncertainty", r"suspicious for|suspect(?:ed)?|concerning for|concern for|worrisome for",
         "Opacity suspicious for pneumonia.", "Lung Opacity=present; Pneumonia=uncertain"),
     Cue("pre-uncertainty", r"differential(?: diagnosis)?(?: includes?)?|versus|vs\.?",

@@ -70,6 +70,10 @@ def test_cue_example(cue: meaning.Cue) -> None:
 # --- invented sentences, expected labels written before the code ran ---------------------------
 
 SENTENCES = [
+    # a marker is an unknown word, tolerated where a phrase tolerates a filler word
+    ("Heart size ___ moderately enlarged since admission.", "Cardiomegaly=present"),
+    ("A left apical nodule is not XXXX seen on this study.", "Lung Lesion=absent"),
+    ("The appearance is suggestive edema at both bases.", "Edema=uncertain"),
     # negation lists: a negation covers its coordinated list
     ("No focal consolidation, pleural effusion or pneumothorax after extubation.",
      "Consolidation=absent; Pleural Effusion=absent; Pneumothorax=absent"),
@@ -254,6 +258,13 @@ def test_single_line_and_wrapped_read_the_same() -> None:
 # --- changed -----------------------------------------------------------------------------------
 
 CHANGED = [
+    # removing a marker from inside a phrase keeps its meaning
+    ("Heart size XXXX mildly enlarged on the portable view.", "Heart size mildly enlarged on the portable view.", []),
+    ("A nodule is not XXXX identified.", "A nodule is not identified.", []),
+    # a placeholder's shape, or the white space around it, is not meaning
+    ("On this film the heart and pulmonary XXXX look normal.", "On this film the heart and pulmonary [PHI] look normal.", []),
+    ("Stable left costophrenic XXXX blunting since the tube came out.",
+     "Stable left costophrenic  blunting since the tube came out.", []),
     # a hedge lost: scarring goes from uncertain to present, so the status sets differ
     ("Opacity, likely scarring.", "Opacity, scarring.", ["Lung Opacity"]),
     # a negation lost

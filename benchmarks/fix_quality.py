@@ -57,7 +57,7 @@ sys.path.insert(0, str(REPO))
 
 from deidlint import meaning  # noqa: E402
 from deidlint.api import scanner  # noqa: E402
-from deidlint.corpus import is_label, read_openi, sentences  # noqa: E402
+from deidlint.corpus import is_label, naive_deletion, read_openi, sentences  # noqa: E402
 from deidlint.fixing import fix_texts  # noqa: E402
 from deidlint.synth import generate  # noqa: E402
 from tests.case_table import load_cases  # noqa: E402
@@ -71,18 +71,8 @@ _PUNCT = ".,;:()[]\"'"
 
 
 def naive(texts: Sequence[str]) -> list[str]:
-    """Every trace deleted where it stands, as a one-line ``re.sub`` would: the wreckage baseline."""
-    out = list(texts)
-    by_cell: dict[int, list[tuple[int, int]]] = {}
-    for i, start, end, _ in TRACES.spans(texts):
-        by_cell.setdefault(i, []).append((start, end))
-    for i, spans in by_cell.items():
-        text, pieces, pos = texts[i], [], 0
-        for start, end in spans:
-            pieces.append(text[pos:start])
-            pos = end
-        out[i] = "".join(pieces) + text[pos:]
-    return out
+    """Every trace deleted where it stands (``re.sub(marker, "")``)."""
+    return naive_deletion(texts, TRACES)
 
 
 def _counts(engine: object, texts: Sequence[str]) -> Counter[int]:

@@ -17,9 +17,13 @@ import re
 import tarfile
 import textwrap
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from deidlint.engine import Scanner
 
 #: Open-I's sections, in the order a report prints them.
 OPENI_SECTIONS = ("COMPARISON", "INDICATION", "FINDINGS", "IMPRESSION")
@@ -115,3 +119,19 @@ def sentence_ids(reports: list[Report]) -> Iterator[tuple[str, str]]:
         for label, text in report.sections:
             for k, sentence in enumerate(sentences(text)):
                 yield f"{report.name}:{label}:{k}", sentence
+
+
+def naive_deletion(texts: Sequence[str], scanner: Scanner) -> list[str]:
+    """Every match of *scanner* deleted where it stands, as a one-line ``re.sub`` would: the
+    wreckage baseline that the residue pack and the fix-quality benchmark are judged against."""
+    out = list(texts)
+    by_cell: dict[int, list[tuple[int, int]]] = {}
+    for i, start, end, _ in scanner.spans(texts):
+        by_cell.setdefault(i, []).append((start, end))
+    for i, spans in by_cell.items():
+        pieces, pos = [], 0
+        for start, end in spans:
+            pieces.append(texts[i][pos:start])
+            pos = end
+        out[i] = "".join(pieces) + texts[i][pos:]
+    return out

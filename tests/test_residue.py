@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
 from deidlint.api import scanner
-from deidlint.corpus import Report, is_label, read_openi, sentence_ids
+from deidlint.corpus import Report, is_label, naive_deletion, read_openi, sentence_ids
 from deidlint.synth import FAMILIES, generate
 from tests.conftest import IU_REPORTS, run_cli
 
@@ -21,19 +22,9 @@ RESIDUE = scanner(("residue",))
 TRACES = scanner()
 
 
-def naive(texts: list[str]) -> list[str]:
+def naive(texts: Sequence[str]) -> list[str]:
     """Every trace deleted where it stands (``re.sub(marker, "")``)."""
-    by_cell: dict[int, list[tuple[int, int]]] = {}
-    for i, start, end, _ in TRACES.spans(texts):
-        by_cell.setdefault(i, []).append((start, end))
-    out = list(texts)
-    for i, spans in by_cell.items():
-        pieces, pos = [], 0
-        for start, end in spans:
-            pieces.append(texts[i][pos:start])
-            pos = end
-        out[i] = "".join(pieces) + texts[i][pos:]
-    return out
+    return naive_deletion(texts, TRACES)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from deidlint.engine import Scanner
-from deidlint.findings import Finding, line_col
+from deidlint.findings import Finding, LineCounter
 from deidlint.rules import all_rules, load_packs, select_rules
 
 if TYPE_CHECKING:
@@ -29,8 +29,9 @@ def scanner(select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> Scann
 def scan(text: str, *, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Finding]:
     """Every trace in *text*, in order. Offsets are Python string offsets into *text*."""
     out = []
+    lines = LineCounter()
     for m in scanner(tuple(select), tuple(ignore)).scan(text):
-        line, col = line_col(text, m.start)
+        line, col = lines.at(text, m.start)
         out.append(Finding("<string>", 0, None, None, m.start, m.end, line, col, m.rule, text[m.start:m.end]))
     return out
 
@@ -52,12 +53,13 @@ def scan_frame(data: pd.DataFrame | pd.Series, columns: Sequence[str] | None = N
         raise KeyError(f"no column {missing[0]!r}")
     engine = scanner(tuple(select), tuple(ignore))
     rows: list[tuple[object, ...]] = []
+    lines = LineCounter()
     for column in columns:
         series = frame[column]
         texts = [v if isinstance(v, str) else "" for v in series.tolist()]
         labels = series.index.tolist()
         for i, m in engine.scan_many(texts):
-            line, col = line_col(texts[i], m.start)
+            line, col = lines.at(texts[i], m.start)
             r = m.rule
             rows.append((labels[i], column, m.start, m.end, line, col, r.code, r.name, r.category, r.severity,
                          texts[i][m.start:m.end]))

@@ -13,7 +13,7 @@ from pathlib import PurePath
 
 from deidlint.engine import Scanner
 from deidlint.errors import RecordError
-from deidlint.findings import Finding, Summary, line_col
+from deidlint.findings import Finding, LineCounter, Summary
 from deidlint.parallel import Workers
 from deidlint.readers import Batch, ReadOptions, Source, read
 
@@ -91,4 +91,5 @@ def _texts_of(item: Batch | RecordError) -> Sequence[str] | None:
 
 def _located(scanner: Scanner, texts: Sequence[str]) -> list[tuple[int, int, int, str, int, int]]:
     """A batch's spans with the line and column of each (the per-finding work that can run in a worker)."""
-    return [(i, start, end, code, *line_col(texts[i], start)) for i, start, end, code in scanner.spans(texts)]
+    lines = LineCounter()
+    return [(i, start, end, code, *lines.at(texts[i], start)) for i, start, end, code in scanner.spans(texts)]

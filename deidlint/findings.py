@@ -62,7 +62,24 @@ class Summary:
         }
 
 
-def line_col(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of *offset* in a cell: reports are hard-wrapped, so both matter."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, line_start) + 1, offset - line_start + 1
+class LineCounter:
+    """1-based line and column of offsets that arrive in increasing order per cell, counting each
+    newline once: a hard-wrapped 8 MB cell with thousands of findings stays linear, where
+    counting from the cell's start for every finding would be quadratic."""
+
+    __slots__ = ("_text", "_pos", "_line", "_line_start")
+
+    def __init__(self) -> None:
+        self._text: str | None = None
+        self._pos = self._line_start = 0
+        self._line = 1
+
+    def at(self, text: str, offset: int) -> tuple[int, int]:
+        if text is not self._text or offset < self._pos:
+            self._text, self._pos, self._line, self._line_start = text, 0, 1, 0
+        newlines = text.count("\n", self._pos, offset)
+        if newlines:
+            self._line += newlines
+            self._line_start = text.rfind("\n", self._pos, offset) + 1
+        self._pos = offset
+        return self._line, offset - self._line_start + 1

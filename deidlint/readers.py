@@ -124,6 +124,10 @@ def discover(paths: Sequence[str]) -> list[Source]:
                 raise InputError(
                     f"{raw}: unsupported file type (expected .csv, .tsv, .jsonl, .parquet or .txt, optionally .gz)"
                 )
+            if not os.path.isfile(raw):
+                # A FIFO or a device would block the read forever (deaf to signals while the
+                # open waits), and fix reads each input more than once.
+                raise InputError(f"{raw}: not a regular file (a FIFO, socket or device); save it to a file first")
             if not os.access(raw, os.R_OK):
                 raise InputError(f"{raw}: permission denied")
             sources.append(src)

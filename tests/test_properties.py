@@ -260,3 +260,15 @@ def test_fix_jsonl_leaves_other_fields_and_lines_as_they_were(texts: list[str], 
                 assert orjson.loads(new)["report"] != text or not any(m.rule.fixable for m in BUILTIN.scan(text))
             else:
                 assert new == old
+
+
+@given(st.lists(st.sampled_from(["a", "\n", "___", " ", "\r\n"]), max_size=60).map("".join),
+       st.lists(st.integers(min_value=0, max_value=200), max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_line_counter_equals_counting_from_the_start(text: str, offsets: list[int]) -> None:
+    from deidlint.findings import LineCounter
+
+    counter = LineCounter()
+    for offset in sorted(o for o in offsets if o <= len(text)):
+        start = text.rfind("\n", 0, offset) + 1
+        assert counter.at(text, offset) == (text.count("\n", 0, start) + 1, offset - start + 1)

@@ -202,7 +202,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     from deidlint.fixing import Fixer
     from deidlint.fixrun import FixRun
-    from deidlint.writers import atomic_output, destinations, refuse_special, rewrite
+    from deidlint.writers import Transaction, atomic_output, destinations, refuse_special, rewrite
 
     if not (args.output or args.in_place or args.dry_run):
         raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
@@ -219,13 +219,22 @@ def cmd_fix(args: argparse.Namespace) -> int:
                   segmenter=args.segmenter)
     ignores = Check(sources, scanner, opts, config.per_path_ignores)
     run = FixRun(fixer, resolve_jobs(args.jobs))
-    run.learn(lambda: (item.texts for source in sources for item in read(source, opts)
-                       if not isinstance(item, RecordError)))
+    # Every output appears at the end, together, and only if no input changed meanwhile.
+    transaction = Transaction()
+    for source in sources:
+        transaction.watch(source.path)
     skipped: list[RecordError] = []
-    with run:
-        for source, dest in zip(sources, dests, strict=True):
-            edits = partial(run.edit, ignored=ignores._ignored_codes(source.path))
-            skipped += rewrite(source, opts, dest, _with_diff(edits) if args.diff else edits).skipped
+    try:
+        run.learn(lambda: (item.texts for source in sources for item in read(source, opts)
+                           if not isinstance(item, RecordError)))
+        with run:
+            for source, dest in zip(sources, dests, strict=True):
+                edits = partial(run.edit, ignored=ignores._ignored_codes(source.path))
+                skipped += rewrite(source, opts, dest, _with_diff(edits) if args.diff else edits, transaction).skipped
+        transaction.commit()
+    except BaseException:
+        transaction.abort()
+        raise
     stats = run.stats
     for error in skipped:  # --on-error skip: like check, name them and fail the run
         print(f"{error} (copied unchanged, not fixed)", file=sys.stderr)

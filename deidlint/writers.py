@@ -48,13 +48,61 @@ class Rewrite:
     skipped: list[RecordError] = field(default_factory=list)
 
 
+class Transaction:
+    """Outputs of one run that appear together or not at all, from inputs that did not change.
+
+    Each output is written to a temporary file beside its target and only staged; :meth:`commit`
+    first checks that no watched input changed while the run read it (an export still being
+    appended to: rows written after the read would be lost by the rename), then renames every
+    staged file. Until then every target, an ``--in-place`` input included, is untouched, so a
+    bad record in the third file leaves the first two as they were. Staged files take disk space
+    until the commit.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, str]] = []
+        self._watched: dict[str, tuple[int, int, int, int]] = {}
+
+    def watch(self, path: str) -> None:
+        self._watched[path] = _signature(path)
+
+    def stage(self, tmp: str, path: str) -> None:
+        self._staged.append((tmp, path))
+
+    def commit(self) -> None:
+        for path, seen in self._watched.items():
+            if _signature(path) != seen:
+                raise InputError(f"{path}: changed while fix was reading it; nothing was written (run again)")
+        for _, path in self._staged:
+            refuse_special(path)  # something may have taken the name while we wrote
+        while self._staged:
+            tmp, path = self._staged.pop(0)
+            os.replace(tmp, path)
+            _fsync_folder(os.path.dirname(os.path.abspath(path)))
+
+    def abort(self) -> None:
+        """Remove every staged file (an error, Ctrl-C or SIGTERM before the commit)."""
+        while self._staged:
+            tmp, _ = self._staged.pop()
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+
+def _signature(path: str) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 @contextmanager
-def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
+def atomic_output(path: str, like: str | None = None, transaction: Transaction | None = None) -> Iterator[IO[bytes]]:
     """A binary file that appears at ``path`` only if the block succeeds, fsynced, never half-written.
 
     ``like`` names a file whose permission bits the new file takes (the input, for ``--in-place``);
     otherwise a file being replaced keeps its own, and a new one gets what ``open`` would give it
-    (0666 less the umask), not the private 0600 of a temporary file.
+    (0666 less the umask), not the private 0600 of a temporary file. With a ``transaction`` the
+    finished file is staged there, to appear when the transaction commits.
     """
     folder = os.path.dirname(os.path.abspath(path))
     refuse_special(path)
@@ -72,6 +120,9 @@ def atomic_output(path: str, like: str | None = None) -> Iterator[IO[bytes]]:
             shutil.copymode(like or path, tmp)
         else:
             os.chmod(tmp, 0o666 & ~_umask())
+        if transaction is not None:
+            transaction.stage(tmp, path)
+            return
         refuse_special(path)  # again: something may have taken the name while we wrote
         os.replace(tmp, path)
     except BaseException:
@@ -121,9 +172,9 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def copy_atomically(source: str, dest: str) -> None:
+def copy_atomically(source: str, dest: str, transaction: Transaction | None = None) -> None:
     """Byte-identical copy of ``source`` at ``dest``, atomically."""
-    with open(source, "rb") as src, atomic_output(dest) as out:
+    with open(source, "rb") as src, atomic_output(dest, transaction=transaction) as out:
         shutil.copyfileobj(src, out, _CHUNK)
 
 
@@ -144,11 +195,13 @@ def _open_raw(source: Source) -> IO[bytes]:
     return gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[return-value]
 
 
-def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit) -> Rewrite:
+def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit,
+            transaction: Transaction | None = None) -> Rewrite:
     """Stream ``source`` through ``edit`` and write the result to ``dest`` (None: a dry run).
 
     ``dest`` may be ``source.path`` itself (``--in-place``). Nothing is written when no cell
-    changed, except that a distinct ``dest`` receives a byte-identical copy.
+    changed, except that a distinct ``dest`` receives a byte-identical copy. With a
+    ``transaction`` the output is staged there rather than put in place.
     """
     name = codecs.lookup(opts.encoding).name
     if source.fmt != "parquet" and ",\n\"".encode(name) != b',\n"':
@@ -164,13 +217,13 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit) -> 
     target = os.path.realpath(dest) if same else dest
     try:
         try:
-            with atomic_output(target, like=source.path if same else None) as handle:
+            with atomic_output(target, like=source.path if same else None, transaction=transaction) as handle:
                 result.records_changed = writer(source, opts, name).run(handle, edit, result.skipped)
                 if not result.records_changed:
                     raise _Unchanged
         except _Unchanged:
             if not same:
-                copy_atomically(source.path, dest)
+                copy_atomically(source.path, dest, transaction)
     except (EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"{source.path}: {exc}") from None
     except OSError as exc:  # no file name: the write itself failed (a full disk, say)

@@ -263,3 +263,38 @@ def test_nothing_but_a_regular_file_is_ever_replaced(tmp_path, args) -> None:
     assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo.csv").st_mode)
     assert not (tmp_path / "out.csv").exists()  # refused before anything was written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.csv", "link.csv", "r.csv", "target.csv"]
+
+
+def test_in_place_over_several_files_is_all_or_nothing(tmp_path) -> None:
+    """A bad byte in the second file leaves the first as it was: outputs appear together."""
+    from tests.conftest import run_cli
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("report\nComparison to ___. Heart normal.\n")
+    b.write_bytes(b"report\nSince ___ \xff stable.\n")
+    before = a.read_bytes()
+    result = run_cli("fix", str(a), str(b), "--in-place")
+    assert result.returncode == 2 and "b.csv" in result.stderr
+    assert a.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]  # no temporary file left
+    assert run_cli("fix", str(a), "--in-place").returncode == 0 and a.read_bytes() != before
+
+
+def test_an_input_that_changed_while_it_was_read_is_never_replaced(tmp_path) -> None:
+    """Rows appended after the read would be lost by the rename: the transaction refuses."""
+    from deidlint.errors import InputError
+    from deidlint.writers import Transaction, atomic_output
+
+    source = tmp_path / "r.csv"
+    source.write_text("report\nComparison to ___.\n")
+    transaction = Transaction()
+    transaction.watch(str(source))
+    with atomic_output(str(source), like=str(source), transaction=transaction) as handle:
+        handle.write(b"report\nfixed\n")
+    with source.open("a") as grow:
+        grow.write("Dr. ___ was paged.\n")
+    with pytest.raises(InputError, match="changed while fix was reading it"):
+        transaction.commit()
+    transaction.abort()
+    assert source.read_text().endswith("Dr. ___ was paged.\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]

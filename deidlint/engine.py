@@ -19,6 +19,7 @@ merged in text order.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
@@ -36,6 +37,12 @@ SEPARATOR = "\x00"
 #: for any sane pattern, tight enough that a catastrophically backtracking user pattern fails a
 #: CI job in seconds instead of hanging it.
 DEFAULT_TIMEOUT = (1.0, 2.0)
+#: Seconds a guarded scan may spend over a whole run (per process), plus seconds per million
+#: characters scanned so far: a pattern slow on every record (``(?:a|aa)+c``, half a second a
+#: cell) never hits the per-record limit but cannot run for hours either.
+RUN_BUDGET = (10.0, 5.0)
+#: Seconds each rule gets when a timed-out batch is rerun rule by rule to name the culprit.
+BLAME_SECONDS = 2.0
 
 _ANCHOR = regex.compile(r"(?<!\\)(?:\\\\)*(?:\\[AZz]|\$|(?<!\[)\^)")
 
@@ -56,6 +63,34 @@ def alternation(rules: Sequence[Rule]) -> str:
 
 class PatternTimeout(UsageError):
     """A pattern ran past its time limit: a rule pack bug, reported as a usage error."""
+
+
+class _Budget:
+    """What a guarded scan may still spend: on the current record (all its matches together) and
+    on the run; each match call gets the smaller remainder as the ``regex`` module's timeout."""
+
+    def __init__(self, record: tuple[float, float], run: tuple[float, float]) -> None:
+        self._record, self._per_mb = record, run[1]
+        self._allowed, self._spent = run[0], 0.0
+        self._started: float | None = None
+        self._deadline = 0.0
+
+    def start(self, size: int) -> None:
+        self._allowed += self._per_mb * size / 1e6
+        self._started = time.perf_counter()
+        record = self._record[0] + self._record[1] * size / 1e6
+        self._deadline = self._started + min(record, self._allowed - self._spent)
+
+    def left(self) -> dict[str, float]:
+        left = self._deadline - time.perf_counter()
+        if left <= 0:
+            raise TimeoutError
+        return {"timeout": left}
+
+    def end(self) -> None:
+        if self._started is not None:
+            self._spent += time.perf_counter() - self._started
+            self._started = None
 
 
 class Scanner:
@@ -80,13 +115,14 @@ class Scanner:
         #: One scanner per category when there are several (see the module docstring).
         self._parts = [Scanner([r for r in self.rules if r.category == c], timeout, guard)
                        for c in categories] if len(categories) > 1 else []
-        self._timeout = timeout
         #: The regex module's time limit costs about 2 µs per anchored match, doubling scan
         #: time, so it guards every pattern the user brought (a catastrophic one fails the run
         #: with its rule named) but not the built-in packs, whose patterns use only bounded
         #: quantifiers and are checked against adversarial input in the tests.
         #: ``guard`` forces the choice either way (the tests force it on for the built-in packs).
         self._guarded = not all(rule.builtin for rule in self.rules) if guard is None else guard
+        #: Time left to a guarded scan, per record and per run (None: unguarded, no clock read).
+        self._budget = _Budget(timeout, RUN_BUDGET) if self._guarded else None
         self._triggers: tuple[str, ...] | None = None
         self._by_first: dict[str, regex.Pattern[str] | re.Pattern[str]] = {}
         if self._parts:
@@ -116,9 +152,6 @@ class Scanner:
         except re.error:
             return None
 
-    def _limit(self, size: int) -> dict[str, float]:
-        base, per_million = self._timeout
-        return {"timeout": base + per_million * size / 1e6} if self._guarded else {}
 
     def _candidates(self, joined: str) -> np.ndarray:
         """Sorted, distinct positions in *joined* where some trigger literal starts (overlaps included).
@@ -156,42 +189,63 @@ class Scanner:
             merged.sort(key=lambda span: (span[0], span[1]))
             return merged
         out: list[tuple[int, int, int, str]] = []
+        budget = self._budget
         try:
             if self._triggers is None:
                 for i, text in enumerate(texts):
+                    if budget:
+                        budget.start(len(text))
                     out.extend((i, m.start(), m.end(), m.lastgroup)  # type: ignore[misc]
-                               for m in self._full.finditer(text, **self._limit(len(text))) if m.end() > m.start())
+                               for m in self._full.finditer(text, **(budget.left() if budget else {}))
+                               if m.end() > m.start())
+                    if budget:
+                        budget.end()
                 return out
             starts = np.fromiter(accumulate((len(t) + 1 for t in texts), initial=0), dtype=np.intp, count=len(texts) + 1)
             candidates = self._candidates(SEPARATOR.join(texts))
             cells = np.searchsorted(starts, candidates, side="right") - 1
             offsets = candidates - starts[cells]
             by_first = self._by_first
-            cell, text, pos, limit = -1, "", 0, {}
+            cell, text, pos = -1, "", 0
             for i, p in zip(cells.tolist(), offsets.tolist(), strict=True):
                 if i != cell:
-                    cell, text, pos, limit = i, texts[i], 0, self._limit(len(texts[i]))
+                    cell, text, pos = i, texts[i], 0
+                    if budget:
+                        budget.end()
+                        budget.start(len(text))
                 if p < pos:
                     continue
-                m = by_first[text[p]].match(text, p, **limit)
+                m = by_first[text[p]].match(text, p, **budget.left()) if budget else by_first[text[p]].match(text, p)
                 if m is not None and m.end() > p:
                     out.append((i, p, m.end(), m.lastgroup))  # type: ignore[arg-type]
                     pos = m.end()
+            if budget:
+                budget.end()
             return out
         except TimeoutError:
             raise PatternTimeout(self._blame(texts)) from None
 
     def _blame(self, texts: Sequence[str]) -> str:
-        """Name the rule that timed out by running each alone, so the message is actionable."""
+        """Name the rule that ran out of time by running each alone on the batch (each for at most
+        BLAME_SECONDS), so the message is actionable: the first to use them all, or the slowest."""
+        slowest, worst = None, -1.0
         for rule in self.rules:
             pattern = rule.compiled()
+            started = time.perf_counter()
             try:
                 for text in texts:
-                    for _ in pattern.finditer(text, timeout=self._timeout[0] + self._timeout[1] * len(text) / 1e6):
+                    left = BLAME_SECONDS - (time.perf_counter() - started)
+                    if left <= 0:
+                        raise TimeoutError
+                    for _ in pattern.finditer(text, timeout=left):
                         pass
             except TimeoutError:
-                return f"rule {rule.code} ({rule.source}) timed out: its pattern backtracks catastrophically"
-        return "the combined rule pattern timed out"
+                return f"rule {rule.code} ({rule.source}) ran past its time budget: its pattern backtracks catastrophically"
+            if time.perf_counter() - started > worst:
+                slowest, worst = rule, time.perf_counter() - started
+        assert slowest is not None
+        return (f"the rules ran past their time budget; the slowest is {slowest.code} ({slowest.source}), "
+                f"{worst:.2f} s on one batch alone")
 
     def scan(self, text: str) -> list[Match]:
         """All non-overlapping matches in *text*, left to right."""

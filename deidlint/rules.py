@@ -125,6 +125,45 @@ def _rule_lines(text: str, code: object, occurrence: int = 0) -> tuple[int, int]
     return line, text.count("\n", 0, key.start()) + 1 if key else line
 
 
+#: The most atoms a pattern may unroll to (``a{1000}`` is 1,000; ``(?:a{1000}){1000}`` a million):
+#: the ``regex`` module compiles counted repeats out, so the 16-byte ``zq{100000000}`` took 10.9 GB.
+MAX_PATTERN_WEIGHT = 100_000
+_REPEAT = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
+
+
+def pattern_weight(pattern: str) -> int:
+    """An upper bound of how many atoms *pattern* unrolls to: each counted repeat multiplies the
+    atom or group before it. Escapes and character classes are one atom; a bound, not a parser."""
+    totals, total, last, i = [], 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            last, i = 1, i + 2
+        elif c == "[":
+            j = i + 1 + (pattern[i + 1:i + 2] == "^")
+            j += pattern[j:j + 1] == "]"
+            while j < len(pattern) and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            last, i = 1, j + 1
+        elif c == "(":
+            totals.append(total)
+            total, last, i = 0, 0, i + 1
+            continue
+        elif c == ")":
+            inner, total = total, (totals.pop() if totals else 0)
+            last, i = inner, i + 1
+        elif c == "{" and (m := _REPEAT.match(pattern, i)) and (m.group(1) or m.group(2)):
+            count = max(int(m.group(1) or 0), int(m.group(2) or 0))
+            total += last * (count - 1)
+            last *= count
+            i = m.end()
+            continue
+        else:
+            last, i = 1, i + 1
+        total += last
+    return total + sum(totals)
+
+
 def _fail(path: Path, line: int, what: str) -> UsageError:
     where = f"{path}:{line}" if line else str(path)
     return UsageError(f"rule pack {where}: {what}")
@@ -175,6 +214,9 @@ def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str, trigge
         raise _fail(path, line, f"severity {rule.severity!r} is not one of {', '.join(SEVERITIES)}")
     if rule.fix not in STRATEGIES:
         raise _fail(path, line, f"fix {rule.fix!r} is not one of {', '.join(STRATEGIES)}")
+    if len(rule.pattern) > 10_000 or pattern_weight(rule.pattern) > MAX_PATTERN_WEIGHT:
+        raise _fail(path, pattern_line, f"pattern for {rule.code} is too large to compile safely "
+                                        f"(counted repeats unroll to over {MAX_PATTERN_WEIGHT:,} atoms)")
     if _NUMBERED_BACKREF.search(rule.pattern):
         raise _fail(path, pattern_line, "numbered back-references cannot be combined; use (?P<n>...) and (?P=n)")
     try:

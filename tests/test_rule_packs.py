@@ -156,8 +156,25 @@ def test_catastrophic_pattern_times_out_naming_the_rule(tmp_path: Path, triggers
     elapsed = time.monotonic() - started
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.splitlines() == [
-        f"deidlint: error: rule ST666 ({tmp_path}/site.toml:6) timed out: its pattern backtracks catastrophically"]
+        f"deidlint: error: rule ST666 ({tmp_path}/site.toml:6) ran past its time budget: "
+        "its pattern backtracks catastrophically"]
     assert elapsed < 60  # without the limit this would run for years
+
+
+@pytest.mark.parametrize("pattern, cells", [
+    ("(?:a|aa)+c", 100),  # about half a second a cell: never one slow match, many slow records
+    ("(a+)+b", 1),  # one 5,000-character cell of a's
+])
+def test_a_slow_pattern_exhausts_the_record_or_run_budget(tmp_path: Path, pattern: str, cells: int) -> None:
+    """The time limit is a budget per record and per run, not per match call: each call of these
+    patterns stays under the per-call limit, and without a budget the first ran for hours."""
+    _pack(tmp_path, HEADER + _rule(code="ST667", name="slow", pattern=pattern, triggers='["a"]'))
+    data = tmp_path / "many.csv"
+    data.write_text("report\n" + ("a" * 5000 + " x\n") * cells, encoding="utf-8")
+    started = time.monotonic()
+    result = run_cli("check", str(data), "--column", "report", "-j", "1", cwd=tmp_path)
+    assert result.returncode == 2 and "rule ST667" in result.stderr and "time budget" in result.stderr, result.stderr
+    assert time.monotonic() - started < 60
 
 
 def test_catastrophic_pattern_on_its_own_example_fails_at_load(tmp_path: Path) -> None:
@@ -212,3 +229,10 @@ def test_the_command_line_never_imports_a_pack(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("pattern", ["zq{100000000}", "(?:(?:zq{1000}){1000})"])
+def test_a_pattern_that_unrolls_to_gigabytes_is_refused_before_compiling(tmp_path: Path, pattern: str) -> None:
+    """``zq{100000000}`` (16 bytes) took 10.9 GB to compile; it is refused at load, naming its line."""
+    _pack(tmp_path, HEADER + _rule(code="ST668", name="huge", pattern=pattern))
+    _fails(tmp_path, "rule pack site.toml:9: pattern for ST668 is too large to compile safely")

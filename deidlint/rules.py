@@ -8,7 +8,7 @@ that must and must not match, so a pack documents and tests itself the way yamll
 
 from __future__ import annotations
 
-import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,25 +104,31 @@ def builtin_rules_dir() -> Path:
     raise UsageError("built-in rule packs are missing from this installation")
 
 
-def _rule_lines(text: str, code: object, occurrence: int = 0) -> tuple[int, int]:
-    """1-based lines of a rule's ``code`` and ``pattern`` keys in its pack's text (0: not found).
+def _rule_lines(text: str) -> dict[str, list[tuple[int, int]]]:
+    """1-based lines of each rule's ``code`` and ``pattern`` keys, by code, in file order.
 
-    tomllib keeps no positions, so they are found in the text: the *occurrence*-th ``code =
-    "..."`` line (a code defined twice is an error that must name both), then the ``pattern``
-    key inside the same ``[[rules]]`` table, so errors point at the line to edit.
+    tomllib keeps no positions, so they are found in the text, in one pass over the ``[[rules]]``
+    tables (a pack of 10,000 rules loads in linear time), so errors point at the line to edit; a
+    code defined twice has two entries, and each error names its own.
     """
-    if not isinstance(code, str):
-        return 0, 0
-    key = regex.compile(rf"^[ \t]*code[ \t]*=[ \t]*([\"'])({regex.escape(code)})\1", regex.MULTILINE)
-    found = next(itertools.islice(key.finditer(text), occurrence, None), None)
-    if found is None:
-        return 0, 0
-    pos = found.start(2)
-    start = max((m.end() for m in _RULES_HEADER.finditer(text, 0, pos)), default=0)
-    end = next((m.start() for m in _RULES_HEADER.finditer(text, pos)), len(text))
-    key = regex.compile(r"^[ \t]*pattern[ \t]*=", regex.MULTILINE).search(text, start, end)
-    line = text.count("\n", 0, pos) + 1
-    return line, text.count("\n", 0, key.start()) + 1 if key else line
+    found: dict[str, list[tuple[int, int]]] = {}
+    bounds = [m.end() for m in _RULES_HEADER.finditer(text)]
+    line, pos = 1, 0
+    for start, end in zip(bounds, [*bounds[1:], len(text)], strict=True):
+        table = text[start:end]
+        code = _CODE_KEY.search(table)
+        if code is None:
+            continue
+        line += text.count("\n", pos, start + code.start(2))
+        pos = start + code.start(2)
+        pattern = _PATTERN_KEY.search(table)
+        pattern_line = line + table.count("\n", code.start(2), pattern.start()) if pattern else line
+        found.setdefault(code.group(2), []).append((line, pattern_line))
+    return found
+
+
+_CODE_KEY = regex.compile(r"^[ \t]*code[ \t]*=[ \t]*([\"'])(.*?)\1", regex.MULTILINE)
+_PATTERN_KEY = regex.compile(r"^[ \t]*pattern[ \t]*=", regex.MULTILINE)
 
 
 #: The most atoms a pattern may unroll to (``a{1000}`` is 1,000; ``(?:a{1000}){1000}`` a million):
@@ -175,9 +181,9 @@ def _str_tuple(value: object, path: Path, line: int, key: str) -> tuple[str, ...
     return tuple(value)
 
 
-def _parse_rule(raw: dict[str, object], pack: str, path: Path, text: str, triggers: object, builtin: bool,
-                occurrence: int = 0, default: bool = True) -> Rule:
-    line, pattern_line = _rule_lines(text, raw.get("code"), occurrence)
+def _parse_rule(raw: dict[str, object], pack: str, path: Path, lines: tuple[int, int], triggers: object,
+                builtin: bool, default: bool = True) -> Rule:
+    line, pattern_line = lines
     unknown = set(raw) - _ALLOWED_RULE_KEYS
     if unknown:
         raise _fail(path, line, f"unknown key(s) {', '.join(sorted(unknown))}")
@@ -263,11 +269,17 @@ def load_pack(path: str | Path, builtin: bool = False) -> Pack:
     rules_raw = data.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw or not all(isinstance(r, dict) for r in rules_raw):
         raise _fail(path, 0, "needs at least one [[rules]] table")
-    codes = [r.get("code") for r in rules_raw]
-    rules = tuple(_parse_rule(r, meta["name"], path, text, meta.get("triggers", []), builtin, codes[:i].count(r.get("code")),
-                              meta.get("default", True))
-                  for i, r in enumerate(rules_raw))
-    return Pack(name=meta["name"], description=str(meta.get("description", "")), path=path, rules=rules)
+    positions = _rule_lines(text)
+    seen: Counter[object] = Counter()
+    rules = []
+    for raw in rules_raw:
+        code = raw.get("code")
+        places = positions.get(code, []) if isinstance(code, str) else []
+        lines = places[seen[code]] if seen[code] < len(places) else (0, 0)
+        seen[code] += 1
+        rules.append(_parse_rule(raw, meta["name"], path, lines, meta.get("triggers", []), builtin,
+                                 meta.get("default", True)))
+    return Pack(name=meta["name"], description=str(meta.get("description", "")), path=path, rules=tuple(rules))
 
 
 def load_packs(extra: Iterable[str | Path] = (), builtin: bool = True) -> list[Pack]:

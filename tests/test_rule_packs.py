@@ -236,3 +236,17 @@ def test_a_pattern_that_unrolls_to_gigabytes_is_refused_before_compiling(tmp_pat
     """``zq{100000000}`` (16 bytes) took 10.9 GB to compile; it is refused at load, naming its line."""
     _pack(tmp_path, HEADER + _rule(code="ST668", name="huge", pattern=pattern))
     _fails(tmp_path, "rule pack site.toml:9: pattern for ST668 is too large to compile safely")
+
+
+def test_a_pack_of_ten_thousand_rules_loads_with_every_line_right(tmp_path: Path) -> None:
+    """Positions are found in one pass (loading was quadratic: 139 s for this pack, now about 1 s)."""
+    body = '[pack]\nname = "big"\ntriggers = ["@@"]\n' + "".join(
+        f'\n[[rules]]\ncode = "BG{i:04d}"\nname = "big-{i}"\nmessage = "m"\npattern = \'@@{i}@@\'\n'
+        f'match = ["@@{i}@@"]\nno_match = ["x"]\n' for i in range(10_000))
+    path = tmp_path / "big.toml"
+    path.write_text(body, encoding="utf-8")
+    from deidlint.rules import load_pack
+
+    rules = load_pack(path).rules
+    assert len(rules) == 10_000
+    assert [r.source for r in (rules[0], rules[-1])] == [f"{path}:6", f"{path}:79998"]

@@ -33,6 +33,7 @@ from deidlint.reporting import (
     Reporter,
     SarifReporter,
     TextReporter,
+    printable,
 )
 from deidlint.rules import Rule, all_rules, load_packs, select_rules
 from deidlint.writers import Edit
@@ -394,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except DeidlintError as exc:
-        print(f"deidlint: error: {exc}", file=sys.stderr)
+        print(f"deidlint: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (``deidlint check ... | head``): stop quietly, as a shell tool

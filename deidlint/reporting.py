@@ -38,8 +38,16 @@ class Reporter(Protocol):
     def finish(self, summary: Summary) -> None: ...
 
 
+def printable(text: str) -> str:
+    """*text* with every character that is not printable escaped (``\\n``, ``\\x1b``): a file
+    named ``d/x\\nd/fake.txt:0:-:1: DL999 forged`` must not forge a finding line, and XML 1.0
+    has no way to carry control characters at all."""
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+
+
 def _location(f: Finding) -> str:
-    return f"{f.path}:{f.record}:{f.column or '-'}:{f.start}"
+    return f"{printable(f.path)}:{f.record}:{printable(f.column or '-')}:{f.start}"
 
 
 def summary_line(summary: Summary, rules: Mapping[str, Rule]) -> str:
@@ -67,7 +75,7 @@ class TextReporter:
         self.out.write(f"{_location(f)}: {f.rule.code} {f.rule.message} {f.marker!r}{context}\n")
 
     def record_error(self, error: RecordError) -> None:
-        self.out.write(f"{error}\n")
+        self.out.write(f"{printable(str(error))}\n")
 
     def finish(self, summary: Summary) -> None:
         if self.statistics:
@@ -252,7 +260,7 @@ class JunitReporter:
             examples.append(f"{_location(f)} {f.marker!r}")
 
     def record_error(self, error: RecordError) -> None:
-        self.errors[error.path].append(str(error))
+        self.errors[error.path].append(printable(str(error)))
 
     def finish(self, summary: Summary) -> None:
         paths = sorted(set(self.counts) | set(self.errors)) or ["(all inputs)"]
@@ -264,10 +272,11 @@ class JunitReporter:
         for path in paths:
             counts = self.counts.get(path, Counter())
             errors = self.errors.get(path, [])
-            parts.append(f'  <testsuite name={quoteattr(path)} tests="{len(self.rules) + len(errors)}" '
+            name = quoteattr(printable(path))
+            parts.append(f'  <testsuite name={name} tests="{len(self.rules) + len(errors)}" '
                          f'failures="{len(counts)}" errors="{len(errors)}">\n')
             for rule in self.rules:
-                parts.append(f'    <testcase classname={quoteattr(path)} name={quoteattr(f"{rule.code} {rule.name}")}>')
+                parts.append(f'    <testcase classname={name} name={quoteattr(f"{rule.code} {rule.name}")}>')
                 if counts[rule.code]:
                     shown = self.examples[(path, rule.code)]
                     more = counts[rule.code] - len(shown)
@@ -276,7 +285,7 @@ class JunitReporter:
                                  f'message={quoteattr(f"{counts[rule.code]} x {rule.message}")}>{escape(body)}</failure>')
                 parts.append("</testcase>\n")
             for error in errors:
-                parts.append(f'    <testcase classname={quoteattr(path)} name="read">'
+                parts.append(f'    <testcase classname={name} name="read">'
                              f'<error message={quoteattr(error)}/></testcase>\n')
             parts.append("  </testsuite>\n")
         parts.append("</testsuites>\n")

@@ -686,3 +686,22 @@ def test_skipped_records_alone_still_fail_the_run(tmp_path: Path) -> None:
     assert code == 1, err
     doc = orjson.loads(out)
     assert doc["findings"] == [] and [e["record"] for e in doc["errors"]] == [1]
+
+
+def test_file_names_cannot_forge_findings_or_break_xml(tmp_path: Path) -> None:
+    """A newline in a file name forged a whole finding line in text output; a control character
+    made JUnit invalid XML. Names are escaped wherever they are printed."""
+    import xml.etree.ElementTree as ET
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "x\nfake.txt:0:-:1: DL999 forged\x01.txt").write_text("Comparison to ___.\n")
+    text = run_cli("check", str(folder))
+    assert text.returncode == 1
+    lines = text.stdout.splitlines()
+    assert len(lines) == 3 and "DL104" in lines[0] and "\\n" in lines[0] and "\\x01" in lines[0], lines
+    assert lines[1:] == ["Found 1 trace in 1 of 1 records (1 file).", "1 fixable with 'deidlint fix'."]
+    assert not any(line.startswith("fake.txt") for line in lines)
+    junit = run_cli("check", str(folder), "--format", "junit")
+    suite = ET.fromstring(junit.stdout).find("testsuite")
+    assert suite is not None and "\\x01" in suite.get("name", "")

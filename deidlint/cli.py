@@ -203,7 +203,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     from deidlint.fixing import Fixer
     from deidlint.fixrun import FixRun
-    from deidlint.writers import Transaction, atomic_output, destinations, refuse_special, rewrite
+    from deidlint.writers import Transaction, atomic_output, destinations, refuse_special, rewrite, stale_temporaries
 
     if not (args.output or args.in_place or args.dry_run):
         raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
@@ -212,7 +212,10 @@ def cmd_fix(args: argparse.Namespace) -> int:
     opts = read_options(args, config)
     dests = [None] * len(sources) if args.dry_run else destinations(args.paths, sources, args.output, args.in_place)
     for target in [*(d for d in dests if d is not None), *([args.stats_json] if args.stats_json else [])]:
-        refuse_special(target)
+        refuse_special(os.path.realpath(target) if args.in_place and target != args.stats_json else target)
+        for stale in stale_temporaries(target):
+            print(f"deidlint: warning: {printable(stale)} was left by an interrupted run and may hold partly "
+                  "fixed report text; delete it", file=sys.stderr)
     scanner = Scanner(rules)
     fixer = Fixer(scanner, args.strategy or config.strategy, config.strategies,
                   seed=config.seed if args.seed is None else args.seed,

@@ -108,7 +108,7 @@ def atomic_output(path: str, like: str | None = None, transaction: Transaction |
     refuse_special(path)
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
     except OSError as exc:  # name the output the user asked for, not a temporary file's name
         raise OSError(exc.errno, exc.strerror, path) from None
     try:
@@ -132,6 +132,22 @@ def atomic_output(path: str, like: str | None = None, transaction: Transaction |
             pass
         raise
     _fsync_folder(folder)
+
+
+def _temp_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}."
+
+
+def stale_temporaries(path: str) -> list[str]:
+    """Temporary files an earlier run left beside *path* when it was killed (SIGKILL cannot be
+    cleaned up after): they may hold partly fixed report text, so the next run names them."""
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix = _temp_prefix(path)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(os.path.join(folder, n) for n in names if n.startswith(prefix) and n.endswith(".tmp"))
 
 
 def refuse_special(path: str) -> None:
@@ -574,6 +590,11 @@ def destinations(paths: list[str], sources: list[Source], out: str | None, in_pl
     from deidlint.errors import UsageError
 
     if in_place:
+        for source in sources:
+            links = os.stat(source.path).st_nlink
+            if links > 1:
+                raise UsageError(f"{source.path} has {links} hard links; --in-place would replace this one and leave "
+                                 "the others unfixed: fix it to a new file with -o")
         return [s.path for s in sources]
     assert out is not None
     single = len(paths) == 1 and not os.path.isdir(paths[0]) and not os.path.isdir(out)

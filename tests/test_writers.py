@@ -298,3 +298,32 @@ def test_an_input_that_changed_while_it_was_read_is_never_replaced(tmp_path) -> 
     transaction.abort()
     assert source.read_text().endswith("Dr. ___ was paged.\n")
     assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
+
+
+def test_a_killed_run_leaves_temporaries_that_the_next_run_names(tmp_path) -> None:
+    """SIGKILL cannot be cleaned up after; the stale file may hold report text, so it is named."""
+    from tests.conftest import run_cli
+
+    r = tmp_path / "r.csv"
+    r.write_text("report\nComparison to ___.\n")
+    stale = tmp_path / ".out.csv.abc123.tmp"
+    stale.write_text("report\npartly fixed\n")
+    result = run_cli("fix", str(r), "-o", str(tmp_path / "out.csv"))
+    assert result.returncode == 0 and f"{stale} was left by an interrupted run" in result.stderr
+
+
+def test_in_place_refuses_a_hard_linked_file_and_follows_a_symlink(tmp_path) -> None:
+    import os
+
+    from tests.conftest import run_cli
+
+    r = tmp_path / "r.csv"
+    r.write_text("report\nComparison to ___. Heart normal.\n")
+    os.link(r, tmp_path / "other.csv")
+    result = run_cli("fix", str(r), "--in-place")
+    assert result.returncode == 2 and "2 hard links" in result.stderr and "___" in r.read_text()
+    os.unlink(tmp_path / "other.csv")
+    link = tmp_path / "link.csv"
+    link.symlink_to(r)
+    assert run_cli("fix", str(link), "--in-place").returncode == 0
+    assert link.is_symlink() and "___" not in r.read_text()

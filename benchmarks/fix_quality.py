@@ -58,6 +58,7 @@ sys.path.insert(0, str(REPO))
 from deidlint import meaning  # noqa: E402
 from deidlint.api import scanner  # noqa: E402
 from deidlint.corpus import is_label, naive_deletion, read_openi, sentences  # noqa: E402
+from deidlint.engine import Scanner  # noqa: E402
 from deidlint.fixing import fix_texts  # noqa: E402
 from deidlint.synth import generate  # noqa: E402
 from tests.case_table import load_cases  # noqa: E402
@@ -75,8 +76,8 @@ def naive(texts: Sequence[str]) -> list[str]:
     return naive_deletion(texts, TRACES)
 
 
-def _counts(engine: object, texts: Sequence[str]) -> Counter[int]:
-    return Counter(i for i, *_ in engine.spans(texts))  # type: ignore[attr-defined]
+def _counts(engine: Scanner, texts: Sequence[str]) -> Counter[int]:
+    return Counter(i for i, *_ in engine.spans(texts))
 
 
 def _marked(sentence: str) -> bool:

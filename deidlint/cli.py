@@ -211,8 +211,10 @@ def cmd_fix(args: argparse.Namespace) -> int:
     sources = discover(args.paths)
     opts = read_options(args, config)
     dests = [None] * len(sources) if args.dry_run else destinations(args.paths, sources, args.output, args.in_place)
-    for target in [*(d for d in dests if d is not None), *([args.stats_json] if args.stats_json else [])]:
-        refuse_special(os.path.realpath(target) if args.in_place and target != args.stats_json else target)
+    # --in-place rewrites the file a symlink names, as rewrite() does: check that file.
+    outputs = [os.path.realpath(d) if args.in_place else d for d in dests if d is not None]
+    for target in [*outputs, *([args.stats_json] if args.stats_json else [])]:
+        refuse_special(target)
         for stale in stale_temporaries(target):
             print(f"deidlint: warning: {printable(stale)} was left by an interrupted run and may hold partly "
                   "fixed report text; delete it", file=sys.stderr)

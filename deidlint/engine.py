@@ -121,12 +121,14 @@ class Scanner:
         #: quantifiers and are checked against adversarial input in the tests.
         #: ``guard`` forces the choice either way (the tests force it on for the built-in packs).
         self._guarded = not all(rule.builtin for rule in self.rules) if guard is None else guard
-        #: Time left to a guarded scan, per record and per run (None: unguarded, no clock read).
-        self._budget = _Budget(timeout, RUN_BUDGET) if self._guarded else None
         self._triggers: tuple[str, ...] | None = None
         self._by_first: dict[str, regex.Pattern[str] | re.Pattern[str]] = {}
+        #: Time left to a guarded scan, per record and per run (None: unguarded, no clock read).
+        self._budget: _Budget | None = None
         if self._parts:
-            return
+            return  # each part keeps its own budget
+        if self._guarded:
+            self._budget = _Budget(timeout, RUN_BUDGET)
         self._full = regex.compile(alternation(self.rules))
         #: Trigger literals, and for each first character the ordered alternation of the rules
         #: whose triggers start with it. None when some rule has no triggers: then each cell is
@@ -151,7 +153,6 @@ class Scanner:
             return re.compile(pattern)
         except re.error:
             return None
-
 
     def _candidates(self, joined: str) -> np.ndarray:
         """Sorted, distinct positions in *joined* where some trigger literal starts (overlaps included).

@@ -104,6 +104,10 @@ def builtin_rules_dir() -> Path:
     raise UsageError("built-in rule packs are missing from this installation")
 
 
+_CODE_KEY = regex.compile(r"^[ \t]*code[ \t]*=[ \t]*([\"'])(.*?)\1", regex.MULTILINE)
+_PATTERN_KEY = regex.compile(r"^[ \t]*pattern[ \t]*=", regex.MULTILINE)
+
+
 def _rule_lines(text: str) -> dict[str, list[tuple[int, int]]]:
     """1-based lines of each rule's ``code`` and ``pattern`` keys, by code, in file order.
 
@@ -125,10 +129,6 @@ def _rule_lines(text: str) -> dict[str, list[tuple[int, int]]]:
         pattern_line = line + table.count("\n", code.start(2), pattern.start()) if pattern else line
         found.setdefault(code.group(2), []).append((line, pattern_line))
     return found
-
-
-_CODE_KEY = regex.compile(r"^[ \t]*code[ \t]*=[ \t]*([\"'])(.*?)\1", regex.MULTILINE)
-_PATTERN_KEY = regex.compile(r"^[ \t]*pattern[ \t]*=", regex.MULTILINE)
 
 
 #: The most atoms a pattern may unroll to (``a{1000}`` is 1,000; ``(?:a{1000}){1000}`` a million):

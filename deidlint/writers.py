@@ -151,9 +151,9 @@ def stale_temporaries(path: str) -> list[str]:
 
 
 def refuse_special(path: str) -> None:
-    """Refuse to replace anything but a regular file (callers check every output before a run
-    starts, so that no output is written when a later one would be refused). A rename over ``/dev/null``, a FIFO, a
-    socket or a symlink would swap it for a file of report text (as root, even in /dev)."""
+    """Refuse to replace anything but a regular file: a rename over ``/dev/null``, a FIFO, a socket
+    or a symlink would swap it for a file of report text (as root, even in /dev). Callers check
+    every output before a run starts, so that none is written when a later one would be refused."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -587,8 +587,6 @@ def destinations(paths: list[str], sources: list[Source], out: str | None, in_pl
 
     An output that would overwrite an input without ``--in-place`` is refused.
     """
-    from deidlint.errors import UsageError
-
     if in_place:
         for source in sources:
             links = os.stat(source.path).st_nlink

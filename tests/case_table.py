@@ -33,6 +33,7 @@ SLOTS = {
     "place": r"[A-Z][\w.'-]*(?: [A-Z&][\w.'-]*){0,4}",
 }
 _SLOT = re.compile(r"\{(" + "|".join(SLOTS) + r")\}")
+SLOTS_FREE = re.compile(r"\{(?:" + "|".join(SLOTS) + r")\}")
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,6 @@ def diagnose(case: Case, strategy: str, output: str) -> str:
                  if op != "equal"]
         reasons.append("wording: " + " | ".join(edits)[:120] if edits else "layout (white space) differs")
     return "; ".join(reasons).replace('"', "'").replace("\\", "/")
-
-
-SLOTS_FREE = re.compile(r"\{(?:" + "|".join(SLOTS) + r")\}")
 
 
 def record_known_failures(path: Path = KNOWN_FAILURES) -> int:

@@ -79,6 +79,22 @@ def load_settings(args: argparse.Namespace) -> tuple[Config, list[Rule]]:
     return config, select_rules(all_rules(packs), select, ignore, extend)
 
 
+def accepted_mask(config: Config, rules: Sequence[Rule], strategy: str | None = None,
+                  token: str | None = None) -> str | None:
+    """The mask token that scans accept as no trace, when this configuration masks anything
+    (``strategy``, a ``strategies`` entry, or else a rule's own ``fix``; ``fix``'s flags on top).
+
+    ``fix`` then writes the token on purpose: ``check`` with the same config must pass the masked
+    file, and ``fix``'s own rescan must not remove a mask under another rule's strategy. A
+    configuration that never masks accepts nothing, because ``[PHI]`` written by another
+    de-identification tool is a trace like any other.
+    """
+    strategy = strategy or config.strategy
+    masks = "mask" in config.strategies.values() or (
+        strategy == "mask" if strategy is not None else any(r.fix == "mask" for r in rules if r.fixable))
+    return (token or config.mask_token) if masks else None
+
+
 def read_options(args: argparse.Namespace, config: Config) -> ReadOptions:
     return ReadOptions(
         columns=tuple(args.column or config.columns),
@@ -93,7 +109,7 @@ def _check(args: argparse.Namespace, config: Config, rules: list[Rule]) -> Check
         raise UsageError("--show-context must be 0 or more")
     return Check(
         sources=discover(args.paths),
-        scanner=Scanner(rules),
+        scanner=Scanner(rules, mask_token=accepted_mask(config, rules)),
         read_options=read_options(args, config),
         per_path_ignores=config.per_path_ignores,
         context_chars=args.show_context,
@@ -218,11 +234,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
         for stale in stale_temporaries(target):
             print(f"deidlint: warning: {printable(stale)} was left by an interrupted run and may hold partly "
                   "fixed report text; delete it", file=sys.stderr)
-    scanner = Scanner(rules)
+    mask_token = args.mask_token or config.mask_token
+    scanner = Scanner(rules, mask_token=accepted_mask(config, rules, args.strategy, mask_token))
     fixer = Fixer(scanner, args.strategy or config.strategy, config.strategies,
                   seed=config.seed if args.seed is None else args.seed,
-                  mask_token=args.mask_token or config.mask_token, restore_threshold=config.restore_threshold,
-                  segmenter=args.segmenter)
+                  mask_token=mask_token, restore_threshold=config.restore_threshold, segmenter=args.segmenter)
     ignores = Check(sources, scanner, opts, config.per_path_ignores)
     run = FixRun(fixer, resolve_jobs(args.jobs))
     # Every output appears at the end, together, and only if no input changed meanwhile.

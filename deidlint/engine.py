@@ -14,6 +14,12 @@ Each rule category (``trace``, ``residue``) is its own alternation, scanned on i
 category asks its own question of the text, so a residue finding (``compared to .``) never
 hides a trace that overlaps it, nor the other way round. Findings of all categories come back
 merged in text order.
+
+A match whose text is exactly ``mask_token`` is no finding: a configuration that masks has
+``fix`` write that token on purpose, and a check (or the fix's own rescan) that reported it would
+fail every masked dataset, or remove the masks again under another rule's strategy. The exemption
+lives here, where ``check``, ``baseline`` and ``fix`` all scan, so they cannot disagree; when it
+applies is the command line's to say (:func:`deidlint.cli.accepted_mask`).
 """
 
 from __future__ import annotations
@@ -97,7 +103,7 @@ class Scanner:
     """Compiled form of a rule set; cheap to call, expensive to build (build once per run)."""
 
     def __init__(self, rules: Sequence[Rule], timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 guard: bool | None = None) -> None:
+                 guard: bool | None = None, mask_token: str | None = None) -> None:
         if not rules:
             raise UsageError("no rules selected")
         for rule in rules:
@@ -109,11 +115,13 @@ class Scanner:
             if any(SEPARATOR in t for t in rule.triggers):
                 raise UsageError(f"rule {rule.code} ({rule.source}): a trigger cannot contain NUL")
         self.rules = tuple(rules)
+        #: The mask token, never reported (see the module docstring); "" exempts nothing.
+        self.mask_token = mask_token or ""
         #: Rule by code, for turning :meth:`spans` into findings.
         self.rule_of = {rule.code: rule for rule in self.rules}
         categories = dict.fromkeys(rule.category for rule in self.rules)
         #: One scanner per category when there are several (see the module docstring).
-        self._parts = [Scanner([r for r in self.rules if r.category == c], timeout, guard)
+        self._parts = [Scanner([r for r in self.rules if r.category == c], timeout, guard, mask_token)
                        for c in categories] if len(categories) > 1 else []
         #: The regex module's time limit costs about 2 µs per anchored match, doubling scan
         #: time, so it guards every pattern the user brought (a catastrophic one fails the run
@@ -191,6 +199,9 @@ class Scanner:
             return merged
         out: list[tuple[int, int, int, str]] = []
         budget = self._budget
+        # A match is the mask token when it is as long and starts with it (no slice per match).
+        token = self.mask_token
+        width = len(token) or -1
         try:
             if self._triggers is None:
                 for i, text in enumerate(texts):
@@ -198,7 +209,8 @@ class Scanner:
                         budget.start(len(text))
                     out.extend((i, m.start(), m.end(), m.lastgroup)  # type: ignore[misc]
                                for m in self._full.finditer(text, **(budget.left() if budget else {}))
-                               if m.end() > m.start())
+                               if m.end() > m.start()
+                               and (m.end() - m.start() != width or not text.startswith(token, m.start())))
                     if budget:
                         budget.end()
                 return out
@@ -218,8 +230,9 @@ class Scanner:
                     continue
                 m = by_first[text[p]].match(text, p, **budget.left()) if budget else by_first[text[p]].match(text, p)
                 if m is not None and m.end() > p:
-                    out.append((i, p, m.end(), m.lastgroup))  # type: ignore[arg-type]
                     pos = m.end()
+                    if pos - p != width or not text.startswith(token, p):
+                        out.append((i, p, pos, m.lastgroup))  # type: ignore[arg-type]
             if budget:
                 budget.end()
             return out

@@ -104,6 +104,18 @@ def test_a_residue_finding_never_hides_an_overlapping_trace() -> None:
     assert (" .", "residue") in found
 
 
+def test_the_mask_token_is_no_finding_on_either_scan_path() -> None:
+    text = "Seen by [PHI] on [DATE]; [PHI] again, then [PHI]X and <X> and <X>."
+    triggered = Scanner(select_rules(all_rules(load_packs())), mask_token="[PHI]")
+    assert [text[m.start:m.end] for m in triggered.scan(text)] == ["[DATE]"]
+    # A rule without triggers goes through the full alternation: the same exemption applies, and
+    # only to a match that is exactly the token.
+    rule = Rule("XX001", "angle", "test", "m", r"<X>|\[PHI\]X?")
+    untriggered = Scanner([rule], mask_token="<X>")
+    assert [text[m.start:m.end] for m in untriggered.scan(text)] == ["[PHI]", "[PHI]", "[PHI]X"]
+    assert len(Scanner([rule]).scan(text)) == 5
+
+
 @pytest.mark.parametrize("text", [
     "_" * 200_000, "*" * 200_000, "X" * 200_000, "[**" + "a " * 100_000, "<" * 200_000, "{{" * 100_000,
     "[" * 200_000, "[** " * 50_000 + "**]", "x-" * 100_000, "___:" * 50_000,

@@ -109,3 +109,40 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     assert same.returncode == 2 and "--in-place" in same.stderr
     both = run_cli("fix", str(data), "-o", "x.csv", "--in-place")
     assert both.returncode == 2 and "Traceback" not in both.stderr
+
+
+#: Only fixable traces, of several rules (a MIMIC blank, a MIMIC tag, an Open-I age).
+MASKABLE = ("id,report\n1,Lungs clear. Unchanged since ___. Dr. [**Last Name 12**] was paged at [**Time 3**].\n"
+            "2,Heart normal. XXXX-year-old female.\n")
+
+
+@pytest.mark.parametrize("settings, token", [
+    ('strategy = "mask"\n', "[PHI]"),
+    ('strategies = {"DL1" = "mask", "DL2" = "mask", "DL3" = "mask"}\n', "[PHI]"),
+    ('strategy = "mask"\nmask-token = "<REDACTED>"\n', "<REDACTED>"),
+    ('strategy = "mask"\nmask-token = "[REDACTED]"\n', "[REDACTED]"),
+])
+def test_a_masked_file_passes_check_with_the_same_config(tmp_path: Path, settings: str, token: str) -> None:
+    config = tmp_path / "deidlint.toml"
+    config.write_text(settings)
+    data, out = tmp_path / "d.csv", tmp_path / "o.csv"
+    data.write_text(MASKABLE)
+    fixed = run_cli("fix", str(data), "-o", str(out), "--config", str(config))
+    assert fixed.returncode == 0, fixed.stderr
+    assert out.read_text().count(token) == 4
+    checked = run_cli("check", str(out), "--config", str(config))
+    assert checked.returncode == 0, checked.stdout
+    assert run_cli("baseline", str(out), "-o", str(tmp_path / "b.json"), "--config", str(config)).stderr.startswith(
+        "wrote 0 baseline entries")
+
+
+def test_the_mask_token_stays_a_trace_where_the_config_never_masks(tmp_path: Path) -> None:
+    # [PHI] is also what other de-identification tools write: a config that does not mask (the
+    # default) reports it and removes it, and a masked file fails a check that does not know.
+    data, masked, removed = tmp_path / "d.csv", tmp_path / "m.csv", tmp_path / "r.csv"
+    data.write_text(MASKABLE)
+    assert run_cli("fix", str(data), "-o", str(masked), "--strategy", "mask").returncode == 0
+    assert masked.read_text().count("[PHI]") == 4
+    assert run_cli("check", str(masked)).returncode == 1
+    assert run_cli("fix", str(masked), "-o", str(removed)).returncode == 0
+    assert "[PHI]" not in removed.read_text() and run_cli("check", str(removed)).returncode == 0

@@ -35,7 +35,7 @@ from deidlint.reporting import (
     TextReporter,
     printable,
 )
-from deidlint.rules import Rule, all_rules, load_packs, select_rules
+from deidlint.rules import STRATEGIES, Rule, all_rules, load_packs, select_rules
 from deidlint.writers import Edit
 
 Handler = Callable[[argparse.Namespace], int]
@@ -364,8 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     where = fix.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT", help="write here (a file, or a folder for several inputs)")
     where.add_argument("--in-place", action="store_true", help="rewrite the inputs themselves (atomically)")
-    fix.add_argument("--strategy", choices=("remove", "neutral", "surrogate", "mask", "restore"),
-                     help="how to repair traces (default: config 'strategy', else remove)")
+    fix.add_argument("--strategy", choices=STRATEGIES,
+                     help="how to repair every trace (default: config 'strategy', else each rule's own fix, "
+                          "see 'deidlint rules'); config 'strategies' entries still win for the rules they name")
     fix.add_argument("--mask-token", metavar="TOKEN", help="token for the mask strategy (default [PHI])")
     fix.add_argument("--seed", type=int, help="seed for surrogate values (default: config 'seed', else 0)")
     fix.add_argument("--segmenter", choices=("rules", "spacy"), default="rules",

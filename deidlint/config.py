@@ -33,7 +33,8 @@ class Config:
     id_column: str | None = None
     encoding: str = "utf-8"
     per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
-    strategy: str = "remove"
+    #: ``fix``'s strategy for every rule; None leaves each rule to its own ``fix`` field.
+    strategy: str | None = None
     strategies: dict[str, str] = field(default_factory=dict)
     mask_token: str = "[PHI]"
     seed: int = 0

@@ -1029,10 +1029,10 @@ class Fixer:
     literally. ``restore`` itself restores words and unresolved markers and removes identifiers.
     """
 
-    def __init__(self, scanner: Scanner, strategy: str = "remove", strategies: Mapping[str, str] | None = None,
+    def __init__(self, scanner: Scanner, strategy: str | None = None, strategies: Mapping[str, str] | None = None,
                  *, seed: int = 0, mask_token: str = "[PHI]", restore_threshold: float = 0.9,
                  segmenter: str = "rules") -> None:
-        for s in (strategy, *(strategies or {}).values()):
+        for s in (*([] if strategy is None else [strategy]), *(strategies or {}).values()):
             if s not in STRATEGIES:
                 raise UsageError(f"unknown strategy {s!r} (one of {', '.join(STRATEGIES)})")
         for selector in strategies or {}:
@@ -1057,8 +1057,10 @@ class Fixer:
     def strategy_for(self, rule: Rule) -> tuple[str, bool]:
         """The rule's strategy, and whether a per-rule entry set it (then it applies literally).
 
-        When several entries select a rule, the most specific wins: its code or name, then the
-        longest code prefix, then its pack.
+        A per-rule entry in ``strategies`` wins; else ``strategy`` (``--strategy`` or config
+        ``strategy``), when one was given; else the rule's own ``fix``, which is what its pack's
+        author judged right for that marker. When several entries select a rule, the most
+        specific wins: its code or name, then the longest code prefix, then its pack.
         """
         cached = self._by_rule.get(rule.code)
         if cached is None:
@@ -1069,7 +1071,7 @@ class Fixer:
                 s = 1000 if selector in (rule.code, rule.name) else len(selector) if rule.code.startswith(selector) else 0
                 if s > score:
                     best, score = strategy, s
-            cached = (best, True) if best is not None else (self.strategy, False)
+            cached = (best, True) if best is not None else (self.strategy or rule.fix, False)
             self._by_rule[rule.code] = cached
         return cached
 
@@ -1112,7 +1114,8 @@ class Fixer:
     @property
     def may_restore(self) -> bool:
         """Whether any rule can be restored, so that the corpus passes of ``restore`` are needed."""
-        return self.strategy != "mask" or "restore" in self.strategies.values()
+        return any(s == "restore" or (s != "mask" and not explicit)
+                   for s, explicit in (self.strategy_for(r) for r in self.scanner.rules if r.fixable))
 
     def survey(self, texts: Sequence[str]) -> None:
         """First pass over a corpus: note the contexts of markers that restore will ask about."""

@@ -272,7 +272,13 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
 
 def _with_diff(edit: Edit) -> Edit:
-    """``edit``, printing a unified diff of every record it changes (opt-in: it shows text)."""
+    r"""``edit``, printing a unified diff of every record it changes (opt-in: it shows text).
+
+    Each record's diff is one that ``patch`` and ``git apply`` accept: lines end at ``\n`` only,
+    as those tools count them, and a last line without one is followed by GNU diff's ``\ No
+    newline at end of file`` marker, on either side. The header names pass through
+    :func:`printable`, so a file name cannot end the header line and forge diff lines.
+    """
     import difflib
 
     def edited(batches: Iterator[Batch]) -> Iterator[tuple[Batch, list[str]]]:
@@ -280,14 +286,20 @@ def _with_diff(edit: Edit) -> Edit:
             for i, (old, text) in enumerate(zip(batch.texts, new, strict=True)):
                 if text != old:
                     where = f"{batch.paths[i]}:{batch.rows[i]}" + (f" {batch.column}" if batch.column else "")
-                    where += f" ({batch.ids[i]})" if batch.ids and batch.ids[i] is not None else ""
-                    sys.stdout.writelines(difflib.unified_diff(
-                        old.splitlines(keepends=True), text.splitlines(keepends=True), where, where + " (fixed)"))
-                    if not text.endswith("\n"):
-                        sys.stdout.write("\n")
+                    where = printable(where + (f" ({batch.ids[i]})" if batch.ids and batch.ids[i] is not None else ""))
+                    for line in difflib.unified_diff(_diff_lines(old), _diff_lines(text), where, where + " (fixed)"):
+                        sys.stdout.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
             yield batch, new
 
     return edited
+
+
+def _diff_lines(text: str) -> list[str]:
+    r"""*text* split after each ``\n``, the last line without one if the text does not end in one
+    (``str.splitlines`` would also split at ``\r``, ``\f`` or U+2028, which diff tools do not)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -146,3 +149,69 @@ def test_the_mask_token_stays_a_trace_where_the_config_never_masks(tmp_path: Pat
     assert run_cli("check", str(masked)).returncode == 1
     assert run_cli("fix", str(masked), "-o", str(removed)).returncode == 0
     assert "[PHI]" not in removed.read_text() and run_cli("check", str(removed)).returncode == 0
+
+
+def _record_diffs(stdout: str) -> dict[str, str]:
+    """``--diff`` output cut into one diff per record, keyed by the record's header name."""
+    headers = list(re.finditer(r"^--- (.*)\n\+\+\+ \1 \(fixed\)\n", stdout, re.MULTILINE))
+    ends = [m.start() for m in headers[1:]] + [len(stdout)]
+    return {m.group(1): stdout[m.start():end] for m, end in zip(headers, ends, strict=True)}
+
+
+def _patched(tmp_path: Path, original: str, diff: str) -> str:
+    """*original* with *diff* applied by GNU patch, which refuses a malformed or misplaced hunk."""
+    target, patch_file = tmp_path / "target", tmp_path / "record.diff"
+    target.write_bytes(original.encode())
+    patch_file.write_bytes(diff.encode())
+    subprocess.run(["patch", "--batch", "--fuzz=0", "--quiet", str(target), str(patch_file)], check=True)
+    return target.read_bytes().decode()
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch is not installed")
+def test_diff_is_a_valid_patch_per_record(tmp_path: Path) -> None:
+    root, out = tmp_path / "in", tmp_path / "out"
+    root.mkdir()
+    texts = {
+        # No trailing newline, the trace on the last line: both sides need the marker.
+        "a.txt": "FINDINGS: Lungs clear.\nHeart normal. Unchanged since ___.",
+        # Several lines and a trailing newline; a form feed, which is no line end to patch.
+        "b.txt": "FINDINGS: Lungs clear.\fHeart normal.\n\nIMPRESSION: Unchanged since ___.\nNo effusion.\n",
+        # The last line unchanged and without a newline: the marker follows a context line.
+        "c.txt": "Discussed with Dr. ___ at 4 p.m.\nNo effusion.",
+    }
+    for name, text in texts.items():
+        (root / name).write_bytes(text.encode())
+    dry = run_cli("fix", str(root), "--dry-run", "--diff")
+    assert dry.returncode == 0, dry.stderr
+    assert run_cli("fix", str(root), "-o", str(out)).returncode == 0
+    diffs = _record_diffs(dry.stdout)
+    assert sorted(diffs) == [f"{root / name}:0" for name in sorted(texts)]
+    for name, text in texts.items():
+        diff = diffs[f"{root / name}:0"]
+        fixed = (out / name).read_bytes().decode()
+        assert fixed != text
+        assert diff.count("\\ No newline at end of file\n") == {"a.txt": 2, "b.txt": 0, "c.txt": 1}[name], diff
+        assert _patched(tmp_path, text, diff) == fixed
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch is not installed")
+def test_diff_of_several_records_in_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    records = ["Unchanged since ___.", "Lungs clear.\nHeart normal.\nNo change since ___.\n", "Fine."]
+    path.write_text("".join(json.dumps({"id": str(i), "report": r}) + "\n" for i, r in enumerate(records)))
+    dry = run_cli("fix", str(path), "--dry-run", "--diff", "--id-column", "id")
+    assert dry.returncode == 0, dry.stderr
+    diffs = _record_diffs(dry.stdout)
+    assert sorted(diffs) == [f"{path}:0 report (0)", f"{path}:1 report (1)"]
+    assert _patched(tmp_path, records[0], diffs[f"{path}:0 report (0)"]) == "Unchanged."
+    assert _patched(tmp_path, records[1], diffs[f"{path}:1 report (1)"]) == "Lungs clear.\nHeart normal.\nNo change.\n"
+
+
+def test_diff_headers_escape_file_names(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "a\n@@ -1 +1 @@\n+forged.txt").write_text("Unchanged since ___.\n")
+    dry = run_cli("fix", str(root), "--dry-run", "--diff")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[:2] == [f"--- {root}/a\\n@@ -1 +1 @@\\n+forged.txt:0",
+                                           f"+++ {root}/a\\n@@ -1 +1 @@\\n+forged.txt:0 (fixed)"]

@@ -35,7 +35,7 @@ from deidlint.reporting import (
     TextReporter,
     printable,
 )
-from deidlint.rules import STRATEGIES, Rule, all_rules, load_packs, select_rules
+from deidlint.rules import STRATEGIES, UNRESOLVED, Rule, all_rules, load_packs, select_rules
 from deidlint.writers import Edit
 
 Handler = Callable[[argparse.Namespace], int]
@@ -80,9 +80,10 @@ def load_settings(args: argparse.Namespace) -> tuple[Config, list[Rule]]:
 
 
 def accepted_mask(config: Config, rules: Sequence[Rule], strategy: str | None = None,
-                  token: str | None = None) -> str | None:
+                  token: str | None = None, unresolved: str | None = None) -> str | None:
     """The mask token that scans accept as no trace, when this configuration masks anything
-    (``strategy``, a ``strategies`` entry, or else a rule's own ``fix``; ``fix``'s flags on top).
+    (``strategy``, a ``strategies`` entry, or else a rule's own ``fix``; ``unresolved = "mask"``;
+    ``fix``'s flags on top).
 
     ``fix`` then writes the token on purpose: ``check`` with the same config must pass the masked
     file, and ``fix``'s own rescan must not remove a mask under another rule's strategy. A
@@ -90,7 +91,7 @@ def accepted_mask(config: Config, rules: Sequence[Rule], strategy: str | None = 
     de-identification tool is a trace like any other.
     """
     strategy = strategy or config.strategy
-    masks = "mask" in config.strategies.values() or (
+    masks = "mask" in config.strategies.values() or (unresolved or config.unresolved) == "mask" or (
         strategy == "mask" if strategy is not None else any(r.fix == "mask" for r in rules if r.fixable))
     return (token or config.mask_token) if masks else None
 
@@ -229,16 +230,18 @@ def cmd_fix(args: argparse.Namespace) -> int:
     dests = [None] * len(sources) if args.dry_run else destinations(args.paths, sources, args.output, args.in_place)
     # --in-place rewrites the file a symlink names, as rewrite() does: check that file.
     outputs = [os.path.realpath(d) if args.in_place else d for d in dests if d is not None]
-    for target in [*outputs, *([args.stats_json] if args.stats_json else [])]:
+    for target in [*outputs, *(f for f in (args.stats_json, args.report_drops) if f)]:
         refuse_special(target)
         for stale in stale_temporaries(target):
             print(f"deidlint: warning: {printable(stale)} was left by an interrupted run and may hold partly "
                   "fixed report text; delete it", file=sys.stderr)
     mask_token = args.mask_token or config.mask_token
-    scanner = Scanner(rules, mask_token=accepted_mask(config, rules, args.strategy, mask_token))
+    unresolved = args.unresolved or config.unresolved
+    scanner = Scanner(rules, mask_token=accepted_mask(config, rules, args.strategy, mask_token, unresolved))
     fixer = Fixer(scanner, args.strategy or config.strategy, config.strategies,
                   seed=config.seed if args.seed is None else args.seed,
-                  mask_token=mask_token, restore_threshold=config.restore_threshold, segmenter=args.segmenter)
+                  mask_token=mask_token, restore_threshold=config.restore_threshold, segmenter=args.segmenter,
+                  unresolved=unresolved)
     ignores = Check(sources, scanner, opts, config.per_path_ignores)
     run = FixRun(fixer, resolve_jobs(args.jobs))
     # Every output appears at the end, together, and only if no input changed meanwhile.
@@ -260,15 +263,31 @@ def cmd_fix(args: argparse.Namespace) -> int:
     stats = run.stats
     for error in skipped:  # --on-error skip: like check, name them and fail the run
         print(f"{error} (copied unchanged, not fixed)", file=sys.stderr)
-    print(stats.summary(), file=sys.stderr)
-    if args.stats_json:
+    print(stats.summary(dry_run=args.dry_run), file=sys.stderr)
+    clinical = sorted({_record_name(d) for d in run.drops if d["clinical"] and d["action"] == "dropped"})
+    if clinical:
+        print(f"clinical sentences dropped in {len(clinical)} record(s)" +
+              ("; listed in " + printable(args.report_drops) if args.report_drops else
+               "; --report-drops FILE lists them"), file=sys.stderr)
+    outputs_json = [(args.stats_json, json.dumps({"files": len(sources), **stats.as_dict(), "skipped_records":
+                                                  len(skipped), "records_with_clinical_drops": clinical},
+                                                 indent=2) + "\n"),
+                    (args.report_drops, "".join(json.dumps(d) + "\n" for d in run.drops))]
+    for path, content in outputs_json:
+        if not path:
+            continue
         try:
-            with atomic_output(args.stats_json) as handle:
-                handle.write(json.dumps({"files": len(sources), **stats.as_dict(), "skipped_records": len(skipped)},
-                                        indent=2).encode() + b"\n")
+            with atomic_output(path) as handle:
+                handle.write(content.encode())
         except OSError as exc:
-            raise UsageError(f"cannot write {args.stats_json}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return 1 if stats.remaining or skipped else 0
+
+
+def _record_name(drop: dict[str, object]) -> str:
+    """A record as the summary names it: ``path:row``, with the id where the data has one."""
+    name = f"{drop['path']}:{drop['row']}"
+    return f"{name} ({drop['id']})" if drop.get("id") is not None else name
 
 
 def _with_diff(edit: Edit) -> Edit:
@@ -386,6 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--diff", action="store_true", help="print a unified diff of every changed record (shows text)")
     fix.add_argument("--dry-run", action="store_true", help="write nothing; report what a fix would do")
     fix.add_argument("--stats-json", metavar="FILE", help="also write the summary as JSON")
+    fix.add_argument("--unresolved", choices=UNRESOLVED,
+                     help="a sentence no repair keeps sound is dropped and reported (drop, the default; config "
+                          "'unresolved'), left with its markers for review, exit 1 (keep), or masked (mask)")
+    fix.add_argument("--report-drops", metavar="FILE",
+                     help="write every dropped, kept or masked sentence as JSON lines: record, offsets, reason "
+                          "(never text)")
     fix.set_defaults(func=cmd_fix)
 
     rules = sub.add_parser("rules", help="list every rule")

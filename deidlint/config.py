@@ -37,6 +37,8 @@ class Config:
     strategy: str | None = None
     strategies: dict[str, str] = field(default_factory=dict)
     mask_token: str = "[PHI]"
+    #: What ``fix`` does with a sentence no repair keeps sound: drop (and report), keep, mask.
+    unresolved: str = "drop"
     seed: int = 0
     restore_threshold: float = 0.9
     baseline: str | None = None
@@ -57,6 +59,7 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...], type | None]] = {
     "strategy": ("strategy", str, None),
     "strategies": ("strategies", dict, str),
     "mask-token": ("mask_token", str, None),
+    "unresolved": ("unresolved", str, None),
     "seed": ("seed", int, None),
     "restore-threshold": ("restore_threshold", (int, float), None),
     "baseline": ("baseline", str, None),

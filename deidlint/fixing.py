@@ -37,15 +37,17 @@ import random
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import NamedTuple
 
 import regex
 
+from deidlint import meaning
 from deidlint.engine import Match, Scanner
 from deidlint.errors import UsageError
-from deidlint.rules import STRATEGIES, Rule
+from deidlint.guard import hedge_slot, judge
+from deidlint.rules import STRATEGIES, UNRESOLVED, Rule
 
 __all__ = [
     "Fixer",
@@ -261,11 +263,16 @@ _GAP = re.compile(
     r"|(?<=[.!?])[\"')\]]*(?P<stop>\s+)(?=[^\sa-z]|$)"
     r"|(?<=[a-z)]:)(?P<colon>[ \t]+)(?=[A-Z][a-z]))"
 )
-#: Words whose period does not end a sentence: titles, Latin abbreviations, initials.
+#: Words whose period does not end a sentence: titles, Latin abbreviations, initials, and the
+#: number of a list item at a line start, after a label or after a sentence
+#: (``IMPRESSION: 1. No effusion. 2. Clear lungs.``).
 _ABBREVIATION = re.compile(
     r"(?:\b(?:Dr|Drs|Mr|Mrs|Ms|Prof|St|Sr|vs|approx|e\.g|i\.e|cf|Fig|No)|(?<![A-Za-z.])[A-Z]"
-    r"|(?<![^\n])[ \t]*\d{1,2})\.$"
+    r"|(?<![^\n])[ \t]*\d{1,2}|[.!?:][ \t]+\d{1,2})\.$"
 )
+#: The white space before a section label inside a line (a one-line export: ``COMPARISON: None
+#: INDICATION: cough FINDINGS: ...``): a label heads the sentences after it, as at a line start.
+_INLINE_LABEL = re.compile(r"(?<=\S)[ \t]+(?=(?:\*\*)?[A-Z][A-Z/&()'-]{2,}(?: [A-Z][A-Z/&()'-]+){0,3}:(?:\*\*)?(?:\s|$))")
 
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
@@ -312,7 +319,16 @@ def _add_whole(text: str, start: int, end: int, para: int, units: list[Unit]) ->
 
 
 def _split(text: str, start: int, end: int, para: int, units: list[Unit]) -> None:
-    """Units of one paragraph: split at sentence ends, line-start headers and list items."""
+    """Units of one paragraph: split at inline section labels, sentence ends, line-start headers
+    and list items."""
+    pos = start
+    for m in _INLINE_LABEL.finditer(text, start, end):
+        _split_piece(text, pos, m.start(), para, units)
+        pos = m.end()
+    _split_piece(text, pos, end, para, units)
+
+
+def _split_piece(text: str, start: int, end: int, para: int, units: list[Unit]) -> None:
     pos = start
     for m in _GAP.finditer(text, start, end):
         gap_start, gap_end = m.span(m.lastgroup)  # type: ignore[arg-type]
@@ -451,6 +467,9 @@ _REMOVE_FRAMES: tuple[tuple[str, Replacement], ...] = (
      r"(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|examination|"
      r"radiographs?|films?)\s+(?:of|from|dated|on)\s+|(?:chest\s+)?(?:radiographs?|studies|films?)\s+)?"
      r"{WHEN}\s*[:,]?\s*", ""),
+    # "unchanged compared to <date>": the comparison goes with its date, never "unchanged compared."
+    (r"\s*,?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:prior\s+)?(?:study|studies|"
+     r"exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}", ""),
     (r"\bthan\s+(?:on|in|at)\s+{WHEN}", "than previously"),
     (r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{WHEN}", ""),
     (r"\b(?:since|from|dated|on|of|through|to|until|before|after|prior\s+to|as\s+of|at)\s+(?:the\s+)?{WHEN}", ""),
@@ -562,15 +581,6 @@ _STOPS = regex.compile(r"[,.;:!?)]")
 _LEADING_JUNK = regex.compile(r"[\s,;:./-]+")
 
 
-#: What no repaired sentence may contain; one that does is dropped rather than left broken.
-DANGLING = regex.compile(
-    r"\b(?:to|from|of|on|since|at|with|by|dated|through|than|Dr\.|Mr\.|Mrs\.|Ms\.)\s*(?:[,.;:!?]|$)"
-    r"|\(\s*\)|\[\s*\]|[ \t]{2}|(?<![ap]\.m|\.)[,;:]\s*[.,;:](?!\.)|\.\s*\.(?!\.)"
-    r"|\b(?i:the|a|an|and|or)\s+(?:are|is|was|were|of|and)\b|^[,;:.]"
-    r"|\b(?i:with|of|to|from|by|at|on|in|since)\s+(?:for|with|of|to|from|by|at|on|in|since)\b"
-)
-
-
 def _tidy(sentence: str) -> str:
     """Remove what deletions leave behind: doubled spaces and punctuation, bare prepositions."""
     for _ in range(3):
@@ -629,7 +639,7 @@ def repair_sentence(sentence: str, neutral: bool = False) -> str:
 
     ``sentence`` is the original sentence with each removed or neutralised trace replaced by
     its kind's placeholder character. The result keeps the sentence's capitalisation and final
-    punctuation, and never contains a dangling fragment (see :data:`DANGLING`).
+    punctuation; whether it may stand is for :func:`judge` to say.
     """
     original = sentence
     work = _TIME_CLUSTER.sub(_PH["time"], sentence)
@@ -656,8 +666,6 @@ def repair_sentence(sentence: str, neutral: bool = False) -> str:
     end = original.rstrip()[-1:]
     if end in ".!?" and work[-1] not in ".!?":
         work = work.rstrip(":;,") + end
-    if DANGLING.search(work):
-        return ""
     return work
 
 
@@ -684,6 +692,17 @@ def _side(token: str) -> str | None:
         return token[-1]
     core = token.lstrip(_OPENERS).lower()
     return core if core.isalpha() else None
+
+
+def _outer(token: str | None, left: bool) -> str:
+    """The word beyond a context token, as restore's both-sides check keys it: the lower-cased
+    word without punctuation, ``<s>`` for a sentence end on the left, ``</s>`` for nothing."""
+    if token is None:
+        return "<s>" if left else "</s>"
+    if left and token[-1:] in ".!?":
+        return "<s>"
+    core = token.strip(_OPENERS + _PUNCT + ")]\"'!?").lower()
+    return core or ("<s>" if left else "</s>")
 
 
 class RestoreModel:
@@ -736,6 +755,19 @@ class RestoreModel:
         if first is None or after is None or first in _PUNCT:
             return None
         return ("free", str(n), first, after)
+
+    @staticmethod
+    def outer(text: str, start: int, end: int) -> tuple[str, str | None]:
+        """The words beyond a free context's two tokens (left, right): a restore must be seen with
+        them too, so that every word trigram it makes occurs in the corpus. The right one is None
+        (not checked) where the context's right side is punctuation."""
+        before = text[max(0, start - 48):start].split()
+        following = text[end:end + 48].split()
+        if not following or following[0][-1:] in _PUNCT or not following[0][:1].isalpha():
+            right = None
+        else:
+            right = _outer(following[1] if len(following) > 1 else None, False)
+        return _outer(before[-2] if len(before) > 1 else None, True), right
 
     @property
     def needed(self) -> bool:
@@ -809,10 +841,19 @@ class RestoreModel:
                     if after not in afters:
                         continue
                     words = tokens[i + 1:i + 1 + n]
-                    if tail[-1:] in _PUNCT:
+                    glued_stop = tail[-1:] in _PUNCT
+                    if glued_stop:
                         words[-1] = words[-1][:-1]
                     if all(_FILLER.fullmatch(w) for w in words):
-                        counts[("free", str(n), first, after)][" ".join(words)] += 1
+                        bucket = counts[("free", str(n), first, after)]
+                        filler = " ".join(words)
+                        bucket[filler] += 1
+                        # The words beyond the context, under keys no filler can have (see predict).
+                        filler = filler.lower()
+                        bucket[f"{filler}\0<{_outer(lows[i - 1] if i else None, True)}"] += 1
+                        if not glued_stop and after == nxt:
+                            far = lows[i + n + 2] if i + n + 2 <= last else None
+                            bucket[f"{filler}\0>{_outer(far, False)}"] += 1
         return {key: found for key, found in counts.items() if found}
 
     def _index(self) -> tuple[dict[str, tuple[tuple[int, frozenset[str]], ...]], bool]:
@@ -827,8 +868,17 @@ class RestoreModel:
                 glued = True
         return {word: tuple((n, frozenset(a)) for n, a in sorted(by_n.items())) for word, by_n in runs.items()}, glued
 
-    def predict(self, key: ContextKey | None) -> tuple[str | None, float]:
-        """The restored word for ``key`` and its share among fillers; (None, share) below threshold."""
+    def fillers(self, key: ContextKey) -> Counter[str]:
+        """The words counted in ``key``'s context, and how often (the words beyond it left out)."""
+        return Counter({w: n for w, n in self._counts.get(key, Counter()).items() if "\0" not in w})
+
+    def predict(self, key: ContextKey | None, outer: tuple[str, str | None] | None = None) -> tuple[str | None, float]:
+        """The restored word for ``key`` and its share among fillers; (None, share) below threshold.
+
+        With ``outer`` (the words beyond a free context, :meth:`outer`), the word must also have
+        been seen between them and the context: ``The XXXX are intact`` has ``lungs`` as the
+        filler of ``the _ are``, but ``lungs are intact`` never occurs, so nothing is restored.
+        """
         if key is None:
             return None, 0.0
         bucket = self._counts.get(key)
@@ -836,7 +886,7 @@ class RestoreModel:
             return None, 0.0
         by_word: Counter[str] = Counter()
         surface: dict[str, Counter[str]] = defaultdict(Counter)
-        for word, n in bucket.items():
+        for word, n in self.fillers(key).items():
             if self._is_marker(word):
                 continue
             by_word[word.lower()] += n
@@ -847,6 +897,10 @@ class RestoreModel:
         share = count / sum(by_word.values())
         if count < self.min_support or share < self.threshold:
             return None, share
+        if outer is not None and key[0] == "free":
+            left, right = outer
+            if not bucket.get(f"{best}\0<{left}") or (right is not None and not bucket.get(f"{best}\0>{right}")):
+                return None, share
         return surface[best].most_common(1)[0][0], share
 
 
@@ -949,6 +1003,22 @@ class _Surrogates:
 # -- the fixer --------------------------------------------------------------------------------------
 
 
+class Drop(NamedTuple):
+    """A sentence a fix could not repair soundly, or dropped as administrative; never its text.
+
+    ``record`` is the text's index in its batch (the run names the record); ``start``/``end`` are
+    offsets of the sentence in the text as the repair saw it (the input, unless an earlier round
+    exposed a new marker); ``action`` is ``dropped``, ``kept`` or ``masked``.
+    """
+
+    record: int
+    start: int
+    end: int
+    reason: str
+    clinical: bool
+    action: str
+
+
 @dataclass(slots=True)
 class FixStats:
     """What a fix did, summed over records: printed as the summary and written by ``--stats-json``."""
@@ -960,47 +1030,65 @@ class FixStats:
     by_rule: Counter[tuple[str, str]] = field(default_factory=Counter)
     restored: int = 0
     restore_fallbacks: int = 0
-    sentences_dropped: int = 0
+    #: (action, clinical, reason) -> sentences: what the unresolved and administrative sentences became.
+    sentences: Counter[tuple[str, bool, str]] = field(default_factory=Counter)
+    #: The sentences themselves, for ``--report-drops``; a run moves them out batch by batch.
+    drops: list[Drop] = field(default_factory=list)
     #: Findings still in the output, by rule: report-only rules, or traces no strategy could fix.
     remaining: Counter[str] = field(default_factory=Counter)
 
-    def summary(self) -> str:
-        """The human summary: per rule and action, restore's outcome, what remains."""
-        lines = [f"fixed {self.traces} trace(s) in {self.records_changed} of {self.records} record(s)"]
+    def count(self, action: str, clinical: bool) -> int:
+        return sum(n for (a, c, _), n in self.sentences.items() if a == action and c == clinical)
+
+    def summary(self, dry_run: bool = False) -> str:
+        """The human summary: per rule and action, restore's outcome, sentences, what remains."""
+        verb = "would fix" if dry_run else "fixed"
+        lines = [f"{verb} {self.traces} trace(s) in {self.records_changed} of {self.records} record(s)"]
         per_rule: dict[str, list[str]] = defaultdict(list)
         for (code, action), n in sorted(self.by_rule.items()):
             per_rule[code].append(f"{action} {n}")
         lines += [f"  {code}  {', '.join(actions)}" for code, actions in per_rule.items()]
         if self.restored or self.restore_fallbacks:
-            lines.append(f"restored {self.restored} over-scrubbed word(s); {self.restore_fallbacks} not confident "
-                         "enough, removed instead")
-        if self.sentences_dropped:
-            lines.append(f"dropped {self.sentences_dropped} sentence(s) left without content (administrative "
-                         "or comparison-only)")
+            lines.append(f"restored {self.restored} over-scrubbed word(s); {self.restore_fallbacks} without "
+                         "support in the corpus")
+        if n := self.count("dropped", False):
+            lines.append(f"dropped {n} administrative or comparison-only sentence(s)")
+        for action, what in (("dropped", "dropped"), ("kept", "kept for review, markers left in"),
+                             ("masked", "masked")):
+            if n := self.count(action, True):
+                why = Counter({r: k for (a, c, r), k in self.sentences.items() if a == action and c})
+                lines.append(f"{what} {n} sentence(s) with clinical content that no repair kept sound "
+                             f"({', '.join(f'{r} {k}' for r, k in why.most_common())})")
         remaining = sum(self.remaining.values())
         lines.append(f"{remaining} finding(s) remain" + (
             f": {', '.join(f'{c} {n}' for c, n in sorted(self.remaining.items()))}" if remaining else ""))
         return "\n".join(lines)
 
     def add(self, other: FixStats) -> None:
-        """Add another batch's statistics (from a worker process, say) to these."""
+        """Add another batch's statistics (from a worker process, say) to these; not its drops."""
         self.records += other.records
         self.records_changed += other.records_changed
         self.traces += other.traces
         self.by_rule.update(other.by_rule)
         self.restored += other.restored
         self.restore_fallbacks += other.restore_fallbacks
-        self.sentences_dropped += other.sentences_dropped
+        self.sentences.update(other.sentences)
         self.remaining.update(other.remaining)
 
     def as_dict(self) -> dict[str, object]:
         by_rule: dict[str, dict[str, int]] = defaultdict(dict)
         for (code, action), n in sorted(self.by_rule.items()):
             by_rule[code][action] = n
+        sentences: dict[str, dict[str, int]] = defaultdict(dict)
+        for (action, clinical, reason), n in sorted(self.sentences.items()):
+            sentences[f"{action} {'clinical' if clinical else 'administrative'}"][reason] = n
         return {
             "records": self.records, "records_changed": self.records_changed, "traces": self.traces,
             "by_rule": dict(by_rule), "restored": self.restored, "restore_fallbacks": self.restore_fallbacks,
-            "sentences_dropped": self.sentences_dropped, "remaining": sum(self.remaining.values()),
+            "sentences_dropped": self.count("dropped", False) + self.count("dropped", True),
+            "clinical_sentences_dropped": self.count("dropped", True),
+            "sentences_kept_for_review": self.count("kept", True), "sentences_masked": self.count("masked", True),
+            "sentences": dict(sentences), "remaining": sum(self.remaining.values()),
             "remaining_by_rule": dict(sorted(self.remaining.items())),
         }
 
@@ -1015,6 +1103,7 @@ class _Step:
     kind: str
     action: str
     key: ContextKey | None = None
+    outer: tuple[str, str | None] | None = None
     replacement: str | None = None
 
 
@@ -1031,7 +1120,7 @@ class Fixer:
 
     def __init__(self, scanner: Scanner, strategy: str | None = None, strategies: Mapping[str, str] | None = None,
                  *, seed: int = 0, mask_token: str = "[PHI]", restore_threshold: float = 0.9,
-                 segmenter: str = "rules") -> None:
+                 segmenter: str = "rules", unresolved: str = "drop") -> None:
         for s in (*([] if strategy is None else [strategy]), *(strategies or {}).values()):
             if s not in STRATEGIES:
                 raise UsageError(f"unknown strategy {s!r} (one of {', '.join(STRATEGIES)})")
@@ -1045,6 +1134,10 @@ class Fixer:
         self.strategies = dict(strategies or {})
         self.seed = seed
         self.mask_token = mask_token
+        if unresolved not in UNRESOLVED:
+            raise UsageError(f"unknown --unresolved {unresolved!r} (one of {', '.join(UNRESOLVED)})")
+        self.unresolved = unresolved
+        self._held: dict[int, list[str]] = {}
         self.segmenter = Segmenter(segmenter)
         self.model = RestoreModel(restore_threshold, is_marker=self._is_marker)
         self.stats = FixStats()
@@ -1085,7 +1178,7 @@ class Fixer:
             strategy, explicit = self.strategy_for(match.rule)
             if strategy == "mask":
                 action = "mask"
-            elif (kind == "word" and (not explicit or strategy == "restore")) or (kind == "unknown" and strategy == "restore"):
+            elif kind in _RESTORABLE and (not explicit or strategy == "restore"):
                 action = "restore"
             elif strategy == "surrogate" and kind in PHI_KINDS:
                 action = "surrogate"
@@ -1103,13 +1196,14 @@ class Fixer:
         for step in steps:
             if step.action == "restore":
                 step.key = RestoreModel.context(text, step.start, step.end, len(step.rules))
+                step.outer = RestoreModel.outer(text, step.start, step.end)
         return steps
 
     def _fixable(self, text: str, matches: Sequence[Match]) -> list[Match]:
         """Matches a fix acts on: trace rules only, and not the user's own mask tokens."""
         token = self.mask_token
         return [m for m in matches if m.rule.fixable and not (
-            self.strategy_for(m.rule)[0] == "mask" and text[m.start:m.end] == token)]
+            (self.unresolved == "mask" or self.strategy_for(m.rule)[0] == "mask") and text[m.start:m.end] == token)]
 
     @property
     def may_restore(self) -> bool:
@@ -1167,9 +1261,11 @@ class Fixer:
 
     def _fix_rounds(self, texts: list[str], found: dict[int, list[Match]], ignored: frozenset[str]) -> None:
         """Fix ``texts`` in place. Results are rescanned in one batch; a repair that exposed a new
-        marker is fixed in turn (twice at most), and whatever is left counts as remaining."""
+        marker is fixed in turn (twice at most), and whatever is left counts as remaining. A
+        sentence kept for review (``unresolved="keep"``) is held: later rounds leave its markers."""
+        self._held = {}
         for _ in range(3):
-            work = {i: f for i, m in found.items() if (f := self._fixable(texts[i], m))}
+            work = {i: f for i, m in found.items() if (f := self._unheld(i, texts[i], self._fixable(texts[i], m)))}
             if not work:
                 break
             repair: dict[int, list[_Step]] = {}
@@ -1182,7 +1278,7 @@ class Fixer:
             units = self.segmenter.units([texts[i] for i in repair],
                                          [[(s.start, s.end) for s in steps] for steps in repair.values()])
             for (i, steps), found_units in zip(repair.items(), units, strict=True):
-                texts[i] = self._rebuild(texts[i], _merge_units(found_units, steps), steps)
+                texts[i] = self._rebuild(i, texts[i], _merge_units(found_units, steps), steps)
             again = self._scan(texts, work, ignored)
             found = {**{i: m for i, m in found.items() if i not in work}, **again}
         for i, matches in found.items():
@@ -1191,6 +1287,13 @@ class Fixer:
                 if m in fixable or not m.rule.fixable:
                     self.stats.remaining[m.rule.code] += 1
 
+    def _unheld(self, record: int, text: str, matches: list[Match]) -> list[Match]:
+        held = self._held.get(record)
+        if not held:
+            return matches
+        spans = [(at, at + len(s)) for s in held if (at := text.find(s)) >= 0]
+        return [m for m in matches if not any(a <= m.start and m.end <= b for a, b in spans)]
+
     def _resolve(self, text: str, steps: list[_Step]) -> bool:
         """Fill in replacements (restored words, masks, surrogates); True if sentences need repair."""
         stats = self.stats
@@ -1198,8 +1301,11 @@ class Fixer:
         sentence_level = False
         for step in steps:
             stats.traces += len(step.rules)
-            if step.action == "restore":
-                word, _ = self.model.predict(step.key)
+            if step.action == "restore" and (slot := hedge_slot(text, step.start, step.end)) and slot.fill:
+                step.action = "hedge"
+                step.replacement = slot.fill.capitalize() if _sentence_start(text, step.start) else slot.fill
+            elif step.action == "restore":
+                word, _ = self.model.predict(step.key, step.outer)
                 if word is not None:
                     if _sentence_start(text, step.start) and word[0].islower():
                         word = word[0].upper() + word[1:]
@@ -1213,14 +1319,15 @@ class Fixer:
             elif step.action == "surrogate":
                 surrogates = surrogates or _Surrogates(self.seed, text)
                 step.replacement = surrogates.value(step.kind, text[step.start:step.end], text, step.start, step.end)
-            if step.action in ("remove", "neutral"):
-                sentence_level = True
+            if step.action in ("remove", "neutral", "restore", "hedge"):
+                sentence_level = True  # judged sentence by sentence (a restore can leave residue too)
             for rule in step.rules:
                 stats.by_rule[(rule.code, step.action)] += 1
         return sentence_level
 
-    def _rebuild(self, text: str, units: list[Unit], steps: list[_Step]) -> str:
-        """Reassemble the report: untouched units verbatim, repaired ones rewritten, some dropped."""
+    def _rebuild(self, record: int, text: str, units: list[Unit], steps: list[_Step]) -> str:
+        """Reassemble the report: untouched units verbatim, repaired ones rewritten when the guard
+        accepts the repair, the others as ``unresolved`` says."""
         new: dict[int, str] = {}
         j = 0
         for i, unit in enumerate(units):
@@ -1230,16 +1337,59 @@ class Fixer:
                 j += 1
             if not inside:
                 continue
-            body = _splice(text, inside, unit.body, unit.end)
-            if any(s.action in ("remove", "neutral") for s in inside):
-                body = repair_sentence(body, neutral=any(s.action == "neutral" for s in inside))
+            original = text[unit.body:unit.end]
+            spliced = _splice(text, inside, unit.body, unit.end)
+            body, why = self._repair(text, unit, inside)
+            if why is not None and any(s.action == "restore" for s in inside):
+                # A restore the sentence cannot take (the corpus's own wreckage, ``female with.``)
+                # goes the remove way before the sentence counts as unresolved.
+                removed = [replace(s, action="remove", replacement=None) if s.action == "restore" else s
+                           for s in inside]
+                body, why = self._repair(text, unit, removed)
+            if why is None:
+                new[i] = text[unit.start:unit.body] + body if body else ""
                 if not body:
-                    new[i] = ""
-                    self.stats.sentences_dropped += 1
-                    continue
-            new[i] = text[unit.start:unit.body] + body
+                    self._note(Drop(record, unit.start, unit.end, "administrative", False, "dropped"))
+                continue
+            clinical = _clinical(original, spliced)
+            if self.unresolved == "drop" or not clinical:
+                new[i] = ""
+                self._note(Drop(record, unit.start, unit.end, why if clinical else "administrative", clinical,
+                                "dropped"))
+            elif self.unresolved == "keep":
+                new[i] = text[unit.start:unit.end]
+                self._held.setdefault(record, []).append(new[i])
+                self._note(Drop(record, unit.start, unit.end, why, True, "kept"))
+            else:
+                masked = [replace(step, replacement=self.mask_token, action="mask")
+                          if step.action in ("remove", "neutral") else step for step in inside]
+                new[i] = text[unit.start:unit.body] + _splice(text, masked, unit.body, unit.end)
+                self._note(Drop(record, unit.start, unit.end, why, True, "masked"))
         _drop_orphan_headers(units, new)
         return _join(text, units, new)
+
+    @staticmethod
+    def _repair(text: str, unit: Unit, inside: list[_Step]) -> tuple[str, str | None]:
+        """The repaired body of one unit, and why the guard rejects it (None when it accepts)."""
+        body = _splice(text, inside, unit.body, unit.end)
+        if any(s.action in ("remove", "neutral") for s in inside):
+            body = repair_sentence(body, neutral=any(s.action == "neutral" for s in inside))
+        reading = _splice(text, [s for s in inside if s.action in ("restore", "hedge")], unit.body, unit.end)
+        why = next((f"hedge slot: {slot.name}" for s in inside if s.action == "remove" and s.kind in _RESTORABLE
+                    and (slot := hedge_slot(text, s.start, s.end))), None)
+        return body, why or judge(text[unit.body:unit.end], reading, body)
+
+    def _note(self, drop: Drop) -> None:
+        self.stats.sentences[(drop.action, drop.clinical, drop.reason)] += 1
+        self.stats.drops.append(drop)
+
+
+def _clinical(sentence: str, spliced: str) -> bool:
+    """Whether a sentence says something clinical: a finding, or words beyond a comparison's or an
+    administrative note's (``spliced`` is the sentence with its markers as placeholders)."""
+    if meaning.mentions(sentence):
+        return True
+    return not (_ADMIN.search(spliced) or _content_free(spliced))
 
 
 def _sentence_start(text: str, pos: int) -> bool:
@@ -1248,20 +1398,14 @@ def _sentence_start(text: str, pos: int) -> bool:
 
 
 def _splice(text: str, steps: Sequence[_Step], start: int, end: int) -> str:
-    """``text[start:end]`` with each step's replacement or placeholder; adjacent masks merge."""
+    """``text[start:end]`` with each step's replacement or placeholder. Adjacent masks stay apart,
+    separators kept (``XXXX, XXXX`` -> ``[PHI], [PHI]``): a mask shows where each trace was."""
     out: list[str] = []
     pos = start
-    previous: _Step | None = None
     for step in steps:
-        gap = text[pos:step.start]
-        if (step.action == "mask" and previous is not None and previous.action == "mask"
-                and previous.end == pos and gap.strip(" ,") == "" and "\n" not in gap):
-            pos = step.end
-            continue
-        out.append(gap)
+        out.append(text[pos:step.start])
         out.append(step.replacement if step.replacement is not None else _PH[step.kind])
         pos = step.end
-        previous = step
     out.append(text[pos:end])
     return "".join(out)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from deidlint.fixing import ContextKey, Fixer, FixStats
+from deidlint.fixing import ContextKey, Drop, Fixer, FixStats
 from deidlint.parallel import Workers
 from deidlint.readers import Batch
 
@@ -45,17 +45,28 @@ def _fix(fixer: Fixer, job: FixJob) -> Fixed:
     return [(i, t) for i, (old, t) in enumerate(zip(texts, new, strict=True)) if t is not old and t != old], fixer.stats
 
 
+def dropped_sentence(batch: Batch, drop: Drop) -> dict[str, object]:
+    """One line of ``--report-drops``: the record (file, row, column, id), the sentence's offsets
+    in its cell, what became of it and why; never the text."""
+    i = drop.record
+    return {"path": batch.paths[i], "row": batch.rows[i], "column": batch.column,
+            "id": batch.ids[i] if batch.ids else None, "start": drop.start, "end": drop.end,
+            "action": drop.action, "clinical": drop.clinical, "reason": drop.reason}
+
+
 class FixRun:
     """One ``fix`` over a corpus; use as a context manager around the fix pass.
 
     ``corpus`` is called once per learning pass and yields the texts of each batch.
-    ``stats`` sums the statistics of every batch fixed.
+    ``stats`` sums the statistics of every batch fixed; ``drops`` lists every sentence dropped,
+    kept for review or masked as unresolved, by record (see :func:`dropped_sentence`).
     """
 
     def __init__(self, fixer: Fixer, jobs: int = 1) -> None:
         self.fixer = fixer
         self.jobs = jobs
         self.stats = FixStats()
+        self.drops: list[dict[str, object]] = []
         self._workers: Workers[Fixer] | None = None
 
     def learn(self, corpus: Callable[[], Iterable[Sequence[str]]]) -> None:
@@ -92,4 +103,5 @@ class FixRun:
             for i, text in changes:
                 new[i] = text
             self.stats.add(stats)
+            self.drops += [dropped_sentence(batch, d) for d in stats.drops]
             yield batch, new

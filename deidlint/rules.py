@@ -23,6 +23,9 @@ from deidlint.errors import UsageError
 KINDS = ("name", "date", "time", "age", "place", "id", "phone", "word", "unknown")
 SEVERITIES = ("error", "warning", "info")
 STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
+#: What ``fix`` does with a sentence that no repair keeps sound (``--unresolved``): drop it, counted
+#: and reported; keep it with its markers for a person to review (the run exits 1); or mask them.
+UNRESOLVED = ("drop", "keep", "mask")
 
 _CODE = regex.compile(r"[A-Z]{1,4}[0-9]{3,4}")
 _NAME = regex.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")

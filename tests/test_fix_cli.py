@@ -215,3 +215,53 @@ def test_diff_headers_escape_file_names(tmp_path: Path) -> None:
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines()[:2] == [f"--- {root}/a\\n@@ -1 +1 @@\\n+forged.txt:0",
                                            f"+++ {root}/a\\n@@ -1 +1 @@\\n+forged.txt:0 (fixed)"]
+
+
+UNRESOLVED_DATA = ('id,report\n'
+                   'r1,"FINDINGS: The XXXX are normal. No pneumothorax."\n'
+                   'r2,"Heart size normal. Discussed with Dr. ___ at ___."\n')
+
+
+@pytest.mark.parametrize(("unresolved", "code", "first"), [
+    ("drop", 0, "FINDINGS: No pneumothorax."),
+    ("keep", 1, "FINDINGS: The XXXX are normal. No pneumothorax."),
+    ("mask", 0, "FINDINGS: The [PHI] are normal. No pneumothorax."),
+])
+def test_unresolved_sentences_are_counted_reported_and_never_shown(tmp_path: Path, unresolved: str, code: int,
+                                                                  first: str) -> None:
+    data, out = tmp_path / "d.csv", tmp_path / "o.csv"
+    data.write_text(UNRESOLVED_DATA)
+    drops, stats = tmp_path / "drops.jsonl", tmp_path / "stats.json"
+    result = run_cli("fix", str(data), "-o", str(out), "--id-column", "id", "--unresolved", unresolved,
+                     "--report-drops", str(drops), "--stats-json", str(stats))
+    assert result.returncode == code, result.stderr
+    assert rows(out)[1][1] == first and rows(out)[2][1] == "Heart size normal."
+    lines = [json.loads(line) for line in drops.read_text().splitlines()]
+    action = {"drop": "dropped", "keep": "kept", "mask": "masked"}[unresolved]
+    assert [(d["row"], d["id"], d["action"], d["clinical"]) for d in lines] == \
+        [(0, "r1", action, True), (1, "r2", "dropped", False)]
+    assert lines[0]["reason"] == "residue" and lines[1]["reason"] == "administrative"
+    assert UNRESOLVED_DATA.split('"')[1][lines[0]["start"]:lines[0]["end"]] == "The XXXX are normal."
+    written = json.loads(stats.read_text())
+    assert written["sentences_dropped"] == (2 if unresolved == "drop" else 1)
+    assert written["clinical_sentences_dropped"] == (1 if unresolved == "drop" else 0)
+    assert written["records_with_clinical_drops"] == ([f"{data}:0 (r1)"] if unresolved == "drop" else [])
+    for text in ("XXXX are normal", "pneumothorax", "Discussed"):  # counts and names, never report text
+        assert text not in result.stderr and text not in drops.read_text()
+    if unresolved == "mask":
+        assert run_cli("check", str(out), "--config", str(_config(tmp_path, 'unresolved = "mask"\n'))).returncode == 0
+
+
+def _config(folder: Path, text: str) -> Path:
+    path = folder / "deidlint.toml"
+    path.write_text(text)
+    return path
+
+
+def test_dry_run_says_would_fix_and_a_bad_unresolved_value_is_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text(UNRESOLVED_DATA)
+    dry = run_cli("fix", str(data), "--dry-run")
+    assert dry.returncode == 0 and dry.stderr.startswith("would fix 3 trace(s) in 2 of 2 record(s)")
+    bad = run_cli("fix", str(data), "--dry-run", "--config", str(_config(tmp_path, 'unresolved = "guess"\n')))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unresolved" in bad.stderr

@@ -175,7 +175,9 @@ def test_restore_learns_words_from_the_corpus_and_never_restores_identifiers() -
     assert fixed[0] == "The heart size and pulmonary vasculature are normal."
     assert fixed[1] == "A Swan-Ganz catheter is seen."
     assert "Dr." not in fixed[2] and fixed[3] == ""
-    assert fixer.stats.restored == 3
+    # "about the pulmonary XXXX are" ends the text: "vasculature are" is only ever seen before
+    # "normal", so the third context has no support beyond its two tokens and nothing is restored.
+    assert fixer.stats.restored == 2
 
 
 def test_restore_falls_back_to_remove_below_the_threshold() -> None:

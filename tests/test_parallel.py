@@ -82,7 +82,7 @@ def test_counts_merged_in_order_equal_learning_serially() -> None:
         merged.merge(merged.count(part))
     assert serial._counts == merged._counts
     assert [serial.predict(k) for k in keys] == [merged.predict(k) for k in keys]
-    assert merged._counts[keys[0]] == Counter({"vasculature": 6, "edema": 3, "vessels": 3})
+    assert merged.fillers(keys[0]) == Counter({"vasculature": 6, "edema": 3, "vessels": 3})
 
 
 @pytest.mark.parametrize("strategy", ["remove", "restore", "surrogate"])

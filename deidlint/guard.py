@@ -1,0 +1,144 @@
+"""Whether a repaired sentence may replace the original: the principles of ``fix``, as checks.
+
+A repair is tried, then judged, in the order of the principles it must keep:
+
+1. **Meaning.** No finding appears, disappears or changes status (present, absent, uncertain):
+   the clinical-meaning reader :mod:`deidlint.meaning` must read the same assertions in the
+   repaired sentence as in the original, where a marker is an unknown word. A marker in a *hedge
+   or negation slot* (``XXXX represents atelectasis``, ``non-XXXX``) may have hidden the very word
+   that made a finding uncertain or absent; deleting it would make the finding certain, so such a
+   marker is never simply deleted (:data:`SLOTS`).
+2. **No residue.** The repair adds no finding of the ``residue`` pack (rules/residue.toml):
+   the same definition of wreckage that ``deidlint check --select residue`` reports.
+3. **Grammar.** The repair leaves no sentence that lost its subject (``Are normal.``) or its
+   complement (``Lung volumes are.``) (:data:`FLAWS`).
+
+A repair that fails any check is not written: the sentence goes the way ``--unresolved`` says
+(dropped and reported, kept for review, or masked). The meaning reader is the same one that
+``benchmarks/fix_quality.py`` uses to count changed reports, so on that column the benchmark
+measures this guard's consistency, not its truth; the hand-labelled sentences
+(tests/data/openi_meaning_labels.json) and the case table (tests/data/fix_cases.toml) are the
+independent evidence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+from typing import NamedTuple
+
+import regex
+
+from deidlint import meaning
+from deidlint.engine import Scanner
+
+
+class Flaw(NamedTuple):
+    """A grammatical flaw a deletion can leave: a pattern; repairs (original, repaired) it must
+    flag; sentences it must pass."""
+
+    name: str
+    pattern: str
+    flags: tuple[tuple[str, str], ...]
+    passes: tuple[str, ...]
+
+
+#: Flaws judged on the repaired sentence; one the original already had is not the repair's.
+FLAWS: tuple[Flaw, ...] = (
+    Flaw("subject lost", r"^[\W\d]*(?i:is|are|was|were|appears?|remains?|measures?|represents?|reflects?|"
+                         r"demonstrates?|shows?|and|or|but|nor)\b",
+         (("XXXX are normal.", "Are normal."),
+          ("XXXX XXXX and lateral chest examination was obtained.", "And lateral chest examination was obtained.")),
+         ("The lungs are normal.", "Andersen catheter in place.")),
+    Flaw("complement lost", r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
+                            r"[ \t]*(?:[.,;:!?]|$)",
+         (("Lung volumes are XXXX.", "Lung volumes are."),
+          ("The tube remains in XXXX.", "The tube remains.")),
+         ("Lung volumes are low.", "No effusion is seen.")),
+    Flaw("object lost", r"\b(?i:recommend(?:s|ed)?|consider|evaluate|rule out|r/o|status post|s/p|history of|"
+                        r"secondary to|due to|consistent with|compatible with|suggestive of|concerning for)"
+                        r"[ \t]*(?:[.,;:!?]|$)",
+         (("Recommend XXXX.", "Recommend."), ("Consider XXXX.", "Consider.")),
+         ("Recommend follow-up.", "Findings concerning for pneumonia.")),
+)
+_FLAWS = [(f.name, regex.compile(f.pattern)) for f in FLAWS]
+
+
+class Slot(NamedTuple):
+    """Where a marker may have hidden a hedge or a negation: what is glued before it, or what follows.
+
+    ``fill`` is the word that keeps the sentence's meaning in the slot (the hedge ``likely``: the
+    finding stays uncertain), or None where no word can (``non-XXXX``: the sentence is unresolved).
+    """
+
+    name: str
+    left: str | None
+    right: str | None
+    fill: str | None
+    slots: tuple[str, ...]
+    not_slots: tuple[str, ...]
+
+
+#: Hedge and negation slots. In the examples, ``XXXX`` is the marker the slot is judged for.
+SLOTS: tuple[Slot, ...] = (
+    Slot("interpretation verb", None,
+         r"\s+(?:(?:most\s+)?(?:likely|probably|possibly)\s+)?(?:represents?|reflects?|indicates?|suggests?|"
+         r"signif(?:y|ies)|(?:is|are)\s+(?:consistent|compatible|related|secondary|due|suspicious|concerning))\b",
+         "likely", ("XXXX represents atelectasis.", "Opacity, XXXX reflects scarring."),
+         ("The XXXX are normal.", "Heart size is XXXX.")),
+    Slot("negated prefix", r"(?i:\bnon|\bun)-$", None, None,
+         ("Non-XXXX fracture.",), ("Swan-XXXX catheter.",)),
+    Slot("diagnosis after a comma", r",\s*$",
+         r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|basilar)\s+)*(?:atelectasis|scarring|"
+         r"fibrosis|effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|"
+         r"aspiration|emphysema|COPD)\b",
+         "likely", ("Opacity unchanged, XXXX scarring.", "Blunting of the angle, XXXX a small effusion."),
+         ("No effusion, XXXX, or pneumothorax.",)),
+)
+_SLOTS = [(s, regex.compile(s.left) if s.left else None, regex.compile(s.right, regex.IGNORECASE)
+           if s.right else None) for s in SLOTS]
+_SLOT_LEFT_CHARS = 12
+
+
+def hedge_slot(text: str, start: int, end: int) -> Slot | None:
+    """The hedge or negation slot the marker ``text[start:end]`` sits in, or None."""
+    before = text[max(0, start - _SLOT_LEFT_CHARS):start]
+    for slot, left, right in _SLOTS:
+        if left is not None and left.search(before) is None:
+            continue
+        if right is not None and right.match(text, end) is None:
+            continue
+        return slot
+    return None
+
+
+def _residue() -> Scanner:
+    from deidlint.api import scanner  # the built-in packs: imported late, api reads rule files
+
+    return scanner(("residue",))
+
+
+@lru_cache(maxsize=1 << 16)
+def judge(original: str, reading: str, candidate: str) -> str | None:
+    """Why *candidate* may not replace *original* (a sentence with its markers), or None if it may.
+
+    *reading* is the original as the repair reads it: the markers it restored or filled with a
+    hedge stand as those words (their evidence is the corpus, or the slot), the rest as markers.
+    Meaning is compared with the reading; residue and flaws with the original, so that a restore
+    cannot bring in residue the corpus holds (``female with.``). A pure function, cached: reports
+    repeat their sentences. An empty candidate (the sentence dropped) keeps the meaning only when
+    the reading asserts no finding.
+    """
+    if meaning.assertions(reading) != meaning.assertions(candidate):
+        return "meaning"
+    if not candidate:
+        return None
+    residue = _residue()
+    before = Counter(m.rule.code for m in residue.scan(original))
+    after = Counter(m.rule.code for m in residue.scan(candidate))
+    if any(n > before[code] for code, n in after.items()):
+        return "residue"
+    for name, pattern in _FLAWS:
+        if pattern.search(candidate) is not None and pattern.search(original) is None:
+            return name
+    return None

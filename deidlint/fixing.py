@@ -46,7 +46,7 @@ import regex
 from deidlint import meaning
 from deidlint.engine import Match, Scanner
 from deidlint.errors import UsageError
-from deidlint.guard import hedge_slot, judge
+from deidlint.guard import CONJUNCT_MODIFIERS, hedge_slot, judge
 from deidlint.rules import STRATEGIES, UNRESOLVED, Rule
 
 __all__ = [
@@ -139,10 +139,12 @@ _CUES: tuple[tuple[str, str, str], ...] = (
     ("date", "right", r"\s+(?:through|thru)\s|\s*,\s*(?:\d{4}|\ufdd1)\b"),
     ("name", "left2", "discussed with|spoke with|spoken with|conveyed to|communicated to|telephoned to|"
                       "e-mailed to|emailed to"),
-    ("name", "left1", "called paged notified informed by with to"),
+    ("name", "left1", "called paged notified informed"),
     ("word", "left1", "the no a an pulmonary"),
-    ("date", "left1", "on of to and"),
-    ("time", "left1", "at @"),
+    # Not "with", "of", "to", "and", "by", "at": a value after them is as often clinical ("female
+    # with XXXX", "history of XXXX"), so their markers stay of unknown kind and get no value.
+    ("date", "left1", "on"),
+    ("time", "left1", "@"),
 )
 
 
@@ -272,7 +274,9 @@ _ABBREVIATION = re.compile(
 )
 #: The white space before a section label inside a line (a one-line export: ``COMPARISON: None
 #: INDICATION: cough FINDINGS: ...``): a label heads the sentences after it, as at a line start.
-_INLINE_LABEL = re.compile(r"(?<=\S)[ \t]+(?=(?:\*\*)?[A-Z][A-Z/&()'-]{2,}(?: [A-Z][A-Z/&()'-]+){0,3}:(?:\*\*)?(?:\s|$))")
+#: (Open-I's marker ``XXXX`` is no label word: ``chills and XXXX IMPRESSION:``.)
+_INLINE_LABEL = re.compile(r"(?<=\S)[ \t]+(?=(?:\*\*)?(?!XXXX\b)[A-Z][A-Z/&()'-]{2,}(?: (?!XXXX\b)[A-Z][A-Z/&()'-]+){0,3}:"
+                           r"(?:\*\*)?(?:\s|$))")
 
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
@@ -435,6 +439,19 @@ def _sex(m: regex.Match[str]) -> str:
     return "male" if m.group(1) == "M" else "female"
 
 
+#: Modifiers whose noun a scrubber took inside a conjunction (``The heart and pulmonary XXXX are
+#: normal``): the conjunct goes whole, and the verb agrees with what is left.
+_SINGULAR_VERB = {"are": "is", "appear": "appears", "remain": "remains", "have": "has"}
+
+
+def _conjunct_gone(m: regex.Match[str]) -> str:
+    noun, verb = m.group("noun"), m.group("verb")
+    if verb is None:
+        return noun
+    plural = noun.lower().endswith("s") and not noun.lower().endswith(("ss", "us", "is"))
+    return f"{noun} {verb if plural else _SINGULAR_VERB[verb.lower()]}"
+
+
 #: Rewrites for ``remove``, in order. Each deletes a trace together with the words that only
 #: made sense with it; what is left is tidied by :func:`_tidy`.
 _REMOVE_FRAMES: tuple[tuple[str, Replacement], ...] = (
@@ -476,8 +493,8 @@ _REMOVE_FRAMES: tuple[tuple[str, Replacement], ...] = (
     (r"{WHEN}", ""),
     # ordinary words that could not be restored
     (r"[A-Za-z][\w]*-{W}|{W}-[A-Za-z][\w-]*", ""),
-    (r"(?:,?\s+(?:and|or)\s+|\s*,\s*)?\b(?:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|"
-     r"costophrenic)\s+{W}", ""),
+    (rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}(?:\s+(?P<verb>are|appear|"
+     r"remain|have)\b)?", _conjunct_gone),
     (r"{W}\s*(?:mm|cm)\b", ""),
     (r"\b(no)\s+{W}\s+of\s+(?:an?\s+|the\s+)?", r"\1 "),
     (r"\b(the|a|an)\s+{W}\s+of\s+(?:the\s+)?", r"\1 "),
@@ -694,6 +711,27 @@ def _side(token: str) -> str | None:
     return core if core.isalpha() else None
 
 
+#: Words no scrubber took for PHI: a corpus that shows one in a marker's context shows its own
+#: wreckage (``sternotomy and.``), not the hidden word.
+_NOT_FILLERS = frozenset("and or nor but the a an of with to in on at for by from is are was were".split())
+
+
+class Synonyms(NamedTuple):
+    """Words that say the same in a report: restore counts their support together (the corpus
+    writes ``pulmonary vasculature`` and ``pulmonary vascularity`` for one thing) and writes the
+    one the context shows most. ``example`` is (fillers seen in a context, the word restored)."""
+
+    words: frozenset[str]
+    example: tuple[dict[str, int], str]
+
+
+SYNONYMS: tuple[Synonyms, ...] = (
+    Synonyms(frozenset({"vasculature", "vascularity"}),
+             ({"vasculature": 111, "vascularity": 62, "nodules": 3}, "vasculature")),
+)
+_SENSE = {word: min(group.words) for group in SYNONYMS for word in group.words}
+
+
 def _outer(token: str | None, left: bool) -> str:
     """The word beyond a context token, as restore's both-sides check keys it: the lower-cased
     word without punctuation, ``<s>`` for a sentence end on the left, ``</s>`` for nothing."""
@@ -887,16 +925,22 @@ class RestoreModel:
         by_word: Counter[str] = Counter()
         surface: dict[str, Counter[str]] = defaultdict(Counter)
         for word, n in self.fillers(key).items():
-            if self._is_marker(word):
+            low = word.lower()
+            if low in _NOT_FILLERS or self._is_marker(word):
                 continue
-            by_word[word.lower()] += n
-            surface[word.lower()][word] += n
+            by_word[low] += n
+            surface[low][word] += n
         if not by_word:
             return None, 0.0
-        best, count = by_word.most_common(1)[0]
+        # Words that mean the same share their support; the commonest of them is written.
+        by_sense: Counter[str] = Counter()
+        for word, n in by_word.items():
+            by_sense[_SENSE.get(word, word)] += n
+        sense, count = by_sense.most_common(1)[0]
         share = count / sum(by_word.values())
         if count < self.min_support or share < self.threshold:
             return None, share
+        best = max((w for w in by_word if _SENSE.get(w, w) == sense), key=lambda w: by_word[w])
         if outer is not None and key[0] == "free":
             left, right = outer
             if not bucket.get(f"{best}\0<{left}") or (right is not None and not bucket.get(f"{best}\0>{right}")):
@@ -1375,7 +1419,7 @@ class Fixer:
         if any(s.action in ("remove", "neutral") for s in inside):
             body = repair_sentence(body, neutral=any(s.action == "neutral" for s in inside))
         reading = _splice(text, [s for s in inside if s.action in ("restore", "hedge")], unit.body, unit.end)
-        why = next((f"hedge slot: {slot.name}" for s in inside if s.action == "remove" and s.kind in _RESTORABLE
+        why = next((f"slot: {slot.name}" for s in inside if s.action == "remove" and s.kind in _RESTORABLE
                     and (slot := hedge_slot(text, s.start, s.end))), None)
         return body, why or judge(text[unit.body:unit.end], reading, body)
 

@@ -45,10 +45,11 @@ class Flaw(NamedTuple):
 
 #: Flaws judged on the repaired sentence; one the original already had is not the repair's.
 FLAWS: tuple[Flaw, ...] = (
-    Flaw("subject lost", r"^[\W\d]*(?i:is|are|was|were|appears?|remains?|measures?|represents?|reflects?|"
-                         r"demonstrates?|shows?|and|or|but|nor)\b",
+    Flaw("subject lost", r"^[\W\d]*(?:(?i:however|also|then|again),?\s+)?(?i:is|are|was|were|appears?|remains?|"
+                         r"measures?|represents?|reflects?|demonstrates?|shows?|and|or|but|nor)\b",
          (("XXXX are normal.", "Are normal."),
-          ("XXXX XXXX and lateral chest examination was obtained.", "And lateral chest examination was obtained.")),
+          ("XXXX XXXX and lateral chest examination was obtained.", "And lateral chest examination was obtained."),
+          ("However, XXXX is recommended.", "However, is recommended.")),
          ("The lungs are normal.", "Andersen catheter in place.")),
     Flaw("complement lost", r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
                             r"[ \t]*(?:[.,;:!?]|$)",
@@ -79,25 +80,59 @@ class Slot(NamedTuple):
     not_slots: tuple[str, ...]
 
 
-#: Hedge and negation slots. In the examples, ``XXXX`` is the marker the slot is judged for.
+#: Words that can start a phrase without being its modifier: a marker after one is not a head noun.
+_FUNCTION = (r"and|or|nor|but|the|a|an|of|with|without|to|in|on|at|for|by|from|no|not|is|are|was|were|"
+             r"as|than|that|this|these|those|which|its|their|his|her|there|dr|mr|mrs|ms|"
+             # the words before a comparison's date: ``Chest PA and lateral XXXX``, ``prior XXXX``
+             r"ap|pa|lateral|chest|radiographs?|portable|frontal|upright|ct|mri|exams?|examinations?|stud(?:y|ies)|"
+             r"films?|views?|prior|dated|since|comparison")
+#: Modifiers whose noun a scrubber took inside a conjunction (``The heart and pulmonary XXXX are
+#: normal``): the repair deletes the conjunct whole, so the marker is no head noun left orphaned.
+CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
+#: Verbs (and their past participles) that follow a finding's subject.
+_AFTER_SUBJECT = (r"is|are|was|were|has|have|appears?|remains?|identified|seen|noted|present|demonstrated|"
+                  r"visualized|unchanged|stable|again")
+
+#: Slots where deleting a marker cannot keep the sentence's meaning or grammar, whatever it hid: a
+#: hedge or a negation, a head noun, a verb. In the examples, ``XXXX`` is the marker judged.
 SLOTS: tuple[Slot, ...] = (
     Slot("interpretation verb", None,
-         r"\s+(?:(?:most\s+)?(?:likely|probably|possibly)\s+)?(?:represents?|reflects?|indicates?|suggests?|"
-         r"signif(?:y|ies)|(?:is|are)\s+(?:consistent|compatible|related|secondary|due|suspicious|concerning))\b",
-         "likely", ("XXXX represents atelectasis.", "Opacity, XXXX reflects scarring."),
+         r"\s+(?:(?:most\s+)?(?:likely|probably|possibly)\s+)?(?:represents?|representing|reflects?|reflecting|"
+         r"indicates?|indicating|suggests?|suggesting|signif(?:y|ies|ying)|"
+         r"(?:is|are)\s+(?:consistent|compatible|related|secondary|due|suspicious|concerning))\b",
+         "likely", ("XXXX represents atelectasis.", "Opacity, XXXX reflects scarring.",
+                    "Right lower lobe XXXX representing hemorrhage."),
          ("The XXXX are normal.", "Heart size is XXXX.")),
+    Slot("less or more likely", r"\b(?i:less|more)\s+$", None, "likely",
+         ("Infiltrate is less XXXX but not excluded.",), ("Heart size is XXXX.",)),
+    Slot("diagnosis after a comma", r",\s*$",
+         r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|basilar|subsegmental)\s+)*(?:atelectasis|"
+         r"scarring|fibrosis|effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|"
+         r"aspiration|emphysema|COPD)\b",
+         "likely", ("Opacity unchanged, XXXX scarring.", "Blunting of the angle, XXXX a small effusion.",
+                    "Basilar opacity, XXXX subsegmental atelectasis."),
+         ("No effusion, XXXX, or pneumothorax.",)),
     Slot("negated prefix", r"(?i:\bnon|\bun)-$", None, None,
          ("Non-XXXX fracture.",), ("Swan-XXXX catheter.",)),
-    Slot("diagnosis after a comma", r",\s*$",
-         r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|basilar)\s+)*(?:atelectasis|scarring|"
-         r"fibrosis|effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|"
-         r"aspiration|emphysema|COPD)\b",
-         "likely", ("Opacity unchanged, XXXX scarring.", "Blunting of the angle, XXXX a small effusion."),
-         ("No effusion, XXXX, or pneumothorax.",)),
+    Slot("before a change word", r"(?<!\b(?i:no|without|little|minimal|slight|significant)\s{1,3})$",
+         r"\s+(?:interval\s+)?(?:change|changes|changed)\b", None,
+         ("IMPRESSION: XXXX change.", "XXXX interval change in the effusion."),
+         ("No XXXX change.",)),
+    Slot("after an auxiliary", r"\b(?i:has|have|had|not|been)\s+$", None, None,
+         ("The effusion has not XXXX since the prior.", "The heart and lungs have XXXX in the interval."),
+         ("The lungs are XXXX clear.",)),
+    Slot("verb before 'of'", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
+         ("Note is XXXX of a closure device.",), ("The heart is XXXX enlarged.",)),
+    Slot("head noun", rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z][A-Za-z-]+\s+"
+                      rf"(?<!(?:\band|\bor|,)\s+{CONJUNCT_MODIFIERS}\s+)$",
+         rf"(?=\s*[.,;:!?)]|\s*$|\s+(?:{_AFTER_SUBJECT})\b)", None,
+         ("Productive XXXX.", "Calcified mediastinal XXXX identified.", "Evidence of remote XXXX, unchanged."),
+         ("No XXXX.", "Chest pain and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
+          "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are normal.")),
 )
 _SLOTS = [(s, regex.compile(s.left) if s.left else None, regex.compile(s.right, regex.IGNORECASE)
            if s.right else None) for s in SLOTS]
-_SLOT_LEFT_CHARS = 12
+_SLOT_LEFT_CHARS = 40
 
 
 def hedge_slot(text: str, start: int, end: int) -> Slot | None:

@@ -8,14 +8,14 @@ independently of the fixer's own guard, so that the tests can catch what the fix
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 
 from deidlint import synth
 from deidlint.api import scanner
 from deidlint.errors import UsageError
-from deidlint.fixing import Fixer, RestoreModel, fix_text, fix_texts, sentence_units
+from deidlint.fixing import SYNONYMS, Fixer, RestoreModel, fix_text, fix_texts, sentence_units
 from deidlint.rules import Rule
 
 STRATEGIES = ("remove", "neutral", "surrogate", "restore")
@@ -137,7 +137,8 @@ def test_comparison_never_becomes_a_claim_that_no_prior_exists() -> None:
 
 def test_mask_uses_one_token_and_keeps_everything_else() -> None:
     text = "Discussed with Dr. ___ ___ on ___. Lungs clear."
-    assert fix_text(text, "mask", mask_token="<X>") == "Discussed with Dr. <X> on <X>. Lungs clear."
+    # One token per trace, separators kept: a reader sees where each trace was (issue 11, item 6).
+    assert fix_text(text, "mask", mask_token="<X>") == "Discussed with Dr. <X> <X> on <X>. Lungs clear."
     assert fix_text(fix_text(text, "mask"), "mask") == fix_text(text, "mask")
     with pytest.raises(UsageError):
         fix_text(text, "mask", mask_token=" ")
@@ -274,3 +275,27 @@ def openi_reports(openi_sections: list[tuple[str, str, str]]) -> list[str]:
 def test_openi_reports(openi_reports: list[str], strategy: str) -> None:
     texts = openi_reports if strategy == "remove" else openi_reports[:800]
     check_corpus(texts, strategy)
+
+
+@pytest.mark.parametrize("group", SYNONYMS)
+def test_synonyms_share_their_support(group) -> None:  # type: ignore[no-untyped-def]
+    fillers, expected = group.example
+    model = RestoreModel(threshold=0.9, min_support=3)
+    key = ("free", "1", "pulmonary", "are")
+    model.need(key)
+    model.merge({key: Counter(fillers)})
+    assert model.predict(key) == (expected, pytest.approx(sum(n for w, n in fillers.items() if w in group.words)
+                                                        / sum(fillers.values())))
+    alone = RestoreModel(threshold=0.9, min_support=3)
+    alone.need(key)
+    alone.merge({key: Counter({w: n for w, n in fillers.items() if w == expected} |
+                                                        {"nodules": sum(fillers.values())})})
+    assert alone.predict(key)[0] is None  # without its synonyms the word has no majority
+
+
+def test_function_words_are_never_restored() -> None:
+    model = RestoreModel(threshold=0.9, min_support=3)
+    key = ("free", "1", "sternotomy", ".")
+    model.need(key)
+    model.merge({key: Counter({"and": 5})})
+    assert model.predict(key) == (None, 0.0)

@@ -218,8 +218,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
     """Rewrite datasets so no trace is left; exit 1 when findings remain that cannot be fixed."""
     import json
 
-    from deidlint.fixing import Fixer
-    from deidlint.fixrun import FixRun
+    from deidlint.fix import Fixer
+    from deidlint.fix.run import FixRun
     from deidlint.writers import Transaction, atomic_output, destinations, refuse_special, rewrite, stale_temporaries
 
     if not (args.output or args.in_place or args.dry_run):

@@ -8,7 +8,7 @@ ConText): a finding lexicon, negation and hedge cues with scopes that stop at se
 section labels and terminators ("but", "which"), and pseudo-negations ("no change in") that carry
 no polarity. :func:`changed` then compares two texts.
 
-It is deliberately independent of :mod:`deidlint.fixing` (and shares no code with it): an
+It is deliberately independent of :mod:`deidlint.fix` (and shares no code with it): an
 instrument that judges the fixer must not share its blind spots. De-identification markers
 (``XXXX``, ``___``) are ordinary unknown words here: they are neither findings nor cues, so no
 status ever comes from one.

@@ -37,7 +37,7 @@ P = TypeVar("P")
 R = TypeVar("R")
 
 #: Modules the forkserver imports once, so that each worker it forks starts warm.
-_PRELOAD = ["deidlint.fixing", "deidlint.engine"]
+_PRELOAD = ["deidlint.fix", "deidlint.engine"]
 
 _state: Any = None
 

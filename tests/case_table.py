@@ -74,7 +74,7 @@ def load_cases(path: Path = CASES) -> list[Case]:
 
 def run_case(case: Case, strategy: str) -> str:
     """``fix`` on the case alone; ``restore`` learns from the case's corpus (each line three times)."""
-    from deidlint.fixing import fix_texts
+    from deidlint.fix import fix_texts
 
     return fix_texts([case.input, *case.corpus * 3], strategy, seed=0)[0]
 

@@ -15,7 +15,7 @@ import pytest
 from deidlint import synth
 from deidlint.api import scanner
 from deidlint.errors import UsageError
-from deidlint.fixing import SYNONYMS, Fixer, RestoreModel, fix_text, fix_texts, sentence_units
+from deidlint.fix import SYNONYMS, Fixer, RestoreModel, fix_text, fix_texts, sentence_units
 from deidlint.rules import Rule
 
 STRATEGIES = ("remove", "neutral", "surrogate", "restore")

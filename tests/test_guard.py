@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from deidlint.api import scanner
-from deidlint.fixing import Fixer, fix_texts
-from deidlint.guard import FLAWS, SLOTS, hedge_slot, judge
+from deidlint.fix import Fixer, fix_texts
+from deidlint.fix.guard import FLAWS, SLOTS, cue_slot, hedge_slot, judge
 
 
 @pytest.mark.parametrize("flaw", FLAWS, ids=lambda f: f.name)
@@ -87,3 +87,17 @@ def test_a_negated_prefix_is_never_deleted() -> None:
 def test_adjacent_masks_keep_their_separators() -> None:
     assert fix_texts(["Comparison: XXXX, XXXX. Dr. ___ ___ was paged."], "mask") == \
         ["Comparison: [PHI], [PHI]. Dr. [PHI] [PHI] was paged."]
+
+
+@pytest.mark.parametrize(("sentence", "slot"), [
+    ("XXXX focal consolidation.", True),
+    ("There is XXXX pneumothorax.", True),
+    ("Heart size normal, XXXX pleural effusion.", True),
+    ("No XXXX effusion.", False),             # the finding has its cue
+    ("Left basilar XXXX opacity.", False),    # after an adjective: the marker modifies, it governs nothing
+    ("XXXX are normal.", False),              # no finding after it
+    ("XXXX mm nodular opacity.", False),      # a measurement's digits
+])
+def test_a_marker_before_an_ungoverned_finding_is_a_cue_slot(sentence: str, slot: bool) -> None:
+    at = sentence.index("XXXX")
+    assert cue_slot(sentence, at, at + 4) is slot

@@ -23,7 +23,7 @@ def test_wheel_contains_the_builtin_packs(tmp_path: Path) -> None:
 
 
 def test_core_does_not_import_torch_or_diffusers() -> None:
-    code = ("import sys, deidlint, deidlint.cli, deidlint.api, deidlint.fixing;"
+    code = ("import sys, deidlint, deidlint.cli, deidlint.api, deidlint.fix;"
             "deidlint.cli.build_parser();"
             "bad = [m for m in ('torch', 'diffusers', 'transformers', 'accelerate') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")

@@ -12,7 +12,7 @@ import pytest
 
 from deidlint import synth
 from deidlint.errors import UsageError
-from deidlint.fixing import RestoreModel
+from deidlint.fix import RestoreModel
 from deidlint.parallel import WorkerDied, Workers, resolve_jobs
 from tests.conftest import run_cli
 

@@ -29,7 +29,7 @@ from deidlint.cli import main
 from deidlint.engine import Scanner
 from deidlint.errors import DeidlintError, RecordError
 from deidlint.findings import Finding
-from deidlint.fixing import fix_texts
+from deidlint.fix import fix_texts
 from deidlint.readers import ReadOptions, Source, read
 from deidlint.rules import STRATEGIES, Rule
 

@@ -11,7 +11,7 @@ import pytest
 from deidlint.api import scanner
 from deidlint.config import load_config
 from deidlint.engine import Scanner
-from deidlint.fixing import Fixer
+from deidlint.fix import Fixer
 from deidlint.rules import load_packs
 from tests.conftest import run_cli
 

@@ -146,9 +146,9 @@ def restore_threads() -> Iterator[None]:
 def test_verify_end_to_end_resumes_and_reuses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fixing = pytest.importorskip("deidlint.fixing", reason="deidlint.fixing not available")
+    fixing = pytest.importorskip("deidlint.fix", reason="deidlint.fix not available")
     if not hasattr(fixing, "fix_texts"):
-        pytest.skip("deidlint.fixing not available")
+        pytest.skip("deidlint.fix not available")
     from deidlint.verify import train
 
     data = small_table(tmp_path)

@@ -17,7 +17,7 @@ from deidlint.verify.errors import VerifyError
 
 EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "matplotlib")
 STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
-"""Cleaning strategies of ``deidlint.fixing.fix_texts``."""
+"""Cleaning strategies of ``deidlint.fix.fix_texts``."""
 MISSING_EXTRA = "deidlint: error: verify needs the 'verify' extra: pip install 'deidlint[verify]'"
 
 

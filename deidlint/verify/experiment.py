@@ -366,9 +366,9 @@ def _finish(
 
 def _cleaner() -> Any:
     try:
-        from deidlint.fixing import fix_texts
+        from deidlint.fix import fix_texts
     except ImportError as exc:
-        raise VerifyError("cleaning needs deidlint.fixing.fix_texts, which this installation lacks") from exc
+        raise VerifyError("cleaning needs deidlint.fix.fix_texts, which this installation lacks") from exc
     return fix_texts
 
 

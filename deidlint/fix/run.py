@@ -20,7 +20,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from deidlint.fixing import ContextKey, Drop, Fixer, FixStats
+from deidlint.fix.fixer import Fixer
+from deidlint.fix.restore import ContextKey
+from deidlint.fix.stats import Drop, FixStats
 from deidlint.parallel import Workers
 from deidlint.readers import Batch
 

@@ -147,6 +147,24 @@ def hedge_slot(text: str, start: int, end: int) -> Slot | None:
     return None
 
 
+#: A marker before a finding it may have governed: at a clause start or after a verb or a joining
+#: word, with at most two words (``focal airspace``) before the finding.
+_CUE_LEFT = regex.compile(r"(?:^|[,;:]|\b(?i:is|are|was|were|with|and|or|of|there))[ \t]*$")
+_CUE_GAP = regex.compile(r"[ \t]+(?!(?i:mm|cm)\b)(?:[A-Za-z-]+[ \t]+){0,2}")  # ``___ mm nodule``: digits
+
+
+def cue_slot(sentence: str, start: int, end: int) -> bool:
+    """Whether the marker ``sentence[start:end]`` stands where a finding's negation or hedge stood:
+    right before a finding that no cue governs (``XXXX focal consolidation.``, ``There is XXXX
+    pneumothorax.``: the marker may be ``No``). Deleting it would assert the finding, so the
+    marker is never simply deleted. A finding that already has its cue (``No XXXX effusion``) or a
+    marker after an adjective (``Left basilar XXXX opacity``) is no such slot."""
+    if _CUE_LEFT.search(sentence[max(0, start - 12):start]) is None:
+        return False
+    return any(m.start >= end and m.cue is None and _CUE_GAP.fullmatch(sentence, end, m.start)
+               for m in meaning.mentions(sentence))
+
+
 def _residue() -> Scanner:
     from deidlint.api import scanner  # the built-in packs: imported late, api reads rule files
 

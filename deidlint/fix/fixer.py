@@ -1,0 +1,445 @@
+"""The fixer: plan each trace's action, resolve replacements, rebuild each report sentence by sentence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from deidlint import meaning
+from deidlint.engine import Match, Scanner
+from deidlint.errors import UsageError
+from deidlint.fix.frames import ADMINISTRATIVE, content_free, repair_sentence
+from deidlint.fix.guard import cue_slot, hedge_slot, judge
+from deidlint.fix.kinds import PHI_KINDS, PLACEHOLDER, RESTORABLE, kinds_of
+from deidlint.fix.restore import ContextKey, RestoreModel
+from deidlint.fix.sentences import LIST_ITEM, Segmenter, Unit
+from deidlint.fix.stats import Drop, FixStats
+from deidlint.fix.surrogates import Surrogates
+from deidlint.rules import STRATEGIES, UNRESOLVED, Rule
+
+
+@dataclass(slots=True)
+class _Step:
+    """One trace (or a run of adjacent over-scrubbed words) and what to do with it."""
+
+    start: int
+    end: int
+    rules: tuple[Rule, ...]
+    kind: str
+    action: str
+    key: ContextKey | None = None
+    outer: tuple[str, str | None] | None = None
+    replacement: str | None = None
+
+
+class Fixer:
+    """Applies strategies to reports; one instance per run (it holds the restore statistics).
+
+    ``strategy`` applies to every rule not named in ``strategies`` (selectors as in config:
+    code prefix, rule name or pack). Under ``remove``, ``neutral`` and ``surrogate``, markers
+    that hide ordinary words (kind ``word``, by rule or by context) are restored when the corpus
+    is confident and removed otherwise: they are not identifiers, and neither a category word
+    nor a fake value exists for ``vasculature``. A per-rule entry in ``strategies`` is applied
+    literally. ``restore`` itself restores words and unresolved markers and removes identifiers.
+    """
+
+    def __init__(self, scanner: Scanner, strategy: str | None = None, strategies: Mapping[str, str] | None = None,
+                 *, seed: int = 0, mask_token: str = "[PHI]", restore_threshold: float = 0.9,
+                 segmenter: str = "rules", unresolved: str = "drop") -> None:
+        for s in (*([] if strategy is None else [strategy]), *(strategies or {}).values()):
+            if s not in STRATEGIES:
+                raise UsageError(f"unknown strategy {s!r} (one of {', '.join(STRATEGIES)})")
+        for selector in strategies or {}:
+            if not any(r.selected_by(selector) for r in scanner.rules):
+                raise UsageError(f"strategies: unknown rule selector {selector!r}")
+        if not mask_token.strip() or "\n" in mask_token:
+            raise UsageError("the mask token must be a non-empty single line")
+        self.scanner = scanner
+        self.strategy = strategy
+        self.strategies = dict(strategies or {})
+        self.seed = seed
+        self.mask_token = mask_token
+        if unresolved not in UNRESOLVED:
+            raise UsageError(f"unknown --unresolved {unresolved!r} (one of {', '.join(UNRESOLVED)})")
+        self.unresolved = unresolved
+        self._held: dict[int, list[str]] = {}
+        self.segmenter = Segmenter(segmenter)
+        self.model = RestoreModel(restore_threshold, is_marker=self._is_marker)
+        self.stats = FixStats()
+        self._by_rule: dict[str, tuple[str, bool]] = {}
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one Fixer per run; the cache dies with it
+    def _is_marker(self, word: str) -> bool:
+        return bool(self.scanner.scan(word))
+
+    def strategy_for(self, rule: Rule) -> tuple[str, bool]:
+        """The rule's strategy, and whether a per-rule entry set it (then it applies literally).
+
+        A per-rule entry in ``strategies`` wins; else ``strategy`` (``--strategy`` or config
+        ``strategy``), when one was given; else the rule's own ``fix``, which is what its pack's
+        author judged right for that marker. When several entries select a rule, the most
+        specific wins: its code or name, then the longest code prefix, then its pack.
+        """
+        cached = self._by_rule.get(rule.code)
+        if cached is None:
+            best, score = None, -1
+            for selector, strategy in self.strategies.items():
+                if not rule.selected_by(selector):
+                    continue
+                s = 1000 if selector in (rule.code, rule.name) else len(selector) if rule.code.startswith(selector) else 0
+                if s > score:
+                    best, score = strategy, s
+            cached = (best, True) if best is not None else (self.strategy or rule.fix, False)
+            self._by_rule[rule.code] = cached
+        return cached
+
+    # -- planning --------------------------------------------------------------------------
+
+    def _plan(self, text: str, matches: Sequence[Match]) -> list[_Step]:
+        """Decide each trace's action; adjacent restorable words form one step."""
+        kinds = kinds_of(text, matches)
+        steps: list[_Step] = []
+        for match, kind in zip(matches, kinds, strict=True):
+            strategy, explicit = self.strategy_for(match.rule)
+            if strategy == "mask":
+                action = "mask"
+            elif kind in RESTORABLE and (not explicit or strategy == "restore"):
+                action = "restore"
+            elif strategy == "surrogate" and kind in PHI_KINDS:
+                action = "surrogate"
+            elif strategy == "neutral":
+                action = "neutral"
+            else:
+                action = "remove"
+            prev = steps[-1] if steps else None
+            if (action == "restore" and prev is not None and prev.action == "restore"
+                    and len(prev.rules) < 3 and text[prev.end:match.start] == " "):
+                prev.end = match.end
+                prev.rules += (match.rule,)
+                continue
+            steps.append(_Step(match.start, match.end, (match.rule,), kind, action))
+        for step in steps:
+            if step.action == "restore":
+                step.key = RestoreModel.context(text, step.start, step.end, len(step.rules))
+                step.outer = RestoreModel.outer(text, step.start, step.end)
+        return steps
+
+    def _fixable(self, text: str, matches: Sequence[Match]) -> list[Match]:
+        """Matches a fix acts on: trace rules only, and not the user's own mask tokens."""
+        token = self.mask_token
+        return [m for m in matches if m.rule.fixable and not (
+            (self.unresolved == "mask" or self.strategy_for(m.rule)[0] == "mask") and text[m.start:m.end] == token)]
+
+    @property
+    def may_restore(self) -> bool:
+        """Whether any rule can be restored, so that the corpus passes of ``restore`` are needed."""
+        return any(s == "restore" or (s != "mask" and not explicit)
+                   for s, explicit in (self.strategy_for(r) for r in self.scanner.rules if r.fixable))
+
+    def survey(self, texts: Sequence[str]) -> None:
+        """First pass over a corpus: note the contexts of markers that restore will ask about."""
+        for key in self.contexts(texts):
+            self.model.need(key)
+
+    def contexts(self, texts: Sequence[str]) -> list[ContextKey]:
+        """The restore contexts of a batch's markers, in order of appearance (duplicates kept)."""
+        by_index: defaultdict[int, list[Match]] = defaultdict(list)
+        for i, m in self.scanner.scan_many(texts):
+            by_index[i].append(m)
+        # Only a marker of a generic kind (a word, or unknown until its context is read) can be
+        # restored: a report without one has no context to survey.
+        return [step.key for i, matches in by_index.items() if any(m.rule.kind in RESTORABLE for m in matches)
+                for step in self._plan(texts[i], self._fixable(texts[i], matches)) if step.key is not None]
+
+    def learn(self, texts: Iterable[str]) -> None:
+        """Second pass: count the fillers of the surveyed contexts in the corpus."""
+        self.model.learn(texts)
+
+    # -- fixing ----------------------------------------------------------------------------
+
+    def fix_batch(self, texts: Sequence[str], ignored: frozenset[str] = frozenset()) -> list[str]:
+        """Fixed texts for a batch, in order (an unchanged text is returned as the same object)."""
+        out = list(texts)
+        self.stats.records += len(texts)
+        found = self._scan(texts, range(len(texts)), ignored)
+        todo = sorted(found)
+        self._fix_rounds(out, found, ignored)
+        self.stats.records_changed += sum(out[i] != texts[i] for i in todo)
+        return out
+
+    def fix_text(self, text: str, matches: Sequence[Match] | None = None,
+                 ignored: frozenset[str] = frozenset()) -> str:
+        """One report fixed; ``matches`` are the scanner's (scanned here when None)."""
+        out = [text]
+        found = self._scan(out, [0], ignored) if matches is None else {0: list(matches)} if matches else {}
+        self._fix_rounds(out, found, ignored)
+        return out[0]
+
+    def _scan(self, texts: Sequence[str], indices: Iterable[int], ignored: frozenset[str]) -> dict[int, list[Match]]:
+        """Matches per text for ``texts[i]``, i in ``indices``, batched through one scan."""
+        indices = list(indices)
+        found: defaultdict[int, list[Match]] = defaultdict(list)
+        for j, m in self.scanner.scan_many([texts[i] for i in indices]):
+            if m.rule.code not in ignored:
+                found[indices[j]].append(m)
+        return found
+
+    def _fix_rounds(self, texts: list[str], found: dict[int, list[Match]], ignored: frozenset[str]) -> None:
+        """Fix ``texts`` in place. Results are rescanned in one batch; a repair that exposed a new
+        marker is fixed in turn (twice at most), and whatever is left counts as remaining. A
+        sentence kept for review (``unresolved="keep"``) is held: later rounds leave its markers."""
+        self._held = {}
+        for _ in range(3):
+            work = {i: f for i, m in found.items() if (f := self._unheld(i, texts[i], self._fixable(texts[i], m)))}
+            if not work:
+                break
+            repair: dict[int, list[_Step]] = {}
+            for i, fixable in work.items():
+                steps = self._plan(texts[i], fixable)
+                if self._resolve(texts[i], steps):
+                    repair[i] = steps
+                else:
+                    texts[i] = _splice(texts[i], steps, 0, len(texts[i]))
+            units = self.segmenter.units([texts[i] for i in repair],
+                                         [[(s.start, s.end) for s in steps] for steps in repair.values()])
+            for (i, steps), found_units in zip(repair.items(), units, strict=True):
+                texts[i] = self._rebuild(i, texts[i], _merge_units(found_units, steps), steps)
+            again = self._scan(texts, work, ignored)
+            found = {**{i: m for i, m in found.items() if i not in work}, **again}
+        for i, matches in found.items():
+            fixable = self._fixable(texts[i], matches)
+            for m in matches:
+                if m in fixable or not m.rule.fixable:
+                    self.stats.remaining[m.rule.code] += 1
+
+    def _unheld(self, record: int, text: str, matches: list[Match]) -> list[Match]:
+        held = self._held.get(record)
+        if not held:
+            return matches
+        spans = [(at, at + len(s)) for s in held if (at := text.find(s)) >= 0]
+        return [m for m in matches if not any(a <= m.start and m.end <= b for a, b in spans)]
+
+    def _resolve(self, text: str, steps: list[_Step]) -> bool:
+        """Fill in replacements (restored words, masks, surrogates); True if sentences need repair."""
+        stats = self.stats
+        surrogates: Surrogates | None = None
+        sentence_level = False
+        for step in steps:
+            stats.traces += len(step.rules)
+            if step.action == "restore" and (slot := hedge_slot(text, step.start, step.end)) and slot.fill:
+                step.action = "hedge"
+                step.replacement = slot.fill.capitalize() if _sentence_start(text, step.start) else slot.fill
+            elif step.action == "restore":
+                word, _ = self.model.predict(step.key, step.outer)
+                if word is not None:
+                    if _sentence_start(text, step.start) and word[0].islower():
+                        word = word[0].upper() + word[1:]
+                    step.replacement = word
+                    stats.restored += 1
+                else:
+                    step.action = "remove"
+                    stats.restore_fallbacks += 1
+            elif step.action == "mask":
+                step.replacement = self.mask_token
+            elif step.action == "surrogate":
+                surrogates = surrogates or Surrogates(self.seed, text)
+                step.replacement = surrogates.value(step.kind, text[step.start:step.end], text, step.start, step.end)
+            if step.action in ("remove", "neutral", "restore", "hedge"):
+                sentence_level = True  # judged sentence by sentence (a restore can leave residue too)
+            for rule in step.rules:
+                stats.by_rule[(rule.code, step.action)] += 1
+        return sentence_level
+
+    def _rebuild(self, record: int, text: str, units: list[Unit], steps: list[_Step]) -> str:
+        """Reassemble the report: untouched units verbatim, repaired ones rewritten when the guard
+        accepts the repair, the others as ``unresolved`` says."""
+        new: dict[int, str] = {}
+        j = 0
+        for i, unit in enumerate(units):
+            inside = []
+            while j < len(steps) and steps[j].start < unit.end:
+                inside.append(steps[j])
+                j += 1
+            if not inside:
+                continue
+            original = text[unit.body:unit.end]
+            spliced = _splice(text, inside, unit.body, unit.end)
+            body, why = self._repair(text, unit, inside)
+            if why is not None and any(s.action == "restore" for s in inside):
+                # A restore the sentence cannot take (the corpus's own wreckage, ``female with.``)
+                # goes the remove way before the sentence counts as unresolved.
+                removed = [replace(s, action="remove", replacement=None) if s.action == "restore" else s
+                           for s in inside]
+                body, why = self._repair(text, unit, removed)
+            if why is None:
+                new[i] = text[unit.start:unit.body] + body if body else ""
+                if not body:
+                    self._note(Drop(record, unit.start, unit.end, "administrative", False, "dropped"))
+                continue
+            clinical = _clinical(original, spliced)
+            if self.unresolved == "drop" or not clinical:
+                new[i] = ""
+                self._note(Drop(record, unit.start, unit.end, why if clinical else "administrative", clinical,
+                                "dropped"))
+            elif self.unresolved == "keep":
+                new[i] = text[unit.start:unit.end]
+                self._held.setdefault(record, []).append(new[i])
+                self._note(Drop(record, unit.start, unit.end, why, True, "kept"))
+            else:
+                masked = [replace(step, replacement=self.mask_token, action="mask")
+                          if step.action in ("remove", "neutral") else step for step in inside]
+                new[i] = text[unit.start:unit.body] + _splice(text, masked, unit.body, unit.end)
+                self._note(Drop(record, unit.start, unit.end, why, True, "masked"))
+        _drop_orphan_headers(units, new)
+        return _join(text, units, new)
+
+    @staticmethod
+    def _repair(text: str, unit: Unit, inside: list[_Step]) -> tuple[str, str | None]:
+        """The repaired body of one unit, and why the guard rejects it (None when it accepts)."""
+        body = _splice(text, inside, unit.body, unit.end)
+        if any(s.action in ("remove", "neutral") for s in inside):
+            body = repair_sentence(body, neutral=any(s.action == "neutral" for s in inside))
+        reading = _splice(text, [s for s in inside if s.action in ("restore", "hedge")], unit.body, unit.end)
+        removed = [s for s in inside if s.action == "remove" and s.kind in RESTORABLE]
+        why = next((f"slot: {slot.name}" for s in removed if (slot := hedge_slot(text, s.start, s.end))), None)
+        if why is None and any(cue_slot(reading, s.start - unit.body, s.end - unit.body) for s in removed
+                               if not any(r.start < s.start for r in inside if r.action in ("restore", "hedge"))):
+            why = "slot: a finding's negation or hedge"
+        return body, why or judge(text[unit.body:unit.end], reading, body)
+
+    def _note(self, drop: Drop) -> None:
+        self.stats.sentences[(drop.action, drop.clinical, drop.reason)] += 1
+        self.stats.drops.append(drop)
+
+
+def _clinical(sentence: str, spliced: str) -> bool:
+    """Whether a sentence says something clinical: a finding, or words beyond a comparison's or an
+    administrative note's (``spliced`` is the sentence with its markers as placeholders)."""
+    if meaning.mentions(sentence):
+        return True
+    return not (ADMINISTRATIVE.search(spliced) or content_free(spliced))
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    before = text[max(0, pos - 4):pos].rstrip()
+    return not before or before[-1] in ".!?:"
+
+
+def _splice(text: str, steps: Sequence[_Step], start: int, end: int) -> str:
+    """``text[start:end]`` with each step's replacement or placeholder. Adjacent masks stay apart,
+    separators kept (``XXXX, XXXX`` -> ``[PHI], [PHI]``): a mask shows where each trace was."""
+    out: list[str] = []
+    pos = start
+    for step in steps:
+        out.append(text[pos:step.start])
+        out.append(step.replacement if step.replacement is not None else PLACEHOLDER[step.kind])
+        pos = step.end
+    out.append(text[pos:end])
+    return "".join(out)
+
+
+def _merge_units(units: list[Unit], steps: Sequence[_Step]) -> list[Unit]:
+    """Join units that a trace straddles (a tag broken across a sentence split)."""
+    if not units:
+        return units
+    out = [units[0]]
+    k = 0
+    for unit in units[1:]:
+        last = out[-1]
+        while k < len(steps) and steps[k].end <= last.end:
+            k += 1
+        if k < len(steps) and steps[k].start < last.end < steps[k].end:
+            out[-1] = Unit(last.start, last.body, unit.end, last.para, unit.header)
+            continue
+        out.append(unit)
+    return out
+
+
+def _drop_orphan_headers(units: list[Unit], new: dict[int, str]) -> None:
+    """A header (``COMPARISON:``) whose every following unit went, goes too."""
+    for i, unit in enumerate(units):
+        if not unit.header:
+            continue
+        scope = []
+        for k in range(i + 1, len(units)):
+            if units[k].para != unit.para or units[k].header:
+                break
+            scope.append(k)
+        if scope and all(new.get(k) == "" for k in scope):
+            new[i] = ""
+
+
+def _join(text: str, units: list[Unit], new: dict[int, str]) -> str:
+    """Kept units with the whitespace that originally followed them; lists renumbered."""
+    if not units:
+        return text
+    kept = [i for i in range(len(units)) if new.get(i) != ""]
+    _renumber(text, units, kept, new)
+    out = [text[:units[0].start]]
+    for n, i in enumerate(kept):
+        unit = units[i]
+        out.append(new.get(i, text[unit.start:unit.end]))
+        if n + 1 < len(kept):
+            nxt = units[kept[n + 1]]
+            if nxt.para == unit.para:
+                out.append(text[unit.end:units[i + 1].start])
+            else:
+                first = next(k for k in range(kept[n + 1] + 1) if units[k].para == nxt.para)
+                out.append(text[units[first - 1].end:units[first].start])
+    out.append(text[units[-1].end:])
+    return "".join(out)
+
+
+def _renumber(text: str, units: list[Unit], kept: list[int], new: dict[int, str]) -> None:
+    """Renumber a numbered list (``1. 2. 3.``) some of whose items were dropped."""
+    by_para: defaultdict[int, list[int]] = defaultdict(list)
+    for i, unit in enumerate(units):
+        if unit.body > unit.start:
+            by_para[unit.para].append(i)
+    keep = set(kept)
+    for items in by_para.values():
+        numbers = [int(LIST_ITEM.match(text, units[i].start).group(1)) for i in items]
+        if numbers != list(range(numbers[0], numbers[0] + len(numbers))) or all(i in keep for i in items):
+            continue
+        number = numbers[0]
+        for i in items:
+            if i not in keep:
+                continue
+            unit = units[i]
+            m = LIST_ITEM.match(text, unit.start)
+            current = new.get(i, text[unit.start:unit.end])
+            new[i] = f"{number}{m.group(2)}{current[len(m.group(1)) + 1:]}"
+            number += 1
+
+
+# -- public helpers -----------------------------------------------------------------------------------
+
+
+def fix_text(text: str, strategy: str = "remove", *, seed: int = 0, mask_token: str = "[PHI]",
+             fixer: Fixer | None = None) -> str:
+    """One report fixed with the built-in rules (or with ``fixer``'s rules and statistics).
+
+    Without a fixer, ``restore`` has only this one text to learn from; use :func:`fix_texts`
+    for a corpus.
+    """
+    return fix_texts([text], strategy, seed=seed, mask_token=mask_token, fixer=fixer)[0]
+
+
+def fix_texts(texts: Sequence[str], strategy: str, *, seed: int = 0, mask_token: str = "[PHI]",
+              fixer: Fixer | None = None) -> list[str]:
+    """Clean a list of prompts with the built-in rules; ``restore`` learns from ``texts`` themselves.
+
+    This is the entry point for code that holds reports in memory (the ``verify`` extra cleans
+    training prompts with it). Output order matches input order; unchanged texts come back as
+    they were.
+    """
+    if fixer is None:
+        from deidlint.api import scanner
+
+        fixer = Fixer(scanner(), strategy, seed=seed, mask_token=mask_token)
+    texts = list(texts)
+    fixer.survey(texts)
+    fixer.learn(texts)
+    return fixer.fix_batch(texts)

@@ -1,0 +1,270 @@
+"""Restore: over-scrubbed ordinary words learnt back from the corpus's own unscrubbed text."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
+
+import regex
+
+from deidlint.errors import UsageError
+
+#: A restore context: ("glue-left", stem) for ``Swan-___``, ("glue-right", stem) for ``___-Ganz``,
+#: or ("free", n, left token, right token) for ``pulmonary XXXX are`` (n markers in a row).
+ContextKey = tuple[str, ...]
+
+_GLUE_LEFT = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20})-$")
+_GLUE_RIGHT = regex.compile(r"^-([A-Za-z]{1,20})(?![A-Za-z-])")
+#: A word that can fill a context, and two words glued by a hyphen (``Swan-Ganz``, ``x-ray``).
+_FILLER = regex.compile(r"[A-Za-z][A-Za-z]+(?:-[A-Za-z]+)?")
+_GLUED = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20})-([A-Za-z]{2,20})(?![A-Za-z-])")
+_PUNCT = ".,;:"
+
+
+_OPENERS = "([\"'"
+
+
+def _side(token: str) -> str | None:
+    """A context token as the model keys it: trailing punctuation, else the lower-cased word."""
+    if token[-1:] in _PUNCT:
+        return token[-1]
+    core = token.lstrip(_OPENERS).lower()
+    return core if core.isalpha() else None
+
+
+#: Words no scrubber took for PHI: a corpus that shows one in a marker's context shows its own
+#: wreckage (``sternotomy and.``), not the hidden word.
+_NOT_FILLERS = frozenset("and or nor but the a an of with to in on at for by from is are was were".split())
+
+
+class Synonyms(NamedTuple):
+    """Words that say the same in a report: restore counts their support together (the corpus
+    writes ``pulmonary vasculature`` and ``pulmonary vascularity`` for one thing) and writes the
+    one the context shows most. ``example`` is (fillers seen in a context, the word restored)."""
+
+    words: frozenset[str]
+    example: tuple[dict[str, int], str]
+
+
+SYNONYMS: tuple[Synonyms, ...] = (
+    Synonyms(frozenset({"vasculature", "vascularity"}),
+             ({"vasculature": 111, "vascularity": 62, "nodules": 3}, "vasculature")),
+)
+_SENSE = {word: min(group.words) for group in SYNONYMS for word in group.words}
+
+
+def _outer(token: str | None, left: bool) -> str:
+    """The word beyond a context token, as restore's both-sides check keys it: the lower-cased
+    word without punctuation, ``<s>`` for a sentence end on the left, ``</s>`` for nothing."""
+    if token is None:
+        return "<s>" if left else "</s>"
+    if left and token[-1:] in ".!?":
+        return "<s>"
+    core = token.strip(_OPENERS + _PUNCT + ")]\"'!?").lower()
+    return core or ("<s>" if left else "</s>")
+
+
+class RestoreModel:
+    """Which word a scrubber took away, judged from the corpus's own unscrubbed sentences.
+
+    For every restorable marker the model notes its context: the word it is glued to
+    (``Swan-___``), or the tokens on either side (``pulmonary XXXX are``). It then counts,
+    over the whole corpus, which words fill that context where nothing was scrubbed, and
+    restores the most frequent one only when it has at least ``min_support`` occurrences and
+    a share of at least ``threshold`` of all fillers. It is never asked about names, dates,
+    ages or places (the fixer sees to that), and candidates that are themselves markers are
+    ignored.
+    """
+
+    def __init__(self, threshold: float = 0.9, min_support: int = 3,
+                 is_marker: Callable[[str], bool] | None = None) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise UsageError(f"restore threshold must lie in (0, 1], not {threshold}")
+        self.threshold = threshold
+        self.min_support = min_support
+        self._is_marker = is_marker or (lambda word: False)
+        self._counts: dict[ContextKey, Counter[str]] = {}
+        self._compiled: tuple[dict[str, tuple[tuple[int, frozenset[str]], ...]], bool] | None = None
+
+    @staticmethod
+    def context(text: str, start: int, end: int, n: int = 1) -> ContextKey | None:
+        """The context of ``n`` adjacent markers spanning ``text[start:end]``; None if it has none.
+
+        Tokens are whitespace-separated, as in :meth:`learn`: the token before the markers and
+        the one after them (or the punctuation glued to the last marker).
+        """
+        left = text[max(0, start - 24):start]
+        right = text[end:end + 24]
+        if n == 1:
+            if m := _GLUE_LEFT.search(left):
+                return ("glue-left", m.group(1).lower())
+            if m := _GLUE_RIGHT.search(right):
+                return ("glue-right", m.group(1).lower())
+        if not left[-1:].isspace() and left:
+            return None
+        before = left.split()
+        if right[:1] in tuple(_PUNCT):
+            after: str | None = right[0]
+        elif right[:1].isspace() or not right:
+            following = right.split(None, 1)
+            after = _side(following[0]) if following else None
+        else:
+            return None
+        first = _side(before[-1]) if before else None
+        if first is None or after is None or first in _PUNCT:
+            return None
+        return ("free", str(n), first, after)
+
+    @staticmethod
+    def outer(text: str, start: int, end: int) -> tuple[str, str | None]:
+        """The words beyond a free context's two tokens (left, right): a restore must be seen with
+        them too, so that every word trigram it makes occurs in the corpus. The right one is None
+        (not checked) where the context's right side is punctuation."""
+        before = text[max(0, start - 48):start].split()
+        following = text[end:end + 48].split()
+        if not following or following[0][-1:] in _PUNCT or not following[0][:1].isalpha():
+            right = None
+        else:
+            right = _outer(following[1] if len(following) > 1 else None, False)
+        return _outer(before[-2] if len(before) > 1 else None, True), right
+
+    @property
+    def needed(self) -> bool:
+        """Whether any context is waiting to be learnt."""
+        return bool(self._counts)
+
+    def need(self, key: ContextKey) -> None:
+        """Ask the model to count fillers for ``key`` in the next :meth:`learn`."""
+        if key not in self._counts:
+            self._counts[key] = Counter()
+            self._compiled = None
+
+    def learn(self, texts: Iterable[str]) -> None:
+        """Count the fillers of every needed context in ``texts`` (call per batch, after the survey)."""
+        self.merge(self.count(texts))
+
+    def merge(self, counts: Mapping[ContextKey, Counter[str]]) -> None:
+        """Add counts made by :meth:`count` (in another process, say) to the model's.
+
+        Merged in corpus order, the result is identical to counting serially, ties included:
+        a Counter breaks ties in ``most_common`` by first insertion.
+        """
+        for key, found in counts.items():
+            self._counts[key].update(found)
+
+    def count(self, texts: Iterable[str]) -> dict[ContextKey, Counter[str]]:
+        """Fillers of every needed context in ``texts``, counted apart from the model's own counts.
+
+        Each text is split on whitespace once; only tokens that are a needed left context (or
+        end in needed punctuation) are looked at further, so learning stays a linear scan.
+        Glued words (``Swan-Ganz``) are found by one pattern over the whole text.
+        """
+        if not self._counts:
+            return {}
+        counts: dict[ContextKey, Counter[str]] = {key: Counter() for key in self._counts}
+        if self._compiled is None:
+            self._compiled = self._index()
+        runs, glued = self._compiled
+        for text in texts:
+            if glued and "-" in text:
+                for stem, word in _GLUED.findall(text):
+                    if (bucket := counts.get(("glue-left", stem.lower()))) is not None:
+                        bucket[word] += 1
+                    if (bucket := counts.get(("glue-right", word.lower()))) is not None:
+                        bucket[stem] += 1
+            if not runs:
+                continue
+            tokens = text.split()
+            lows = text.lower().split()
+            last = len(tokens) - 1
+            for i in [i for i, w in enumerate(lows) if w in runs]:
+                first = lows[i]
+                for n, afters in runs[first]:
+                    if i + n > last:
+                        break
+                    # The right-hand side, as context() keys it, found cheaply: most candidates
+                    # are dismissed here without building the filler.
+                    tail = lows[i + n]
+                    if tail[-1:] in _PUNCT:
+                        after = tail[-1]
+                    elif i + n == last:
+                        continue
+                    elif (nxt := lows[i + n + 1]) in afters:
+                        after = nxt
+                    elif nxt[-1:] in _PUNCT:
+                        after = nxt[-1]
+                    elif nxt[:1] in _OPENERS:
+                        after = _side(nxt)  # type: ignore[assignment]
+                    else:
+                        continue  # a plain word that no context asks for
+                    if after not in afters:
+                        continue
+                    words = tokens[i + 1:i + 1 + n]
+                    glued_stop = tail[-1:] in _PUNCT
+                    if glued_stop:
+                        words[-1] = words[-1][:-1]
+                    if all(_FILLER.fullmatch(w) for w in words):
+                        bucket = counts[("free", str(n), first, after)]
+                        filler = " ".join(words)
+                        bucket[filler] += 1
+                        # The words beyond the context, under keys no filler can have (see predict).
+                        filler = filler.lower()
+                        bucket[f"{filler}\0<{_outer(lows[i - 1] if i else None, True)}"] += 1
+                        if not glued_stop and after == nxt:
+                            far = lows[i + n + 2] if i + n + 2 <= last else None
+                            bucket[f"{filler}\0>{_outer(far, False)}"] += 1
+        return {key: found for key, found in counts.items() if found}
+
+    def _index(self) -> tuple[dict[str, tuple[tuple[int, frozenset[str]], ...]], bool]:
+        """For each needed left word, the run lengths needed after it with the right-hand sides
+        needed for each; and whether glued contexts are needed."""
+        runs: defaultdict[str, defaultdict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+        glued = False
+        for key in self._counts:
+            if key[0] == "free":
+                runs[key[2]][int(key[1])].add(key[3])
+            else:
+                glued = True
+        return {word: tuple((n, frozenset(a)) for n, a in sorted(by_n.items())) for word, by_n in runs.items()}, glued
+
+    def fillers(self, key: ContextKey) -> Counter[str]:
+        """The words counted in ``key``'s context, and how often (the words beyond it left out)."""
+        return Counter({w: n for w, n in self._counts.get(key, Counter()).items() if "\0" not in w})
+
+    def predict(self, key: ContextKey | None, outer: tuple[str, str | None] | None = None) -> tuple[str | None, float]:
+        """The restored word for ``key`` and its share among fillers; (None, share) below threshold.
+
+        With ``outer`` (the words beyond a free context, :meth:`outer`), the word must also have
+        been seen between them and the context: ``The XXXX are intact`` has ``lungs`` as the
+        filler of ``the _ are``, but ``lungs are intact`` never occurs, so nothing is restored.
+        """
+        if key is None:
+            return None, 0.0
+        bucket = self._counts.get(key)
+        if not bucket:
+            return None, 0.0
+        by_word: Counter[str] = Counter()
+        surface: dict[str, Counter[str]] = defaultdict(Counter)
+        for word, n in self.fillers(key).items():
+            low = word.lower()
+            if low in _NOT_FILLERS or self._is_marker(word):
+                continue
+            by_word[low] += n
+            surface[low][word] += n
+        if not by_word:
+            return None, 0.0
+        # Words that mean the same share their support; the commonest of them is written.
+        by_sense: Counter[str] = Counter()
+        for word, n in by_word.items():
+            by_sense[_SENSE.get(word, word)] += n
+        sense, count = by_sense.most_common(1)[0]
+        share = count / sum(by_word.values())
+        if count < self.min_support or share < self.threshold:
+            return None, share
+        best = max((w for w in by_word if _SENSE.get(w, w) == sense), key=lambda w: by_word[w])
+        if outer is not None and key[0] == "free":
+            left, right = outer
+            if not bucket.get(f"{best}\0<{left}") or (right is not None and not bucket.get(f"{best}\0>{right}")):
+                return None, share
+        return surface[best].most_common(1)[0][0], share

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -11,7 +11,7 @@ from deidlint import meaning
 from deidlint.engine import Match, Scanner
 from deidlint.errors import UsageError
 from deidlint.fix.frames import ADMINISTRATIVE, content_free, repair_sentence
-from deidlint.fix.guard import cue_slot, hedge_slot, judge
+from deidlint.fix.guard import cue_slot, hedge_slot, judge, prime_residue
 from deidlint.fix.kinds import PHI_KINDS, PLACEHOLDER, RESTORABLE, kinds_of
 from deidlint.fix.restore import ContextKey, RestoreModel
 from deidlint.fix.sentences import LIST_ITEM, Segmenter, Unit
@@ -65,6 +65,8 @@ class Fixer:
             raise UsageError(f"unknown --unresolved {unresolved!r} (one of {', '.join(UNRESOLVED)})")
         self.unresolved = unresolved
         self._held: dict[int, list[str]] = {}
+        #: Repaired bodies of the round, by (text index, unit start): made once, judged in one batch.
+        self._bodies: dict[tuple[int, int], str] = {}
         self.segmenter = Segmenter(segmenter)
         self.model = RestoreModel(restore_threshold, is_marker=self._is_marker)
         self.stats = FixStats()
@@ -204,8 +206,19 @@ class Fixer:
                     texts[i] = _splice(texts[i], steps, 0, len(texts[i]))
             units = self.segmenter.units([texts[i] for i in repair],
                                          [[(s.start, s.end) for s in steps] for steps in repair.values()])
-            for (i, steps), found_units in zip(repair.items(), units, strict=True):
-                texts[i] = self._rebuild(i, texts[i], _merge_units(found_units, steps), steps)
+            plans = [(i, steps, _merge_units(found_units, steps))
+                     for (i, steps), found_units in zip(repair.items(), units, strict=True)]
+            # The residue pack scans every sentence the guard will judge in one batch: one scan
+            # per sentence would cost more than the whole rest of the fix.
+            self._bodies = {}
+            pieces = []
+            for i, steps, merged in plans:
+                for unit, inside in _by_unit(merged, steps):
+                    body = self._bodies[(i, unit.start)] = self._candidate(texts[i], unit, inside)
+                    pieces += (texts[i][unit.body:unit.end], body)
+            prime_residue(pieces)
+            for i, steps, merged in plans:
+                texts[i] = self._rebuild(i, texts[i], merged, steps)
             again = self._scan(texts, work, ignored)
             found = {**{i: m for i, m in found.items() if i not in work}, **again}
         for i, matches in found.items():
@@ -256,17 +269,11 @@ class Fixer:
         """Reassemble the report: untouched units verbatim, repaired ones rewritten when the guard
         accepts the repair, the others as ``unresolved`` says."""
         new: dict[int, str] = {}
-        j = 0
-        for i, unit in enumerate(units):
-            inside = []
-            while j < len(steps) and steps[j].start < unit.end:
-                inside.append(steps[j])
-                j += 1
+        for i, (unit, inside) in enumerate(_by_unit(units, steps, all_units=True)):
             if not inside:
                 continue
             original = text[unit.body:unit.end]
-            spliced = _splice(text, inside, unit.body, unit.end)
-            body, why = self._repair(text, unit, inside)
+            body, why = self._repair(text, unit, inside, self._bodies.get((record, unit.start)))
             if why is not None and any(s.action == "restore" for s in inside):
                 # A restore the sentence cannot take (the corpus's own wreckage, ``female with.``)
                 # goes the remove way before the sentence counts as unresolved.
@@ -278,7 +285,7 @@ class Fixer:
                 if not body:
                     self._note(Drop(record, unit.start, unit.end, "administrative", False, "dropped"))
                 continue
-            clinical = _clinical(original, spliced)
+            clinical = _clinical(original, _splice(text, inside, unit.body, unit.end))
             if self.unresolved == "drop" or not clinical:
                 new[i] = ""
                 self._note(Drop(record, unit.start, unit.end, why if clinical else "administrative", clinical,
@@ -296,11 +303,18 @@ class Fixer:
         return _join(text, units, new)
 
     @staticmethod
-    def _repair(text: str, unit: Unit, inside: list[_Step]) -> tuple[str, str | None]:
-        """The repaired body of one unit, and why the guard rejects it (None when it accepts)."""
+    def _candidate(text: str, unit: Unit, inside: list[_Step]) -> str:
+        """The repaired body of one unit, before the guard has judged it."""
         body = _splice(text, inside, unit.body, unit.end)
         if any(s.action in ("remove", "neutral") for s in inside):
             body = repair_sentence(body, neutral=any(s.action == "neutral" for s in inside))
+        return body
+
+    def _repair(self, text: str, unit: Unit, inside: list[_Step], body: str | None = None) -> tuple[str, str | None]:
+        """The repaired body of one unit (``body`` when already made), and why the guard rejects it
+        (None when it accepts)."""
+        if body is None:
+            body = self._candidate(text, unit, inside)
         reading = _splice(text, [s for s in inside if s.action in ("restore", "hedge")], unit.body, unit.end)
         removed = [s for s in inside if s.action == "remove" and s.kind in RESTORABLE]
         why = next((f"slot: {slot.name}" for s in removed if (slot := hedge_slot(text, s.start, s.end))), None)
@@ -312,6 +326,19 @@ class Fixer:
     def _note(self, drop: Drop) -> None:
         self.stats.sentences[(drop.action, drop.clinical, drop.reason)] += 1
         self.stats.drops.append(drop)
+
+
+def _by_unit(units: list[Unit], steps: Sequence[_Step], all_units: bool = False) -> Iterator[tuple[Unit, list[_Step]]]:
+    """Each unit with the steps inside it (both sorted by position); only units with steps unless
+    ``all_units``."""
+    j = 0
+    for unit in units:
+        inside = []
+        while j < len(steps) and steps[j].start < unit.end:
+            inside.append(steps[j])
+            j += 1
+        if inside or all_units:
+            yield unit, inside
 
 
 def _clinical(sentence: str, spliced: str) -> bool:

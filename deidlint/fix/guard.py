@@ -24,6 +24,7 @@ independent evidence.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -162,13 +163,48 @@ def cue_slot(sentence: str, start: int, end: int) -> bool:
     if _CUE_LEFT.search(sentence[max(0, start - 12):start]) is None:
         return False
     return any(m.start >= end and m.cue is None and _CUE_GAP.fullmatch(sentence, end, m.start)
-               for m in meaning.mentions(sentence))
+               for m in _mentions(sentence))
+
+
+@lru_cache(maxsize=1 << 15)
+def _mentions(sentence: str) -> list[meaning.Mention]:
+    """The meaning reader's mentions, cached: the slot check and the judge read the same sentences."""
+    return meaning.mentions(sentence)
+
+
+def _assertions(sentence: str) -> frozenset[tuple[str, str]]:
+    return frozenset((m.observation, m.status) for m in _mentions(sentence))
 
 
 def _residue() -> Scanner:
     from deidlint.api import scanner  # the built-in packs: imported late, api reads rule files
 
     return scanner(("residue",))
+
+
+#: Residue findings per rule of the sentences judged lately. The scanner is built for batches (one
+#: vectorised search over many texts); a call per sentence would cost a millisecond each.
+_RESIDUE_SEEN: dict[str, Counter[str]] = {}
+_RESIDUE_KEEP = 1 << 16
+
+
+def prime_residue(sentences: Iterable[str]) -> None:
+    """Scan, in one batch, the sentences :func:`judge` is about to be asked about."""
+    todo = [s for s in dict.fromkeys(sentences) if s not in _RESIDUE_SEEN]
+    if not todo:
+        return
+    if len(_RESIDUE_SEEN) + len(todo) > _RESIDUE_KEEP:
+        _RESIDUE_SEEN.clear()
+    found: list[Counter[str]] = [Counter() for _ in todo]
+    for i, _, _, code in _residue().spans(todo):
+        found[i][code] += 1
+    _RESIDUE_SEEN.update(zip(todo, found, strict=True))
+
+
+def _residue_counts(sentence: str) -> Counter[str]:
+    if sentence not in _RESIDUE_SEEN:
+        prime_residue([sentence])
+    return _RESIDUE_SEEN[sentence]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -182,13 +218,11 @@ def judge(original: str, reading: str, candidate: str) -> str | None:
     repeat their sentences. An empty candidate (the sentence dropped) keeps the meaning only when
     the reading asserts no finding.
     """
-    if meaning.assertions(reading) != meaning.assertions(candidate):
+    if _assertions(reading) != _assertions(candidate):
         return "meaning"
     if not candidate:
         return None
-    residue = _residue()
-    before = Counter(m.rule.code for m in residue.scan(original))
-    after = Counter(m.rule.code for m in residue.scan(candidate))
+    before, after = _residue_counts(original), _residue_counts(candidate)
     if any(n > before[code] for code, n in after.items()):
         return "residue"
     for name, pattern in _FLAWS:

@@ -86,7 +86,8 @@ _REMOVE_FRAMES: tuple[tuple[str, Replacement], ...] = (
     (r"\b(no)\s+{W}\s+of\s+(?:an?\s+|the\s+)?", r"\1 "),
     (r"\b(the|a|an)\s+{W}\s+of\s+(?:the\s+)?", r"\1 "),
     (r"{W}", ""),
-    # markers whose kind stayed unknown
+    # markers whose kind stayed unknown: "woman with XXXX and vomiting" keeps its "with"
+    (r"\b(with|of|for)\s+{U}(?:\s*,\s*|\s+and\s+)(?=[a-z])", r"\1 "),
     (r"\b(?:at|from|on|of|to|by|with|in|for)\s+{U}", ""),
     (r"{X}", ""),
 )

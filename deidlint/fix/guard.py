@@ -57,6 +57,9 @@ FLAWS: tuple[Flaw, ...] = (
          (("Lung volumes are XXXX.", "Lung volumes are."),
           ("The tube remains in XXXX.", "The tube remains.")),
          ("Lung volumes are low.", "No effusion is seen.")),
+    Flaw("coordination broken", r"\b(?i:and|or)[ \t]*(?:[,.;:!?]|$|(?i:and|or|is|are|was|were|appears?|remains?)\b)",
+         (("Pulmonary vasculature and XXXX are normal.", "Pulmonary vasculature and are normal."),),
+         ("The heart and lungs are normal.", "No effusion or pneumothorax.")),
     Flaw("object lost", r"\b(?i:recommend(?:s|ed)?|consider|evaluate|rule out|r/o|status post|s/p|history of|"
                         r"secondary to|due to|consistent with|compatible with|suggestive of|concerning for)"
                         r"[ \t]*(?:[.,;:!?]|$)",
@@ -92,7 +95,7 @@ _FUNCTION = (r"and|or|nor|but|the|a|an|of|with|without|to|in|on|at|for|by|from|n
 CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
 #: Verbs (and their past participles) that follow a finding's subject.
 _AFTER_SUBJECT = (r"is|are|was|were|has|have|appears?|remains?|identified|seen|noted|present|demonstrated|"
-                  r"visualized|unchanged|stable|again")
+                  r"visualized|unchanged|stable|again|of")
 
 #: Slots where deleting a marker cannot keep the sentence's meaning or grammar, whatever it hid: a
 #: hedge or a negation, a head noun, a verb. In the examples, ``XXXX`` is the marker judged.
@@ -127,7 +130,8 @@ SLOTS: tuple[Slot, ...] = (
     Slot("head noun", rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z][A-Za-z-]+\s+"
                       rf"(?<!(?:\band|\bor|,)\s+{CONJUNCT_MODIFIERS}\s+)$",
          rf"(?=\s*[.,;:!?)]|\s*$|\s+(?:{_AFTER_SUBJECT})\b)", None,
-         ("Productive XXXX.", "Calcified mediastinal XXXX identified.", "Evidence of remote XXXX, unchanged."),
+         ("Productive XXXX.", "Calcified mediastinal XXXX identified.", "Evidence of remote XXXX, unchanged.",
+          "Visualized XXXX of the chest are normal."),
          ("No XXXX.", "Chest pain and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
           "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are normal.")),
 )

@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -36,7 +37,7 @@ from deidlint.reporting import (
     printable,
 )
 from deidlint.rules import STRATEGIES, UNRESOLVED, Rule, all_rules, load_packs, select_rules
-from deidlint.writers import Edit
+from deidlint.writers import Edit, Transaction
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -220,7 +221,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     from deidlint.fix import Fixer
     from deidlint.fix.run import FixRun
-    from deidlint.writers import Transaction, atomic_output, destinations, refuse_special, rewrite, stale_temporaries
+    from deidlint.writers import destinations, refuse_special, rewrite, stale_temporaries
 
     if not (args.output or args.in_place or args.dry_run):
         raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
@@ -243,16 +244,21 @@ def cmd_fix(args: argparse.Namespace) -> int:
                   mask_token=mask_token, restore_threshold=config.restore_threshold, segmenter=args.segmenter,
                   unresolved=unresolved)
     ignores = Check(sources, scanner, opts, config.per_path_ignores)
-    run = FixRun(fixer, resolve_jobs(args.jobs))
     # Every output appears at the end, together, and only if no input changed meanwhile.
     transaction = Transaction()
+    report = ExitStack()
+    drops = None
+    if args.report_drops:  # streamed: a corpus may drop millions of sentences
+        handle = report.enter_context(_written(args.report_drops, transaction))
+        drops = lambda line: handle.write(json.dumps(line).encode() + b"\n")  # noqa: E731
+    run = FixRun(fixer, resolve_jobs(args.jobs), drops)
     for source in sources:
         transaction.watch(source.path)
     skipped: list[RecordError] = []
     try:
         run.learn(lambda: (item.texts for source in sources for item in read(source, opts)
                            if not isinstance(item, RecordError)))
-        with run:
+        with report, run:
             for source, dest in zip(sources, dests, strict=True):
                 edits = partial(run.edit, ignored=ignores._ignored_codes(source.path))
                 skipped += rewrite(source, opts, dest, _with_diff(edits) if args.diff else edits, transaction).skipped
@@ -264,30 +270,38 @@ def cmd_fix(args: argparse.Namespace) -> int:
     for error in skipped:  # --on-error skip: like check, name them and fail the run
         print(f"{error} (copied unchanged, not fixed)", file=sys.stderr)
     print(stats.summary(dry_run=args.dry_run), file=sys.stderr)
-    clinical = sorted({_record_name(d) for d in run.drops if d["clinical"] and d["action"] == "dropped"})
+    clinical = list(run.clinical_records)
     if clinical:
         print(f"clinical sentences dropped in {len(clinical)} record(s)" +
               ("; listed in " + printable(args.report_drops) if args.report_drops else
                "; --report-drops FILE lists them"), file=sys.stderr)
-    outputs_json = [(args.stats_json, json.dumps({"files": len(sources), **stats.as_dict(), "skipped_records":
-                                                  len(skipped), "records_with_clinical_drops": clinical},
-                                                 indent=2) + "\n"),
-                    (args.report_drops, "".join(json.dumps(d) + "\n" for d in run.drops))]
-    for path, content in outputs_json:
-        if not path:
-            continue
-        try:
-            with atomic_output(path) as handle:
-                handle.write(content.encode())
-        except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if args.stats_json:
+        with _written(args.stats_json) as handle:
+            handle.write(json.dumps({"files": len(sources), **stats.as_dict(), "skipped_records": len(skipped),
+                                     "records_with_clinical_drops": clinical}, indent=2).encode() + b"\n")
     return 1 if stats.remaining or skipped else 0
 
 
-def _record_name(drop: dict[str, object]) -> str:
-    """A record as the summary names it: ``path:row``, with the id where the data has one."""
-    name = f"{drop['path']}:{drop['row']}"
-    return f"{name} ({drop['id']})" if drop.get("id") is not None else name
+@contextmanager
+def _written(path: str, transaction: Transaction | None = None) -> Iterator[IO[bytes]]:
+    """``atomic_output(path)``; failing to create or finish that file is a one-line usage error
+    (an error inside the block is the block's own and passes unchanged)."""
+    from deidlint.writers import atomic_output
+
+    output = atomic_output(path, transaction=transaction)
+    try:
+        handle = output.__enter__()
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        yield handle
+    except BaseException:
+        output.__exit__(*sys.exc_info())
+        raise
+    try:
+        output.__exit__(None, None, None)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _with_diff(edit: Edit) -> Edit:

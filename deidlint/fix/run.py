@@ -56,19 +56,29 @@ def dropped_sentence(batch: Batch, drop: Drop) -> dict[str, object]:
             "action": drop.action, "clinical": drop.clinical, "reason": drop.reason}
 
 
+def record_name(line: dict[str, object]) -> str:
+    """A record as the summary names it: ``path:row``, with the id where the data has one."""
+    name = f"{line['path']}:{line['row']}"
+    return f"{name} ({line['id']})" if line.get("id") is not None else name
+
+
 class FixRun:
     """One ``fix`` over a corpus; use as a context manager around the fix pass.
 
     ``corpus`` is called once per learning pass and yields the texts of each batch.
-    ``stats`` sums the statistics of every batch fixed; ``drops`` lists every sentence dropped,
-    kept for review or masked as unresolved, by record (see :func:`dropped_sentence`).
+    ``stats`` sums the statistics of every batch fixed; every sentence dropped, kept for review or
+    masked as unresolved goes to ``drops`` as it comes (see :func:`dropped_sentence`), so memory
+    stays flat however many there are; ``clinical_records`` names the records that lost a
+    sentence with clinical content.
     """
 
-    def __init__(self, fixer: Fixer, jobs: int = 1) -> None:
+    def __init__(self, fixer: Fixer, jobs: int = 1,
+                 drops: Callable[[dict[str, object]], None] | None = None) -> None:
         self.fixer = fixer
         self.jobs = jobs
         self.stats = FixStats()
-        self.drops: list[dict[str, object]] = []
+        self.clinical_records: dict[str, None] = {}
+        self._drops = drops
         self._workers: Workers[Fixer] | None = None
 
     def learn(self, corpus: Callable[[], Iterable[Sequence[str]]]) -> None:
@@ -105,5 +115,10 @@ class FixRun:
             for i, text in changes:
                 new[i] = text
             self.stats.add(stats)
-            self.drops += [dropped_sentence(batch, d) for d in stats.drops]
+            for drop in stats.drops:
+                line = dropped_sentence(batch, drop)
+                if drop.clinical and drop.action == "dropped":
+                    self.clinical_records[record_name(line)] = None
+                if self._drops is not None:
+                    self._drops(line)
             yield batch, new

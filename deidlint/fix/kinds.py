@@ -64,6 +64,9 @@ _TAG_WORDS: tuple[tuple[str, str], ...] = (
 _TAG_KIND = [(kind, regex.compile(p, regex.IGNORECASE)) for kind, p in _TAG_WORDS]
 _HAS_TAG_WORD = regex.compile(r"[A-Za-z]{2,}")
 
+#: A device noun after a marker makes it a device's name (Swan-Ganz, Dobhoff, Port-A-Cath).
+_DEVICE = r"\s+(?:catheter|tube|line|filter|valve|drain)\b"
+
 #: Context cues, tried in order: (kind, where, cue). ``left1``/``left2`` are the last one or two
 #: words before the marker (lower case), ``right1`` the first word after it; ``left``/``right``
 #: are patterns for what is glued to the marker (``___:53``, ``Swan-___``, ``___-year-old``).
@@ -75,7 +78,7 @@ _CUES: tuple[tuple[str, str, str], ...] = (
     ("id", "left1", "accession clip mrn record order pager beeper serial number no. # #: number: (pager"),
     ("phone", "left1", "phone telephone tel tel. fax cell ext ext. extension phone: telephone: fax:"),
     ("word", "left", r"[A-Za-z]-$"),
-    ("word", "right", r"-[A-Za-z]|\s*(?:mm|cm)\b|\s+(?:catheter|tube|line|filter|valve|drain)\b"),
+    ("word", "right", rf"-[A-Za-z]|\s*(?:mm|cm)\b|{_DEVICE}"),
     ("name", "left1", "dr dr. drs drs. mr mr. mrs mrs. ms ms. miss prof prof. nurse"),
     ("name", "right", r"\s*,?\s*(?:RN|MD|NP|PA-C|DO|PhD|M\.D\.)\b|\s+(?:was|were|has been)\s+"
                       r"(?:paged|notified|called|informed|contacted|made aware)"),
@@ -141,6 +144,7 @@ class _CueTable:
 _CUE_TABLE = _CueTable(_CUES)
 #: An age reads as one whatever a tag says (``<DATE_TIME> year old``).
 _AGE_AFTER = re.compile(next(cue for kind, where, cue in _CUES if (kind, where) == ("age", "right")))
+_DEVICE_AFTER = re.compile(_DEVICE)
 #: How far around a marker the cues look.
 _LEFT_CHARS, _RIGHT_CHARS = 40, 32
 #: Separators across which adjacent markers share a kind (``___ ___``, ``XXXX, XXXX``).
@@ -156,6 +160,8 @@ def classify(text: str, match: Match) -> str:
     right = text[match.end:match.end + _RIGHT_CHARS]
     if _AGE_AFTER.match(right):
         return "age"
+    if _DEVICE_AFTER.match(right):
+        return "word"  # "the [**Doctor Last Name**] catheter": an eponym the scrubber took, whatever the tag says
     if marker != "XXXX" and _HAS_TAG_WORD.search(marker):
         for tag_kind, pattern in _TAG_KIND:
             if pattern.search(marker):

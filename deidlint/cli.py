@@ -247,10 +247,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
     # Every output appears at the end, together, and only if no input changed meanwhile.
     transaction = Transaction()
     report = ExitStack()
-    drops = None
+    drops: Callable[[dict[str, object]], None] | None = None
     if args.report_drops:  # streamed: a corpus may drop millions of sentences
         handle = report.enter_context(_written(args.report_drops, transaction))
-        drops = lambda line: handle.write(json.dumps(line).encode() + b"\n")  # noqa: E731
+
+        def drops(line: dict[str, object]) -> None:
+            handle.write(json.dumps(line).encode() + b"\n")
     run = FixRun(fixer, resolve_jobs(args.jobs), drops)
     for source in sources:
         transaction.watch(source.path)

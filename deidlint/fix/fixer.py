@@ -211,7 +211,7 @@ class Fixer:
             # The residue pack scans every sentence the guard will judge in one batch: one scan
             # per sentence would cost more than the whole rest of the fix.
             self._bodies = {}
-            pieces = []
+            pieces: list[str] = []
             for i, steps, merged in plans:
                 for unit, inside in _by_unit(merged, steps):
                     body = self._bodies[(i, unit.start)] = self._candidate(texts[i], unit, inside)

@@ -218,14 +218,14 @@ def test_diff_headers_escape_file_names(tmp_path: Path) -> None:
 
 
 UNRESOLVED_DATA = ('id,report\n'
-                   'r1,"FINDINGS: The XXXX are normal. No pneumothorax."\n'
+                   'r1,"FINDINGS: The XXXX are unremarkable today. No pneumothorax."\n'
                    'r2,"Heart size normal. Discussed with Dr. ___ at ___."\n')
 
 
 @pytest.mark.parametrize(("unresolved", "code", "first"), [
     ("drop", 0, "FINDINGS: No pneumothorax."),
-    ("keep", 1, "FINDINGS: The XXXX are normal. No pneumothorax."),
-    ("mask", 0, "FINDINGS: The [PHI] are normal. No pneumothorax."),
+    ("keep", 1, "FINDINGS: The XXXX are unremarkable today. No pneumothorax."),
+    ("mask", 0, "FINDINGS: The [PHI] are unremarkable today. No pneumothorax."),
 ])
 def test_unresolved_sentences_are_counted_reported_and_never_shown(tmp_path: Path, unresolved: str, code: int,
                                                                   first: str) -> None:
@@ -241,12 +241,12 @@ def test_unresolved_sentences_are_counted_reported_and_never_shown(tmp_path: Pat
     assert [(d["row"], d["id"], d["action"], d["clinical"]) for d in lines] == \
         [(0, "r1", action, True), (1, "r2", "dropped", False)]
     assert lines[0]["reason"] == "residue" and lines[1]["reason"] == "administrative"
-    assert UNRESOLVED_DATA.split('"')[1][lines[0]["start"]:lines[0]["end"]] == "The XXXX are normal."
+    assert UNRESOLVED_DATA.split('"')[1][lines[0]["start"]:lines[0]["end"]] == "The XXXX are unremarkable today."
     written = json.loads(stats.read_text())
     assert written["sentences_dropped"] == (2 if unresolved == "drop" else 1)
     assert written["clinical_sentences_dropped"] == (1 if unresolved == "drop" else 0)
     assert written["records_with_clinical_drops"] == ([f"{data}:0 (r1)"] if unresolved == "drop" else [])
-    for text in ("XXXX are normal", "pneumothorax", "Discussed"):  # counts and names, never report text
+    for text in ("XXXX are unremarkable", "pneumothorax", "Discussed"):  # counts and names, never report text
         assert text not in result.stderr and text not in drops.read_text()
     if unresolved == "mask":
         assert run_cli("check", str(out), "--config", str(_config(tmp_path, 'unresolved = "mask"\n'))).returncode == 0

@@ -48,13 +48,13 @@ def test_a_restore_cannot_bring_in_the_corpus_residue() -> None:
     assert judge("Female XXXX.", "Female with.", "Female with.") == "residue"
 
 
-MARKED = ["FINDINGS: The XXXX are normal. No pneumothorax.", "IMPRESSION: Calcified lymph XXXX are seen."]
+MARKED = ["FINDINGS: The XXXX are unremarkable today. No pneumothorax.", "IMPRESSION: Calcified lymph XXXX are seen."]
 
 
 @pytest.mark.parametrize(("unresolved", "expected"), [
     ("drop", ["FINDINGS: No pneumothorax.", ""]),
     ("keep", MARKED),
-    ("mask", ["FINDINGS: The [PHI] are normal. No pneumothorax.", "IMPRESSION: Calcified lymph [PHI] are seen."]),
+    ("mask", ["FINDINGS: The [PHI] are unremarkable today. No pneumothorax.", "IMPRESSION: Calcified lymph [PHI] are seen."]),
 ])
 def test_unresolved_sentences_go_the_way_the_user_chose(unresolved: str, expected: list[str]) -> None:
     fixer = Fixer(scanner(), "remove", unresolved=unresolved)
@@ -65,7 +65,7 @@ def test_unresolved_sentences_go_the_way_the_user_chose(unresolved: str, expecte
     assert {(d.record, d.action, d.clinical) for d in stats.drops} == {(0, action, True), (1, action, True)}
     assert [d.reason for d in stats.drops] == ["residue", "slot: head noun"]  # "The are"; "lymph XXXX are"
     # Offsets name the sentence in its cell, so a reviewer finds it without the text in the report.
-    assert MARKED[0][stats.drops[0].start:stats.drops[0].end] == "The XXXX are normal."
+    assert MARKED[0][stats.drops[0].start:stats.drops[0].end] == "The XXXX are unremarkable today."
     if unresolved == "keep":
         assert stats.remaining["DL303"] == 2
 
@@ -95,7 +95,7 @@ def test_adjacent_masks_keep_their_separators() -> None:
     ("Heart size normal, XXXX pleural effusion.", True),
     ("No XXXX effusion.", False),             # the finding has its cue
     ("Left basilar XXXX opacity.", False),    # after an adjective: the marker modifies, it governs nothing
-    ("XXXX are normal.", False),              # no finding after it
+    ("XXXX are unremarkable today.", False),              # no finding after it
     ("XXXX mm nodular opacity.", False),      # a measurement's digits
 ])
 def test_a_marker_before_an_ungoverned_finding_is_a_cue_slot(sentence: str, slot: bool) -> None:

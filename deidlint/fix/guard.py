@@ -48,22 +48,22 @@ class Flaw(NamedTuple):
 FLAWS: tuple[Flaw, ...] = (
     Flaw("subject lost", r"^[\W\d]*(?:(?i:however|also|then|again),?\s+)?(?i:is|are|was|were|appears?|remains?|"
                          r"measures?|represents?|reflects?|demonstrates?|shows?|and|or|but|nor)\b",
-         (("XXXX are normal.", "Are normal."),
-          ("XXXX XXXX and lateral chest examination was obtained.", "And lateral chest examination was obtained."),
+         (("XXXX are unremarkable bilaterally.", "Are unremarkable bilaterally."),
+          ("XXXX XXXX and lateral views were obtained today.", "And lateral views were obtained today."),
           ("However, XXXX is recommended.", "However, is recommended.")),
          ("The lungs are normal.", "Andersen catheter in place.")),
     Flaw("complement lost", r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
                             r"[ \t]*(?:[.,;:!?]|$)",
-         (("Lung volumes are XXXX.", "Lung volumes are."),
+         (("Overall, lung volumes are XXXX.", "Overall, lung volumes are."),
           ("The tube remains in XXXX.", "The tube remains.")),
          ("Lung volumes are low.", "No effusion is seen.")),
     Flaw("coordination broken", r"\b(?i:and|or)[ \t]*(?:[,.;:!?]|$|(?i:and|or|is|are|was|were|appears?|remains?)\b)",
-         (("Pulmonary vasculature and XXXX are normal.", "Pulmonary vasculature and are normal."),),
+         (("The pulmonary vessels and XXXX are unremarkable.", "The pulmonary vessels and are unremarkable."),),
          ("The heart and lungs are normal.", "No effusion or pneumothorax.")),
     Flaw("object lost", r"\b(?i:recommend(?:s|ed)?|consider|evaluate|rule out|r/o|status post|s/p|history of|"
                         r"secondary to|due to|consistent with|compatible with|suggestive of|concerning for)"
                         r"[ \t]*(?:[.,;:!?]|$)",
-         (("Recommend XXXX.", "Recommend."), ("Consider XXXX.", "Consider.")),
+         (("We recommend XXXX.", "We recommend."), ("Consider XXXX.", "Consider.")),
          ("Recommend follow-up.", "Findings concerning for pneumonia.")),
 )
 _FLAWS = [(f.name, regex.compile(f.pattern)) for f in FLAWS]
@@ -106,7 +106,7 @@ SLOTS: tuple[Slot, ...] = (
          r"(?:is|are)\s+(?:consistent|compatible|related|secondary|due|suspicious|concerning))\b",
          "likely", ("XXXX represents atelectasis.", "Opacity, XXXX reflects scarring.",
                     "Right lower lobe XXXX representing hemorrhage."),
-         ("The XXXX are normal.", "Heart size is XXXX.")),
+         ("The XXXX are unremarkable today.", "Heart size is XXXX.")),
     Slot("less or more likely", r"\b(?i:less|more)\s+$", None, "likely",
          ("Infiltrate is less XXXX but not excluded.",), ("Heart size is XXXX.",)),
     Slot("diagnosis after a comma", r",\s*$",
@@ -130,10 +130,10 @@ SLOTS: tuple[Slot, ...] = (
     Slot("head noun", rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z][A-Za-z-]+\s+"
                       rf"(?<!(?:\band|\bor|,)\s+{CONJUNCT_MODIFIERS}\s+)$",
          rf"(?=\s*[.,;:!?)]|\s*$|\s+(?:{_AFTER_SUBJECT})\b)", None,
-         ("Productive XXXX.", "Calcified mediastinal XXXX identified.", "Evidence of remote XXXX, unchanged.",
+         ("Persistent productive XXXX.", "Calcified hilar XXXX noted.", "Evidence of remote XXXX, unchanged.",
           "Visualized XXXX of the chest are normal."),
-         ("No XXXX.", "Chest pain and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
-          "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are normal.")),
+         ("No XXXX.", "Fever and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
+          "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are unremarkable.")),
 )
 _SLOTS = [(s, regex.compile(s.left) if s.left else None, regex.compile(s.right, regex.IGNORECASE)
            if s.right else None) for s in SLOTS]

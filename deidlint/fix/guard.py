@@ -56,10 +56,10 @@ FLAWS: tuple[Flaw, ...] = (
                             r"[ \t]*(?:[.,;:!?]|$)",
          (("Overall, lung volumes are XXXX.", "Overall, lung volumes are."),
           ("The tube remains in XXXX.", "The tube remains.")),
-         ("Lung volumes are low.", "No effusion is seen.")),
+         ("Lung volumes are low today.", "No effusion is seen.")),
     Flaw("coordination broken", r"\b(?i:and|or)[ \t]*(?:[,.;:!?]|$|(?i:and|or|is|are|was|were|appears?|remains?)\b)",
          (("The pulmonary vessels and XXXX are unremarkable.", "The pulmonary vessels and are unremarkable."),),
-         ("The heart and lungs are normal.", "No effusion or pneumothorax.")),
+         ("The heart and lungs are normal.", "No effusion or pneumothorax is seen today.")),
     Flaw("object lost", r"\b(?i:recommend(?:s|ed)?|consider|evaluate|rule out|r/o|status post|s/p|history of|"
                         r"secondary to|due to|consistent with|compatible with|suggestive of|concerning for)"
                         r"[ \t]*(?:[.,;:!?]|$)",

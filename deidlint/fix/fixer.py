@@ -11,7 +11,7 @@ from deidlint import meaning
 from deidlint.engine import Match, Scanner
 from deidlint.errors import UsageError
 from deidlint.fix.frames import ADMINISTRATIVE, content_free, repair_sentence
-from deidlint.fix.guard import cue_slot, hedge_slot, judge, prime_residue
+from deidlint.fix.guard import Slot, cue_slot, hedge_slot, judge, prime_residue
 from deidlint.fix.kinds import PHI_KINDS, PLACEHOLDER, RESTORABLE, kinds_of
 from deidlint.fix.restore import ContextKey, RestoreModel
 from deidlint.fix.sentences import LIST_ITEM, Segmenter, Unit
@@ -31,6 +31,8 @@ class _Step:
     action: str
     key: ContextKey | None = None
     outer: tuple[str, str | None] | None = None
+    #: The hedge or negation slot a marker of a generic kind sits in (:func:`hedge_slot`).
+    slot: Slot | None = None
     replacement: str | None = None
 
 
@@ -65,8 +67,6 @@ class Fixer:
             raise UsageError(f"unknown --unresolved {unresolved!r} (one of {', '.join(UNRESOLVED)})")
         self.unresolved = unresolved
         self._held: dict[int, list[str]] = {}
-        #: Repaired bodies of the round, by (text index, unit start): made once, judged in one batch.
-        self._bodies: dict[tuple[int, int], str] = {}
         self.segmenter = Segmenter(segmenter)
         self.model = RestoreModel(restore_threshold, is_marker=self._is_marker)
         self.stats = FixStats()
@@ -210,15 +210,12 @@ class Fixer:
                      for (i, steps), found_units in zip(repair.items(), units, strict=True)]
             # The residue pack scans every sentence the guard will judge in one batch: one scan
             # per sentence would cost more than the whole rest of the fix.
-            self._bodies = {}
-            pieces: list[str] = []
-            for i, steps, merged in plans:
-                for unit, inside in _by_unit(merged, steps):
-                    body = self._bodies[(i, unit.start)] = self._candidate(texts[i], unit, inside)
-                    pieces += (texts[i][unit.body:unit.end], body)
-            prime_residue(pieces)
-            for i, steps, merged in plans:
-                texts[i] = self._rebuild(i, texts[i], merged, steps)
+            bodies = [{k: self._candidate(texts[i], unit, inside) for k, unit, inside in _by_unit(merged, steps)}
+                      for i, steps, merged in plans]
+            prime_residue([piece for (i, _, merged), made in zip(plans, bodies, strict=True) for k, body in made.items()
+                           for piece in (texts[i][merged[k].body:merged[k].end], body)])
+            for (i, steps, merged), made in zip(plans, bodies, strict=True):
+                texts[i] = self._rebuild(i, texts[i], merged, steps, made)
             again = self._scan(texts, work, ignored)
             found = {**{i: m for i, m in found.items() if i not in work}, **again}
         for i, matches in found.items():
@@ -241,9 +238,12 @@ class Fixer:
         sentence_level = False
         for step in steps:
             stats.traces += len(step.rules)
-            if step.action == "restore" and (slot := hedge_slot(text, step.start, step.end)) and slot.fill:
+            if step.kind in RESTORABLE:  # here, not in _plan: the survey pass needs no slots
+                step.slot = hedge_slot(text, step.start, step.end)
+            if step.action == "restore" and step.slot is not None and step.slot.fill:
                 step.action = "hedge"
-                step.replacement = slot.fill.capitalize() if _sentence_start(text, step.start) else slot.fill
+                fill = step.slot.fill
+                step.replacement = fill.capitalize() if _sentence_start(text, step.start) else fill
             elif step.action == "restore":
                 word, _ = self.model.predict(step.key, step.outer)
                 if word is not None:
@@ -265,15 +265,14 @@ class Fixer:
                 stats.by_rule[(rule.code, step.action)] += 1
         return sentence_level
 
-    def _rebuild(self, record: int, text: str, units: list[Unit], steps: list[_Step]) -> str:
+    def _rebuild(self, record: int, text: str, units: list[Unit], steps: list[_Step], bodies: dict[int, str]) -> str:
         """Reassemble the report: untouched units verbatim, repaired ones rewritten when the guard
-        accepts the repair, the others as ``unresolved`` says."""
+        accepts the repair, the others as ``unresolved`` says. ``bodies`` are the repaired
+        bodies by unit index, made before the round's one residue scan."""
         new: dict[int, str] = {}
-        for i, (unit, inside) in enumerate(_by_unit(units, steps, all_units=True)):
-            if not inside:
-                continue
+        for i, unit, inside in _by_unit(units, steps):
             original = text[unit.body:unit.end]
-            body, why = self._repair(text, unit, inside, self._bodies.get((record, unit.start)))
+            body, why = self._repair(text, unit, inside, bodies[i])
             if why is not None and any(s.action == "restore" for s in inside):
                 # A restore the sentence cannot take (the corpus's own wreckage, ``female with.``)
                 # goes the remove way before the sentence counts as unresolved.
@@ -317,7 +316,9 @@ class Fixer:
             body = self._candidate(text, unit, inside)
         reading = _splice(text, [s for s in inside if s.action in ("restore", "hedge")], unit.body, unit.end)
         removed = [s for s in inside if s.action == "remove" and s.kind in RESTORABLE]
-        why = next((f"slot: {slot.name}" for s in removed if (slot := hedge_slot(text, s.start, s.end))), None)
+        why = next((f"slot: {s.slot.name}" for s in removed if s.slot is not None), None)
+        # The cue check reads offsets in the reading, which equal the original's only up to the
+        # first restored or hedge word; a marker after one is not checked.
         if why is None and any(cue_slot(reading, s.start - unit.body, s.end - unit.body) for s in removed
                                if not any(r.start < s.start for r in inside if r.action in ("restore", "hedge"))):
             why = "slot: a finding's negation or hedge"
@@ -328,17 +329,16 @@ class Fixer:
         self.stats.drops.append(drop)
 
 
-def _by_unit(units: list[Unit], steps: Sequence[_Step], all_units: bool = False) -> Iterator[tuple[Unit, list[_Step]]]:
-    """Each unit with the steps inside it (both sorted by position); only units with steps unless
-    ``all_units``."""
+def _by_unit(units: list[Unit], steps: Sequence[_Step]) -> Iterator[tuple[int, Unit, list[_Step]]]:
+    """Each unit that holds steps, with its index and those steps (units and steps sorted by position)."""
     j = 0
-    for unit in units:
+    for i, unit in enumerate(units):
         inside = []
         while j < len(steps) and steps[j].start < unit.end:
             inside.append(steps[j])
             j += 1
-        if inside or all_units:
-            yield unit, inside
+        if inside:
+            yield i, unit, inside
 
 
 def _clinical(sentence: str, spliced: str) -> bool:

@@ -7,7 +7,6 @@ from functools import lru_cache
 
 import regex
 
-from deidlint.fix.guard import CONJUNCT_MODIFIERS
 from deidlint.fix.kinds import ANY_PLACEHOLDER, KIND_OF_PLACEHOLDER, PLACEHOLDER, compile_frame
 
 Replacement = str | Callable[[regex.Match[str]], str]
@@ -28,6 +27,8 @@ def _sex(m: regex.Match[str]) -> str:
 
 #: Modifiers whose noun a scrubber took inside a conjunction (``The heart and pulmonary XXXX are
 #: normal``): the conjunct goes whole, and the verb agrees with what is left.
+#: The guard knows the marker after one for no orphaned head noun, since this rewrite takes both.
+CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
 _SINGULAR_VERB = {"are": "is", "appear": "appears", "remain": "remains", "have": "has"}
 
 

@@ -32,6 +32,7 @@ import regex
 
 from deidlint import meaning
 from deidlint.engine import Scanner
+from deidlint.fix.frames import CONJUNCT_MODIFIERS
 
 
 class Flaw(NamedTuple):
@@ -90,9 +91,6 @@ _FUNCTION = (r"and|or|nor|but|the|a|an|of|with|without|to|in|on|at|for|by|from|n
              # the words before a comparison's date: ``Chest PA and lateral XXXX``, ``prior XXXX``
              r"ap|pa|lateral|chest|radiographs?|portable|frontal|upright|ct|mri|exams?|examinations?|stud(?:y|ies)|"
              r"films?|views?|prior|dated|since|comparison")
-#: Modifiers whose noun a scrubber took inside a conjunction (``The heart and pulmonary XXXX are
-#: normal``): the repair deletes the conjunct whole, so the marker is no head noun left orphaned.
-CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
 #: Verbs (and their past participles) that follow a finding's subject.
 _AFTER_SUBJECT = (r"is|are|was|were|has|have|appears?|remains?|identified|seen|noted|present|demonstrated|"
                   r"visualized|unchanged|stable|again|of")

@@ -30,7 +30,8 @@ class FixStats:
     records: int = 0
     records_changed: int = 0
     traces: int = 0
-    #: (rule code, action actually applied) -> count; actions are the strategy names.
+    #: (rule code, action actually applied) -> count; actions are the strategy names, and ``hedge``
+    #: (a hedge slot filled with its word).
     by_rule: Counter[tuple[str, str]] = field(default_factory=Counter)
     restored: int = 0
     restore_fallbacks: int = 0

@@ -25,6 +25,7 @@ from deidlint.errors import DeidlintError, RecordError, UsageError
 from deidlint.findings import Finding
 from deidlint.gates import Gate, outcome_lines, parse_thresholds
 from deidlint.parallel import resolve_jobs
+from deidlint.outputs import TABLE_FORMATS
 from deidlint.readers import Batch, LineMap, ReadOptions, discover, read
 from deidlint.reporting import (
     FORMATS,
@@ -221,16 +222,21 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     from deidlint.fix import Fixer
     from deidlint.fix.run import FixRun
-    from deidlint.writers import destinations, refuse_special, rewrite, stale_temporaries
+    from deidlint.outputs import STDOUT, Output, destinations
+    from deidlint.writers import refuse_special, rewrite, stale_temporaries
 
     if not (args.output or args.in_place or args.dry_run):
         raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
+    if args.output == STDOUT and args.diff:
+        raise UsageError("--diff and -o - both write to standard output; write the file elsewhere")
     config, rules = load_settings(args)
     sources = discover(args.paths)
     opts = read_options(args, config)
-    dests = [None] * len(sources) if args.dry_run else destinations(args.paths, sources, args.output, args.in_place)
+    dests: list[Output | None] = [None] * len(sources) if args.dry_run else list(
+        destinations(args.paths, sources, args.output, args.in_place, args.output_format))
     # --in-place rewrites the file a symlink names, as rewrite() does: check that file.
-    outputs = [os.path.realpath(d) if args.in_place else d for d in dests if d is not None]
+    outputs = [os.path.realpath(d.path) if args.in_place else d.path for d in dests
+               if d is not None and d.path != STDOUT]
     for target in [*outputs, *(f for f in (args.stats_json, args.report_drops) if f)]:
         refuse_special(target)
         for stale in stale_temporaries(target):
@@ -409,11 +415,14 @@ def build_parser() -> argparse.ArgumentParser:
     fix = sub.add_parser("fix", help="rewrite datasets so that no trace is left")
     add_input_options(fix)
     where = fix.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", metavar="OUT", help="write here (a file, or a folder for several inputs)")
+    where.add_argument("-o", "--output", metavar="OUT",
+                       help="write here: a file (- for standard output), or a folder for a folder or several inputs")
     where.add_argument("--in-place", action="store_true", help="rewrite the inputs themselves (atomically)")
     fix.add_argument("--strategy", choices=STRATEGIES,
                      help="how to repair every trace (default: config 'strategy', else each rule's own fix, "
                           "see 'deidlint rules'); config 'strategies' entries still win for the rules they name")
+    fix.add_argument("--output-format", choices=TABLE_FORMATS,
+                     help="convert the fixed tables to this format (default: each input's own, byte for byte)")
     fix.add_argument("--mask-token", metavar="TOKEN", help="token for the mask strategy (default [PHI])")
     fix.add_argument("--seed", type=int, help="seed for surrogate values (default: config 'seed', else 0)")
     fix.add_argument("--segmenter", choices=("rules", "spacy"), default="rules",

@@ -22,13 +22,16 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
+from deidlint.convert import convert
 from deidlint.errors import InputError, RecordError, UsageError
+from deidlint.outputs import STDOUT, Output
 from deidlint.readers import Batch, ReadOptions, Source, read
 
 #: Turns a stream of batches into the same batches, in order, each with its fixed texts (same
@@ -37,6 +40,12 @@ from deidlint.readers import Batch, ReadOptions, Source, read
 Edit = Callable[[Iterator[Batch]], Iterator[tuple[Batch, list[str]]]]
 
 _CHUNK = 1 << 20
+
+
+class _Writer(Protocol):
+    """Writes one whole file, fixed, and says how many records it changed."""
+
+    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int: ...
 
 
 @dataclass(slots=True)
@@ -211,40 +220,87 @@ def _open_raw(source: Source) -> IO[bytes]:
     return gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[return-value]
 
 
-def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit,
+def rewrite(source: Source, opts: ReadOptions, dest: str | Output | None, edit: Edit,
             transaction: Transaction | None = None) -> Rewrite:
     """Stream ``source`` through ``edit`` and write the result to ``dest`` (None: a dry run).
 
-    ``dest`` may be ``source.path`` itself (``--in-place``). Nothing is written when no cell
-    changed, except that a distinct ``dest`` receives a byte-identical copy. With a
+    ``dest`` may be ``source.path`` itself (``--in-place``) or standard output (``-o -``,
+    written through); a plain path is written in the input's format. Nothing is written when no cell changed, except that a distinct ``dest``
+    receives a byte-identical copy (or a converted one, for another format). With a
     ``transaction`` the output is staged there rather than put in place.
     """
     name = codecs.lookup(opts.encoding).name
     if source.fmt != "parquet" and ",\n\"".encode(name) != b',\n"':
         raise InputError(f"{source.path}: fix needs an ASCII-compatible encoding such as utf-8, not {name}")
-    writer = {"csv": _CsvWriter, "tsv": _CsvWriter, "jsonl": _JsonlWriter,
-              "parquet": _ParquetWriter, "txt": _TxtWriter}[source.fmt]
+    writers: dict[str, Callable[[Source, ReadOptions, str], _Writer]] = {
+        "csv": _CsvWriter, "tsv": _CsvWriter, "jsonl": _JsonlWriter, "parquet": _ParquetWriter, "txt": _TxtWriter}
+    writer = writers[source.fmt](source, opts, name)
     result = Rewrite()
     if dest is None:
         for item, new in _edited(source, opts, edit, result.skipped):
             result.records_changed += sum(a is not b and a != b for a, b in zip(item.texts, new, strict=True))
         return result
-    same = os.path.exists(dest) and os.path.samefile(dest, source.path)
-    target = os.path.realpath(dest) if same else dest
+    if isinstance(dest, str):
+        dest = Output(dest, source.fmt, source.gzip)
     try:
+        if dest.path == STDOUT:
+            result.records_changed = _written_through(source, writer, dest, edit, result.skipped, name)
+            return result
+        same = os.path.exists(dest.path) and os.path.samefile(dest.path, source.path)
+        target = os.path.realpath(dest.path) if same else dest.path
         try:
             with atomic_output(target, like=source.path if same else None, transaction=transaction) as handle:
-                result.records_changed = writer(source, opts, name).run(handle, edit, result.skipped)
+                result.records_changed = _fixed(source, writer, dest, handle, edit, result.skipped, name)
                 if not result.records_changed:
                     raise _Unchanged
         except _Unchanged:
-            if not same:
-                copy_atomically(source.path, dest, transaction)
+            if not same and not dest.converts(source):
+                copy_atomically(source.path, dest.path, transaction)
+            elif not same:
+                with open(source.path, "rb") as raw, atomic_output(dest.path, transaction=transaction) as handle:
+                    convert(raw, source.fmt, source.gzip, name, handle, dest.fmt, dest.gzip, source.path)
     except (EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"{source.path}: {exc}") from None
     except OSError as exc:  # no file name: the write itself failed (a full disk, say)
-        raise InputError(f"{exc.filename or dest}: {exc.strerror or exc}") from None
+        raise InputError(f"{exc.filename or dest.path}: {exc.strerror or exc}") from None
     return result
+
+
+def _fixed(source: Source, writer: _Writer, dest: Output, handle: IO[bytes], edit: Edit,
+           skipped: list[RecordError], encoding: str) -> int:
+    """Write the fixed ``source`` to ``handle`` in ``dest``'s format; the number of records changed.
+
+    A conversion fixes into an anonymous temporary file in the input's own format first (on
+    Linux it has no name, so not even SIGKILL leaves it behind), then converts that."""
+    if not dest.converts(source):
+        return writer.run(handle, edit, skipped)
+    folder = os.path.dirname(os.path.abspath(dest.path)) if dest.path != STDOUT else None
+    with tempfile.TemporaryFile(dir=folder) as staged:
+        changed = writer.run(staged, edit, skipped)
+        staged.seek(0)
+        convert(staged, source.fmt, source.gzip, encoding, handle, dest.fmt, dest.gzip, source.path)
+    return changed
+
+
+def _written_through(source: Source, writer: _Writer, dest: Output, edit: Edit, skipped: list[RecordError],
+                     encoding: str) -> int:
+    """``-o -``: the fixed file on standard output. A pipe cannot be renamed over, so this is the
+    one write that is not atomic; an input with nothing to fix is copied (or converted) as is."""
+    out = sys.stdout.buffer
+    sys.stdout.flush()
+    with tempfile.TemporaryFile() as staged:
+        changed = _fixed(source, writer, dest, staged, edit, skipped, encoding)
+        staged.seek(0)
+        if changed:
+            shutil.copyfileobj(staged, out, _CHUNK)
+        elif dest.converts(source):
+            with open(source.path, "rb") as raw:
+                convert(raw, source.fmt, source.gzip, encoding, out, dest.fmt, dest.gzip, source.path)
+        else:
+            with open(source.path, "rb") as raw:
+                shutil.copyfileobj(raw, out, _CHUNK)
+    out.flush()
+    return changed
 
 
 class _Unchanged(Exception):
@@ -576,39 +632,3 @@ class _TxtWriter:
                     sink.write(new[0].encode(self.encoding))
                 changed = 1
         return changed
-
-
-# -- where outputs go ---------------------------------------------------------------------------
-
-
-def destinations(paths: list[str], sources: list[Source], out: str | None, in_place: bool) -> list[str]:
-    """The output path of every source: itself (``--in-place``), ``out`` (one input file), or
-    ``out/<path relative to the input folder>`` (several inputs, or a folder).
-
-    An output that would overwrite an input without ``--in-place`` is refused.
-    """
-    if in_place:
-        for source in sources:
-            links = os.stat(source.path).st_nlink
-            if links > 1:
-                raise UsageError(f"{source.path} has {links} hard links; --in-place would replace this one and leave "
-                                 "the others unfixed: fix it to a new file with -o")
-        return [s.path for s in sources]
-    assert out is not None
-    single = len(paths) == 1 and not os.path.isdir(paths[0]) and not os.path.isdir(out)
-    dests: list[str] = []
-    for source in sources:
-        if single:
-            dests.append(out)
-            continue
-        root = next((p for p in paths if os.path.isdir(p) and
-                     os.path.commonpath([os.path.abspath(p), os.path.abspath(source.path)]) == os.path.abspath(p)), None)
-        rel = os.path.relpath(source.path, root) if root else os.path.basename(source.path)
-        dests.append(os.path.join(out, rel))
-    if len(set(map(os.path.abspath, dests))) != len(dests):
-        raise UsageError("two inputs would be written to the same output; fix them separately")
-    inputs = {os.path.realpath(s.path) for s in sources}
-    for dest in dests:
-        if os.path.realpath(dest) in inputs:
-            raise UsageError(f"{dest} is an input; use --in-place to rewrite inputs")
-    return dests

@@ -507,11 +507,13 @@ def test_fix_output_folder_not_writable(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     root = os.geteuid() == 0
-    for dest in (locked / "r.csv", locked / "sub" / "r.csv"):
+    # The output named, not the input or a temporary file; a missing folder is never created.
+    for dest, why in ((locked / "r.csv", f"{locked / 'r.csv'}: Permission denied"),
+                      (locked / "sub" / "r.csv", f"the folder {locked / 'sub'} does not exist")):
         result = subprocess.run([sys.executable, "-m", "deidlint", "fix", str(path), "-o", str(dest)],
                                 capture_output=True, text=True, cwd=REPO, timeout=120,
                                 preexec_fn=_without_root_file_access if root else None)
-        _one_line_error(result, f"{dest}: Permission denied")  # the output named, not the input or a temporary file
+        _one_line_error(result, why)
     assert list(locked.iterdir()) == []
     assert _snapshot(path) == before
 

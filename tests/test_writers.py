@@ -15,7 +15,8 @@ import pytest
 from deidlint import synth
 from deidlint.errors import InputError, UsageError
 from deidlint.readers import Batch, ReadOptions, discover, read, source_for
-from deidlint.writers import destinations, rewrite
+from deidlint.outputs import Output, destinations
+from deidlint.writers import rewrite
 
 
 def scrub(batch: Batch) -> list[str]:
@@ -211,11 +212,17 @@ def test_destinations(tmp_path: Path) -> None:
     single = tmp_path / "one.csv"
     single.write_text("id,report\n")
     out = tmp_path / "out"
-    assert destinations([str(single)], discover([str(single)]), str(tmp_path / "x.csv"), False) == [str(tmp_path / "x.csv")]
+    paths = lambda outputs: [o.path for o in outputs]  # noqa: E731
+    assert paths(destinations([str(single)], discover([str(single)]), str(tmp_path / "x.csv"), False)) == [
+        str(tmp_path / "x.csv")]
     sources = discover([str(folder), str(single)])
     assert destinations([str(folder), str(single)], sources, str(out), False) == [
-        str(out / "a.csv"), str(out / "sub" / "b.jsonl"), str(out / "one.csv")]
-    assert destinations([str(single)], discover([str(single)]), None, True) == [str(single)]
+        Output(str(out / "a.csv"), "csv", False), Output(str(out / "sub" / "b.jsonl"), "jsonl", False),
+        Output(str(out / "one.csv"), "csv", False)]
+    assert destinations([str(folder), str(single)], sources, str(out), False, "parquet") == [
+        Output(str(out / "a.parquet"), "parquet", False), Output(str(out / "sub" / "b.parquet"), "parquet", False),
+        Output(str(out / "one.parquet"), "parquet", False)]
+    assert paths(destinations([str(single)], discover([str(single)]), None, True)) == [str(single)]
     with pytest.raises(UsageError, match="--in-place"):
         destinations([str(single)], discover([str(single)]), str(single), False)
     assert [b.texts for b in read(discover([str(single)])[0], ReadOptions(columns=("report",)))] == []

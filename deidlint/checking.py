@@ -7,6 +7,7 @@ written while it is read. The :class:`Summary` is complete once the iterator is 
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -39,17 +40,24 @@ class Check:
             for source in self.sources:
                 yield from self._check_source(source, workers)
 
-    def _ignored_codes(self, path: str) -> frozenset[str]:
-        """Codes switched off for *path* by ``per-path-ignores`` globs (code prefix, name or pack)."""
-        posix = PurePath(path).as_posix()
+    def ignored_codes(self, path: str) -> frozenset[str]:
+        """Codes switched off for *path* by ``per-path-ignores`` (code prefix, name or pack).
+
+        The config anchors a glob with a folder in it at its own folder (see
+        :func:`deidlint.config.load_config`), so it is matched against the file's absolute path,
+        its folder resolved (as the config's is) but not the file itself: a glob names the link,
+        not what it points to. A bare glob matches the file name.
+        """
+        folder, name = os.path.split(os.path.abspath(path))
+        where = PurePath(os.path.realpath(folder), name).as_posix()
         selectors = [s for glob, sels in self.per_path_ignores.items()
-                     if fnmatch.fnmatch(posix, glob) or fnmatch.fnmatch(PurePath(path).name, glob) for s in sels]
+                     if fnmatch.fnmatchcase(where if "/" in glob else name, glob) for s in sels]
         return frozenset(r.code for r in self.scanner.rules if any(r.selected_by(s) for s in selectors))
 
     def _check_source(self, source: Source, workers: Workers[Scanner]) -> Iterator[Finding | RecordError]:
         summary = self.summary
         summary.files += 1
-        ignored = self._ignored_codes(source.path)
+        ignored = self.ignored_codes(source.path)
         rows_seen = 0
         # Records with findings, counted per row range: the readers hand over the batches of
         # one range (one per text column) one after another, so a set of one range's rows is

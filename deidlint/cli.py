@@ -268,7 +268,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
                            if not isinstance(item, RecordError)))
         with report, run:
             for source, dest in zip(sources, dests, strict=True):
-                edits = partial(run.edit, ignored=ignores._ignored_codes(source.path))
+                edits = partial(run.edit, ignored=ignores.ignored_codes(source.path))
                 skipped += rewrite(source, opts, dest, _with_diff(edits) if args.diff else edits, transaction).skipped
         transaction.commit()
     except BaseException:

@@ -117,5 +117,16 @@ def _from_table(table: dict[str, Any], path: Path) -> Config:
             value = [str(base / p) for p in value]
         if key == "baseline":
             value = str(base / value)
+        if key == "per-path-ignores":
+            value = {_anchored(glob, base): selectors for glob, selectors in value.items()}
         setattr(config, attr, value)
     return config
+
+
+def _anchored(glob: str, base: Path) -> str:
+    """A ``per-path-ignores`` glob as an absolute pattern under the config file's folder, so it
+    means the same files whatever the working directory and however a path is given; a bare
+    file-name glob (``legacy*.csv``) stays bare and matches that name in any folder."""
+    if "/" not in glob:
+        return glob
+    return (base.resolve() / glob.removeprefix("./")).as_posix()

@@ -144,6 +144,25 @@ def test_config_select_ignore_and_per_path_ignores(tmp_path: Path) -> None:
     assert code == 0 and doc["findings"] == []
 
 
+@pytest.mark.parametrize("glob", ["legacy/*.csv", "./legacy/*.csv", "old.csv"])
+def test_per_path_ignores_mean_the_same_files_from_anywhere(tmp_path: Path, glob: str) -> None:
+    """Globs are relative to the config file's folder: the same files are ignored from the project
+    root and from a subfolder, whether the path is given relative, with ./ or absolute."""
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "sub").mkdir()
+    old, new = tmp_path / "legacy" / "old.csv", tmp_path / "new.csv"
+    for path in (old, new):
+        _write_csv(path, [("a1", "Seen on XXXX.")])
+    (tmp_path / "pyproject.toml").write_text(f'[tool.deidlint]\nper-path-ignores = {{"{glob}" = ["DL3"]}}\n')
+    spellings = {tmp_path: ["legacy/old.csv", "./legacy/old.csv", str(old)],
+                 tmp_path / "sub": ["../legacy/old.csv", "./../legacy/old.csv", str(old)]}
+    for cwd, names in spellings.items():
+        for name in names:
+            result = run_cli("check", name, str(new), "--format", "json", cwd=cwd)
+            paths = {f["path"] for f in orjson.loads(result.stdout)["findings"]}
+            assert paths == {str(new)}, (cwd, name, paths)
+
+
 def test_user_pack_by_path(tmp_path: Path) -> None:
     pack = tmp_path / "site.toml"
     pack.write_text(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from deidlint.engine import Scanner
 from deidlint.findings import Finding, LineCounter
-from deidlint.rules import all_rules, load_packs, select_rules
+from deidlint.rules import all_rules, load_packs, selection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,7 @@ FRAME_COLUMNS = ("index", "column", "start", "end", "line", "col", "rule", "name
 @lru_cache(maxsize=16)
 def scanner(select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> Scanner:
     """The built-in rules, filtered like ``--select``/``--ignore``, compiled once."""
-    return Scanner(select_rules(all_rules(load_packs()), select, ignore))
+    return Scanner.of(selection(all_rules(load_packs()), select, ignore))
 
 
 def scan(text: str, *, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Finding]:

@@ -24,8 +24,8 @@ from deidlint.engine import Scanner
 from deidlint.errors import DeidlintError, RecordError, UsageError
 from deidlint.findings import Finding
 from deidlint.gates import Gate, outcome_lines, parse_thresholds
-from deidlint.parallel import resolve_jobs
 from deidlint.outputs import TABLE_FORMATS
+from deidlint.parallel import resolve_jobs
 from deidlint.readers import Batch, LineMap, ReadOptions, discover, read
 from deidlint.reporting import (
     FORMATS,
@@ -37,7 +37,7 @@ from deidlint.reporting import (
     TextReporter,
     printable,
 )
-from deidlint.rules import STRATEGIES, UNRESOLVED, Rule, all_rules, load_packs, select_rules
+from deidlint.rules import STRATEGIES, UNRESOLVED, Rule, Selection, all_rules, load_packs, selection
 from deidlint.writers import Edit, Transaction
 
 Handler = Callable[[argparse.Namespace], int]
@@ -71,14 +71,14 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                              "1: work in this process)")
 
 
-def load_settings(args: argparse.Namespace) -> tuple[Config, list[Rule]]:
+def load_settings(args: argparse.Namespace) -> tuple[Config, Selection]:
     """Config file merged with command-line flags, and the selected rules."""
     config = load_config(args.config)
     packs = load_packs(config.packs, builtin=config.builtin_packs)
     # --select replaces the configured selection, extend-select included (as ruff's does).
     select, extend = (args.select, []) if args.select else (config.select, config.extend_select)
     ignore = [*config.ignore, *(args.ignore or [])]
-    return config, select_rules(all_rules(packs), select, ignore, extend)
+    return config, selection(all_rules(packs), select, ignore, extend)
 
 
 def accepted_mask(config: Config, rules: Sequence[Rule], strategy: str | None = None,
@@ -107,12 +107,12 @@ def read_options(args: argparse.Namespace, config: Config) -> ReadOptions:
     )
 
 
-def _check(args: argparse.Namespace, config: Config, rules: list[Rule]) -> Check:
+def _check(args: argparse.Namespace, config: Config, chosen: Selection) -> Check:
     if args.show_context < 0:
         raise UsageError("--show-context must be 0 or more")
     return Check(
         sources=discover(args.paths),
-        scanner=Scanner(rules, mask_token=accepted_mask(config, rules)),
+        scanner=Scanner.of(chosen, accepted_mask(config, chosen.rules)),
         read_options=read_options(args, config),
         per_path_ignores=config.per_path_ignores,
         context_chars=args.show_context,
@@ -162,10 +162,11 @@ def with_progress(items: Iterable[Finding | RecordError], check: Check) -> Itera
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config, rules = load_settings(args)
+    config, chosen = load_settings(args)
+    rules = chosen.rules
     thresholds = parse_thresholds(config.thresholds, all_rules(load_packs(config.packs, builtin=config.builtin_packs)),
                                   str(config.path)) if config.thresholds else []
-    check = _check(args, config, rules)
+    check = _check(args, config, chosen)
     items = with_progress(check, check)
     known: BaselineFilter | None = None
     if args.baseline or config.baseline:
@@ -198,8 +199,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    config, rules = load_settings(args)
-    check = _check(args, config, rules)
+    config, chosen = load_settings(args)
+    check = _check(args, config, chosen)
     out = Path(args.output)
 
     def findings() -> Iterable[Finding]:
@@ -229,7 +230,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
     if args.output == STDOUT and args.diff:
         raise UsageError("--diff and -o - both write to standard output; write the file elsewhere")
-    config, rules = load_settings(args)
+    config, chosen = load_settings(args)
     sources = discover(args.paths)
     opts = read_options(args, config)
     dests: list[Output | None] = [None] * len(sources) if args.dry_run else list(
@@ -244,7 +245,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
                   "fixed report text; delete it", file=sys.stderr)
     mask_token = args.mask_token or config.mask_token
     unresolved = args.unresolved or config.unresolved
-    scanner = Scanner(rules, mask_token=accepted_mask(config, rules, args.strategy, mask_token, unresolved))
+    scanner = Scanner.of(chosen, accepted_mask(config, chosen.rules, args.strategy, mask_token, unresolved))
     fixer = Fixer(scanner, args.strategy or config.strategy, config.strategies,
                   seed=config.seed if args.seed is None else args.seed,
                   mask_token=mask_token, restore_threshold=config.restore_threshold, segmenter=args.segmenter,
@@ -345,7 +346,7 @@ def _diff_lines(text: str) -> list[str]:
 
 def cmd_rules(args: argparse.Namespace) -> int:
     """Every rule, opt-in ones included (marked: they run only when a selector names them)."""
-    _, rules = load_settings(argparse.Namespace(config=args.config, select=["ALL"], ignore=None))
+    rules = load_settings(argparse.Namespace(config=args.config, select=["ALL"], ignore=None))[1].rules
     width = max(len(r.name) for r in rules)
     print(f"{'code':<6}  {'name':<{width}}  {'pack':<10}  {'category':<8}  {'kind':<8}  {'fix':<8}  message")
     for r in rules:
@@ -357,7 +358,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def cmd_rule(args: argparse.Namespace) -> int:
-    _, rules = load_settings(argparse.Namespace(config=args.config, select=["ALL"], ignore=None))
+    rules = load_settings(argparse.Namespace(config=args.config, select=["ALL"], ignore=None))[1].rules
     wanted = args.code.upper()
     rule = next((r for r in rules if r.code == wanted or r.name == args.code), None)
     if rule is None:

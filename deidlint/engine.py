@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -34,7 +34,7 @@ import numpy as np
 import regex
 
 from deidlint.errors import UsageError
-from deidlint.rules import Rule
+from deidlint.rules import Rule, Selection
 
 #: Joins cells for the candidate search only; never part of a text a pattern sees.
 SEPARATOR = "\x00"
@@ -103,10 +103,17 @@ class Scanner:
     """Compiled form of a rule set; cheap to call, expensive to build (build once per run)."""
 
     def __init__(self, rules: Sequence[Rule], timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 guard: bool | None = None, mask_token: str | None = None) -> None:
-        if not rules:
+                 guard: bool | None = None, mask_token: str | None = None, silent: Collection[Rule] = ()) -> None:
+        """``rules`` match in this order, the first match winning; those also in ``silent`` claim
+        their text and are never reported (see :class:`deidlint.rules.Selection`)."""
+        quiet = frozenset(silent)
+        #: The rules reported; :attr:`_matching` adds the silent ones, in their places.
+        self.rules = tuple(r for r in rules if r not in quiet)
+        if not self.rules:
             raise UsageError("no rules selected")
-        for rule in rules:
+        self._matching = tuple(rules)
+        self._silent = frozenset(r.code for r in quiet)
+        for rule in self._matching:
             if _ANCHOR.search(rule.pattern):
                 raise UsageError(
                     f"rule {rule.code} ({rule.source}): anchors (^, $, \\A, \\Z) are not supported; "
@@ -114,21 +121,21 @@ class Scanner:
                 )
             if any(SEPARATOR in t for t in rule.triggers):
                 raise UsageError(f"rule {rule.code} ({rule.source}): a trigger cannot contain NUL")
-        self.rules = tuple(rules)
         #: The mask token, never reported (see the module docstring); "" exempts nothing.
         self.mask_token = mask_token or ""
         #: Rule by code, for turning :meth:`spans` into findings.
         self.rule_of = {rule.code: rule for rule in self.rules}
         categories = dict.fromkeys(rule.category for rule in self.rules)
-        #: One scanner per category when there are several (see the module docstring).
-        self._parts = [Scanner([r for r in self.rules if r.category == c], timeout, guard, mask_token)
+        #: One scanner per category when there are several (see the module docstring); a silent
+        #: rule matches among the rules of its own category.
+        self._parts = [Scanner([r for r in self._matching if r.category == c], timeout, guard, mask_token, quiet)
                        for c in categories] if len(categories) > 1 else []
         #: The regex module's time limit costs about 2 µs per anchored match, doubling scan
         #: time, so it guards every pattern the user brought (a catastrophic one fails the run
         #: with its rule named) but not the built-in packs, whose patterns use only bounded
         #: quantifiers and are checked against adversarial input in the tests.
         #: ``guard`` forces the choice either way (the tests force it on for the built-in packs).
-        self._guarded = not all(rule.builtin for rule in self.rules) if guard is None else guard
+        self._guarded = not all(rule.builtin for rule in self._matching) if guard is None else guard
         self._triggers: tuple[str, ...] | None = None
         self._by_first: dict[str, regex.Pattern[str] | re.Pattern[str]] = {}
         #: Time left to a guarded scan, per record and per run (None: unguarded, no clock read).
@@ -137,15 +144,20 @@ class Scanner:
             return  # each part keeps its own budget
         if self._guarded:
             self._budget = _Budget(timeout, RUN_BUDGET)
-        self._full = regex.compile(alternation(self.rules))
+        self._full = regex.compile(alternation(self._matching))
         #: Trigger literals, and for each first character the ordered alternation of the rules
         #: whose triggers start with it. None when some rule has no triggers: then each cell is
         #: searched with the full alternation.
-        if all(rule.triggers for rule in self.rules):
-            self._triggers = tuple(sorted({t for rule in self.rules for t in rule.triggers}))
+        if all(rule.triggers for rule in self._matching):
+            self._triggers = tuple(sorted({t for rule in self._matching for t in rule.triggers}))
             for c in {t[0] for t in self._triggers}:
-                group = alternation([r for r in self.rules if any(t[0] == c for t in r.triggers)])
+                group = alternation([r for r in self._matching if any(t[0] == c for t in r.triggers)])
                 self._by_first[c] = self._fast(group) or regex.compile(group)
+
+    @classmethod
+    def of(cls, chosen: Selection, mask_token: str | None = None) -> Scanner:
+        """The scanner of a selection: its silent rules match in their places, the chosen report."""
+        return cls(chosen.matching, mask_token=mask_token, silent=chosen.silent)
 
     def _fast(self, pattern: str) -> re.Pattern[str] | None:
         """The standard library's compilation of *pattern*, when it can stand in for ``regex``.
@@ -213,7 +225,7 @@ class Scanner:
                                and (m.end() - m.start() != width or not text.startswith(token, m.start())))
                     if budget:
                         budget.end()
-                return out
+                return self._reported(out)
             starts = np.fromiter(accumulate((len(t) + 1 for t in texts), initial=0), dtype=np.intp, count=len(texts) + 1)
             candidates = self._candidates(SEPARATOR.join(texts))
             cells = np.searchsorted(starts, candidates, side="right") - 1
@@ -235,15 +247,19 @@ class Scanner:
                         out.append((i, p, pos, m.lastgroup))  # type: ignore[arg-type]
             if budget:
                 budget.end()
-            return out
+            return self._reported(out)
         except TimeoutError:
             raise PatternTimeout(self._blame(texts)) from None
+
+    def _reported(self, spans: list[tuple[int, int, int, str]]) -> list[tuple[int, int, int, str]]:
+        """*spans* without those of silent rules, which matched only to keep their text."""
+        return [span for span in spans if span[3] not in self._silent] if self._silent else spans
 
     def _blame(self, texts: Sequence[str]) -> str:
         """Name the rule that ran out of time by running each alone on the batch (each for at most
         BLAME_SECONDS), so the message is actionable: the first to use them all, or the slowest."""
         slowest, worst = None, -1.0
-        for rule in self.rules:
+        for rule in self._matching:
             pattern = rule.compiled()
             started = time.perf_counter()
             try:

@@ -324,3 +324,29 @@ def select_rules(
     return [r for r in rules
             if ((named(r, select) if select else r.default) or named(r, extend))
             and not any(r.selected_by(s) for s in ignore)]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The rules a run reports, and every rule it matches, in match priority.
+
+    A rule on by default that ``ignore`` (or a narrower ``select``) left out still matches in its
+    place, and its matches are dropped: the engine's first match wins, so a rule merely removed
+    would hand its text to the next, more generic one, and ``--ignore physionet-date`` would
+    report those tags again as DL209. Opt-in rules nobody selected do not match at all.
+    """
+
+    rules: tuple[Rule, ...]
+    matching: tuple[Rule, ...]
+
+    @property
+    def silent(self) -> frozenset[Rule]:
+        return frozenset(self.matching) - frozenset(self.rules)
+
+
+def selection(rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = (),
+              extend: Sequence[str] = ()) -> Selection:
+    """:func:`select_rules`, with the default rules it left out kept to match silently."""
+    chosen = select_rules(rules, select, ignore, extend)
+    kept = set(chosen)
+    return Selection(tuple(chosen), tuple(r for r in rules if r in kept or r.default))

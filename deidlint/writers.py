@@ -225,9 +225,10 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | Output | None, edit: 
     """Stream ``source`` through ``edit`` and write the result to ``dest`` (None: a dry run).
 
     ``dest`` may be ``source.path`` itself (``--in-place``) or standard output (``-o -``,
-    written through); a plain path is written in the input's format. Nothing is written when no cell changed, except that a distinct ``dest``
-    receives a byte-identical copy (or a converted one, for another format). With a
-    ``transaction`` the output is staged there rather than put in place.
+    written through); a plain path is written in the input's format. Nothing is written when no
+    cell changed, except that a distinct ``dest`` receives a byte-identical copy (or a converted
+    one, for another format). With a ``transaction`` the output is staged there rather than put
+    in place.
     """
     name = codecs.lookup(opts.encoding).name
     if source.fmt != "parquet" and ",\n\"".encode(name) != b',\n"':

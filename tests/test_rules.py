@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deidlint.engine import Scanner
-from deidlint.rules import KINDS, STRATEGIES, all_rules, builtin_rules_dir, load_packs, select_rules
+from deidlint.rules import KINDS, STRATEGIES, all_rules, builtin_rules_dir, load_packs, select_rules, selection
 
 RULES = all_rules(load_packs())
 SCANNER = Scanner(RULES)
@@ -84,6 +84,27 @@ def test_select_and_ignore_by_prefix_name_and_pack() -> None:
     assert {r.pack for r in select_rules(RULES, ["residue"])} == {"residue"}
     assert {r.pack for r in select_rules(RULES, [], [], ["residue"])} == {r.pack for r in RULES}
     assert select_rules(RULES, ["DL801"], [], ["mimic"]) == [r for r in RULES if r.code == "DL801" or r.pack == "mimic"]
+
+
+# text, selectors (select, ignore), the findings expected (written before the code)
+SILENCED = [
+    ("Seen on [**2150-3-4**].", ([], []), [("DL201", "[**2150-3-4**]")]),
+    ("Seen on [**2150-3-4**].", ([], ["physionet-date"]), []),  # not DL209, the generic tag rule
+    ("Seen on [**2150-3-4**].", (["DL209"], []), []),  # DL201's text is DL201's, selected or not
+    ("Seen on [**Hospital1 18**] and [**Known lastname **].", ([], ["physionet-place"]), [("DL202", "[**Known lastname **]")]),
+    ("PA and lateral x-XXXX.", ([], []), [("DL302", "XXXX")]),
+    ("PA and lateral x-XXXX.", ([], ["DL302"]), []),  # not DL303, the bare Open-I marker
+    ("PA and lateral x-XXXX. Dr. XXXX.", ([], ["DL302"]), [("DL303", "XXXX")]),
+]
+
+
+@pytest.mark.parametrize(("text", "selectors", "expected"), SILENCED)
+def test_ignored_rules_drop_their_findings_instead_of_handing_them_on(
+        text: str, selectors: tuple[list[str], list[str]], expected: list[tuple[str, str]]) -> None:
+    chosen = selection(RULES, *selectors)
+    found = [(m.rule.code, text[m.start:m.end]) for m in Scanner.of(chosen).scan(text)]
+    assert found == expected
+    assert not chosen.silent & set(chosen.rules) and "residue" not in {r.pack for r in chosen.silent}
 
 
 def test_unknown_selector_is_an_error() -> None:

@@ -14,8 +14,8 @@ import pytest
 
 from deidlint import synth
 from deidlint.errors import InputError, UsageError
-from deidlint.readers import Batch, ReadOptions, discover, read, source_for
 from deidlint.outputs import Output, destinations
+from deidlint.readers import Batch, ReadOptions, discover, read, source_for
 from deidlint.writers import rewrite
 
 

@@ -50,6 +50,12 @@ def _location(f: Finding) -> str:
     return f"{printable(f.path)}:{f.record}:{printable(f.column or '-')}:{f.start}"
 
 
+def _marked(f: Finding) -> str:
+    """The marker, and the record's ``--id-column`` value when there is one: a curator looks a
+    report up by its id, not by its row in one export."""
+    return f"{f.marker!r}" + (f" (id {printable(f.id)})" if f.id is not None else "")
+
+
 def summary_line(summary: Summary, rules: Mapping[str, Rule]) -> str:
     """One human sentence for the end of a run; it speaks of traces unless other categories ran."""
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
@@ -63,7 +69,7 @@ def summary_line(summary: Summary, rules: Mapping[str, Rule]) -> str:
 
 
 class TextReporter:
-    """``path:row:column:offset: CODE message marker`` per finding, then a summary."""
+    """``path:row:column:offset: CODE message marker (id ID)`` per finding, then a summary."""
 
     def __init__(self, out: IO[str], rules: Sequence[Rule], statistics: bool = False) -> None:
         self.out, self.rules, self.statistics = out, {r.code: r for r in rules}, statistics
@@ -72,7 +78,7 @@ class TextReporter:
         if self.statistics:
             return
         context = f"  | {f.context!r}" if f.context is not None else ""
-        self.out.write(f"{_location(f)}: {f.rule.code} {f.rule.message} {f.marker!r}{context}\n")
+        self.out.write(f"{_location(f)}: {f.rule.code} {f.rule.message} {_marked(f)}{context}\n")
 
     def record_error(self, error: RecordError) -> None:
         self.out.write(f"{printable(str(error))}\n")
@@ -257,7 +263,7 @@ class JunitReporter:
         self.counts[f.path][f.rule.code] += 1
         examples = self.examples[(f.path, f.rule.code)]
         if len(examples) < self.FIRST:
-            examples.append(f"{_location(f)} {f.marker!r}")
+            examples.append(f"{_location(f)} {_marked(f)}")
 
     def record_error(self, error: RecordError) -> None:
         self.errors[error.path].append(printable(str(error)))

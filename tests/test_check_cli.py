@@ -46,6 +46,15 @@ def test_csv_offsets_index_the_cell_exactly_as_read(tmp_path: Path) -> None:
     assert doc["deidlint"]
 
 
+def test_text_output_names_the_id_when_there_is_one(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    _write_csv(path, [("a1", "Seen on XXXX."), ("a\x1b2", "Dr. XXXX.")])
+    with_ids = run_cli("check", str(path), "--id-column", "id").stdout.splitlines()
+    assert with_ids[:2] == [f"{path}:0:report:8: DL303 Open-I de-identification marker 'XXXX' (id a1)",
+                            f"{path}:1:report:4: DL303 Open-I de-identification marker 'XXXX' (id a\\x1b2)"]
+    assert run_cli("check", str(path)).stdout.splitlines()[0].endswith("marker 'XXXX'")
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_records_with_findings_counts_each_record_once_across_columns_and_batches(

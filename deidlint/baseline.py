@@ -15,6 +15,7 @@ and tells apart two markers in one record; identical ones in one record are coun
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ from deidlint import __version__
 from deidlint.errors import RecordError, UsageError
 from deidlint.findings import Finding
 from deidlint.gates import Tally
+from deidlint.smallfiles import read_small
 from deidlint.writers import atomic_output
 
 #: Characters of report text on each side of a marker that go into its hash.
@@ -102,13 +104,34 @@ def write_baseline(out: Path, findings: Iterable[Finding], context_chars: int, i
                                     e["rule"], e["hash"]))
     head = {"deidlint-baseline": FORMAT, "deidlint": __version__, "context-chars": CONTEXT_CHARS,
             "hash": "sha256/128", "id-column": id_column}
-    body = orjson.dumps(head).decode()[:-1] + ',"entries":[\n' + ",\n".join(orjson.dumps(e).decode() for e in entries)
+    body = orjson.dumps(head).decode()[:-1] + ',"entries":[\n' + ",\n".join(map(_entry_json, entries))
     try:
         with atomic_output(str(out)) as handle:
             handle.write((body + "\n]}\n").encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot write baseline {out}: {exc.strerror or exc}") from None
     return len(entries)
+
+
+def _entry_json(entry: dict[str, object]) -> str:
+    """One entry as JSON; a path that is not valid Unicode (an undecodable byte in a file name,
+    kept as a lone surrogate) is written as a ``\\udcff`` escape, which orjson cannot write but
+    the standard library reads back to the same name, so the entry still matches its file."""
+    try:
+        return orjson.dumps(entry).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(entry, separators=(",", ":"))
+
+
+def _parsed(data: bytes) -> object:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(data)  # lone surrogate escapes: see _entry_json
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass
+        raise
 
 
 @dataclass(slots=True)
@@ -124,7 +147,7 @@ class Baseline:
     def load(cls, path: str | Path) -> Baseline:
         path = Path(path)
         try:
-            doc = orjson.loads(path.read_bytes())
+            doc = _parsed(read_small(path, "baseline"))
         except FileNotFoundError:
             raise UsageError(f"baseline {path} does not exist; create it with 'deidlint baseline PATH... -o {path}'") from None
         except OSError as exc:

@@ -38,6 +38,7 @@ from deidlint.reporting import (
     printable,
 )
 from deidlint.rules import STRATEGIES, UNRESOLVED, Rule, Selection, all_rules, load_packs, selection
+from deidlint.synth import STYLES as SYNTH_STYLES
 from deidlint.writers import Edit, Transaction
 
 Handler = Callable[[argparse.Namespace], int]
@@ -383,8 +384,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     if args.n < 0:
         raise UsageError("the number of reports must be 0 or more")
-    if args.style not in synth.STYLES:
-        raise UsageError(f"unknown style {args.style!r} (one of {', '.join(synth.STYLES)})")
     written = synth.write_dataset(args.output, args.n, seed=args.seed, style=args.style)
     if args.ground_truth:
         synth.write_ground_truth(args.ground_truth, args.n, seed=args.seed, style=args.style)
@@ -440,19 +439,21 @@ def build_parser() -> argparse.ArgumentParser:
     fix.set_defaults(func=cmd_fix)
 
     rules = sub.add_parser("rules", help="list every rule")
-    rules.add_argument("--config", metavar="FILE")
+    rules.add_argument("--config", metavar="FILE", help="config whose packs to list too (default: nearest one)")
     rules.set_defaults(func=cmd_rules)
 
     rule = sub.add_parser("rule", help="explain one rule, with its examples")
     rule.add_argument("code", help="rule code (DL101) or name")
-    rule.add_argument("--config", metavar="FILE")
+    rule.add_argument("--config", metavar="FILE", help="config whose packs to search too (default: nearest one)")
     rule.set_defaults(func=cmd_rule)
 
     synth = sub.add_parser("synth", help="write a synthetic dataset of chest X-ray reports with traces")
     synth.add_argument("n", type=int, help="number of reports")
     synth.add_argument("-o", "--output", required=True, help="file (.csv .tsv .jsonl .parquet, .gz) or folder (txt layout)")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--style", default="mixed", help="trace family, or mixed (default)")
+    synth.add_argument("--seed", type=int, default=0, help="seed of the generator: the same seed writes the same reports "
+                                                          "(default 0)")
+    synth.add_argument("--style", default="mixed", choices=SYNTH_STYLES,
+                       help="the trace family every report carries, or mixed (default): one family per report")
     synth.add_argument("--ground-truth", metavar="FILE", help="also write the true trace spans as JSONL")
     synth.set_defaults(func=cmd_synth)
 

@@ -15,6 +15,7 @@ from typing import Any
 import tomllib
 
 from deidlint.errors import UsageError
+from deidlint.smallfiles import read_small
 
 CONFIG_NAMES = ("deidlint.toml", "pyproject.toml")
 
@@ -79,8 +80,8 @@ def find_config(start: Path) -> Path | None:
 
 def _has_tool_table(path: Path) -> bool:
     try:
-        return "deidlint" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return "deidlint" in tomllib.loads(read_small(path, "config file").decode("utf-8")).get("tool", {})
+    except (OSError, UsageError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
 
 
@@ -90,7 +91,7 @@ def load_config(explicit: str | None = None, start: Path | None = None) -> Confi
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_small(path, "config file").decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"config file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -105,14 +106,17 @@ def _from_table(table: dict[str, Any], path: Path) -> Config:
     config = Config(path=path)
     base = path.parent
     for key, value in table.items():
+        if key == "tool" and isinstance(value, dict) and "deidlint" in value:
+            raise UsageError(f"{path}: [tool.deidlint] is read from pyproject.toml only; in {path.name} put the "
+                             "settings at the top level, without a table header")
         if key not in _KEYS:
             raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(_KEYS))})")
         attr, kind, element = _KEYS[key]
-        if not isinstance(value, kind) or (kind is bool) != isinstance(value, bool):
-            raise UsageError(f"{path}: setting {key!r} has the wrong type")
         items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        if element is not None and not all(isinstance(v, element) for v in items):
-            raise UsageError(f"{path}: setting {key!r} has entries of the wrong type")
+        if (not isinstance(value, kind) or (kind is bool) != isinstance(value, bool)
+                or (element is not None and not all(isinstance(v, element) for v in items))):
+            raise UsageError(f"{path}: setting {key!r} must be {_expected(kind, element)}, "
+                             f"not {_describe(value)}")
         if key == "packs":
             value = [str(base / p) for p in value]
         if key == "baseline":
@@ -121,6 +125,30 @@ def _from_table(table: dict[str, Any], path: Path) -> Config:
             value = {_anchored(glob, base): selectors for glob, selectors in value.items()}
         setattr(config, attr, value)
     return config
+
+
+_NAMES: dict[type, str] = {str: "a string", bool: "true or false", int: "an integer", list: "a list",
+                          dict: "a table", float: "a number"}
+
+
+def _expected(kind: type | tuple[type, ...], element: type | None) -> str:
+    """What a setting takes, in TOML's words: ``a list of strings``, ``a table of lists``."""
+    if isinstance(kind, tuple):
+        return "a number"
+    if element is None:
+        return _NAMES[kind]
+    plural = {str: "strings", list: "lists", dict: "tables"}[element]
+    return f"{_NAMES[kind]} of {plural}"
+
+
+def _describe(value: object) -> str:
+    """The TOML kind of a value the user wrote, without echoing a long value back."""
+    if isinstance(value, list):
+        return "a list with " + ", ".join(sorted({_NAMES.get(type(v), type(v).__name__) for v in value}))
+    if isinstance(value, dict):
+        return "a table"
+    return f"{_NAMES.get(type(value), type(value).__name__)} ({value!r})" if len(repr(value)) < 40 else (
+        _NAMES.get(type(value), type(value).__name__))
 
 
 def _anchored(glob: str, base: Path) -> str:

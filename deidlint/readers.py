@@ -83,6 +83,10 @@ class ReadOptions:
             codecs.lookup(self.encoding)
         except LookupError:
             raise UsageError(f"unknown encoding {self.encoding!r}") from None
+        try:
+            "".encode(self.encoding)
+        except LookupError:  # rot13 and base64 are codecs, not text encodings
+            raise UsageError(f"{self.encoding!r} is not a text encoding (utf-8, latin-1, cp1252, ...)") from None
         if self.on_error not in ("fail", "skip"):
             raise UsageError(f"on_error must be 'fail' or 'skip', not {self.on_error!r}")
 

@@ -46,6 +46,27 @@ def printable(text: str) -> str:
         c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
 
 
+def json_text(doc: object, option: int = 0) -> str:
+    """*doc* as JSON. A string that is not valid Unicode (a file name with an undecodable byte,
+    kept by Python as a lone surrogate, or a lone surrogate escape read from JSONL) is written
+    escaped as :func:`printable` shows it, ``n\\udcff.csv``: strict JSON readers, orjson among
+    them, refuse lone surrogates, and a report a CI system cannot parse is a report lost."""
+    try:
+        return orjson.dumps(doc, option=option).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_valid_unicode(doc), option=option).decode()
+
+
+def _valid_unicode(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_valid_unicode(v) for v in value]
+    return value
+
+
 def _location(f: Finding) -> str:
     return f"{printable(f.path)}:{f.record}:{printable(f.column or '-')}:{f.start}"
 
@@ -110,10 +131,10 @@ class JsonReporter:
         self.out = out
         self.first = True
         self.errors: list[dict[str, object]] = []
-        out.write(f'{{"deidlint":{orjson.dumps(__version__).decode()},"findings":[')
+        out.write(f'{{"deidlint":{json_text(__version__)},"findings":[')
 
     def finding(self, f: Finding) -> None:
-        self.out.write(("" if self.first else ",") + orjson.dumps(f.as_dict()).decode())
+        self.out.write(("" if self.first else ",") + json_text(f.as_dict()))
         self.first = False
 
     def record_error(self, error: RecordError) -> None:
@@ -121,7 +142,7 @@ class JsonReporter:
 
     def finish(self, summary: Summary) -> None:
         tail = {"summary": summary.as_dict(), **({"errors": self.errors} if self.errors else {})}
-        self.out.write("]," + orjson.dumps(tail).decode()[1:] + "\n")
+        self.out.write("]," + json_text(tail)[1:] + "\n")
 
 
 def _level(rule: Rule) -> str:
@@ -131,7 +152,7 @@ def _level(rule: Rule) -> str:
 def fingerprint(f: Finding) -> str:
     """A stable identity for a finding that contains no report text (hash of location and marker)."""
     key = f"{f.path}\x00{f.record}\x00{f.id}\x00{f.column}\x00{f.rule.code}\x00{f.start}\x00{f.marker}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def file_columns(f: Finding) -> bool:
@@ -145,10 +166,10 @@ def file_columns(f: Finding) -> bool:
 def artifact_uri(path: str) -> str:
     """A SARIF ``artifactLocation.uri``: a relative URI reference for a relative path (GitHub
     resolves it against the checkout), a ``file:`` URI for an absolute one, percent-encoded so
-    that spaces and ``#`` in dataset file names stay part of the path."""
-    if os.path.isabs(path):
-        return Path(path).as_uri()
-    return quote(Path(path).as_posix(), safe="/")
+    that spaces and ``#`` in dataset file names stay part of the path. The file system's own
+    bytes are encoded, so a name that is not UTF-8 (``n\\xff.csv``) is ``n%FF.csv``."""
+    encoded = quote(os.fsencode(Path(path).as_posix()), safe="/")
+    return "file://" + encoded if os.path.isabs(path) else encoded
 
 
 class SarifReporter:
@@ -213,10 +234,13 @@ class SarifReporter:
             "runs": [{"tool": {"driver": driver}, "invocations": [invocation], "results": self.results,
                       "columnKind": "unicodeCodePoints", "properties": {"summary": summary.as_dict()}}],
         }
-        self.out.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        self.out.write(json_text(doc, orjson.OPT_INDENT_2) + "\n")
 
 
 def _gh_escape(value: str, prop: bool = False) -> str:
+    """A workflow-command value: GitHub's own escapes, and valid UTF-8 (an undecodable byte of a
+    file name escaped as ``\\udcff``; the runner would mangle the raw byte anyway)."""
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return value.replace(":", "%3A").replace(",", "%2C") if prop else value
 

@@ -17,6 +17,7 @@ import regex
 import tomllib
 
 from deidlint.errors import UsageError
+from deidlint.smallfiles import read_small
 
 #: Placeholder kinds a rule may declare. The fixer uses them to choose a repair (a date is
 #: dropped with its preposition, an over-scrubbed ``word`` can be restored, and so on).
@@ -252,7 +253,7 @@ def load_pack(path: str | Path, builtin: bool = False) -> Pack:
     """Read and validate one pack file; any problem becomes a one-line :class:`UsageError`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small(path, "rule pack").decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read rule pack {path}: {getattr(exc, 'strerror', None) or exc}") from None
     try:

@@ -110,3 +110,46 @@ def test_trained_folder_remembers_base_and_strategy(tmp_path: Path) -> None:
     models.save_trained(model, tmp_path / "trained", "remove")
     again = models.load_model(models.spec_from_args(str(tmp_path / "trained")))
     assert again.strategy == "remove" and again.vae is not None
+
+
+def _broken(tmp_path: Path, case: str) -> Path:
+    """A model folder broken as a user's was (issue 16); each case once ended in a traceback, or
+    for the missing tensor in a model silently filled with random weights."""
+    from safetensors.torch import load_file, save_file
+
+    root = write_sd_folder(tmp_path / case)
+    if case == "missing-tensor":
+        weights = root / "unet" / "diffusion_pytorch_model.safetensors"
+        tensors = load_file(weights)
+        tensors.pop("conv_in.bias")
+        save_file(tensors, weights)
+    elif case == "scheduler-not-json":
+        (root / "scheduler" / "scheduler_config.json").write_text("{beta_start: 0.1")
+    elif case == "scheduler-unknown-schedule":
+        (root / "scheduler" / "scheduler_config.json").write_text('{"beta_schedule": "nonsense"}')
+    elif case == "manifest-not-json":
+        (root / models.MANIFEST).write_text("{oops")
+    elif case == "manifest-without-base":
+        (root / models.MANIFEST).write_text('{"format": "deidlint-verify-model", "base": 3}')
+    elif case == "manifest-names-itself":
+        (root / models.MANIFEST).write_text(json.dumps(
+            {"format": "deidlint-verify-model", "version": 1, "base": {"kind": "diffusers", "path": str(root)}}))
+    return root
+
+
+@pytest.mark.parametrize(("case", "words"), [
+    ("missing-tensor", "lack 1 tensor(s) the model needs (conv_in.bias)"),
+    ("scheduler-not-json", "is not a usable scheduler config"),
+    ("scheduler-unknown-schedule", "is not a usable scheduler config"),
+    ("manifest-not-json", "cannot be read as JSON"),
+    ("manifest-without-base", "'base' must name the base model"),
+    ("manifest-names-itself", "leads back to itself"),
+])
+def test_broken_model_folders_are_one_line_errors(tmp_path: Path, case: str, words: str) -> None:
+    from deidlint.errors import DeidlintError
+
+    root = _broken(tmp_path, case)
+    with pytest.raises(models.ModelError) as raised:
+        models.load_model(models.spec_from_args(str(root)))
+    assert words in str(raised.value) and "\n" not in str(raised.value)
+    assert isinstance(raised.value, DeidlintError)  # one error hierarchy: the CLI exits 2 with one line

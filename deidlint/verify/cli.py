@@ -18,7 +18,10 @@ from deidlint.verify.errors import VerifyError
 EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "matplotlib")
 STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
 """Cleaning strategies of ``deidlint.fix.fix_texts``."""
-MISSING_EXTRA = "deidlint: error: verify needs the 'verify' extra: pip install 'deidlint[verify]'"
+#: The install line README gives: the torch pin takes the CPU build, where an unpinned torch
+#: pulls a CUDA build of several GB.
+MISSING_EXTRA = ("deidlint: error: verify needs the 'verify' extra: pip install torch==2.13.0 'deidlint[verify]' "
+                 "(the pin avoids a CUDA build of several GB)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -118,7 +121,8 @@ def _scoring_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     group.add_argument(
         "--mixed-precision", choices=("auto", "no", "bf16", "fp16"), default="auto", help="default: bf16 on CUDA, none on CPU"
     )
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--seed", type=int, default=0,
+                       help="seed of data splits, training noise and sampling: the same seed, the same run (default 0)")
     group.add_argument(
         "--out",
         default=default_out,

@@ -261,15 +261,20 @@ def load_model(spec: ModelSpec, *, seed: int = 0, trust_pickle: bool = False, tr
     A folder written by ``verify`` (it holds :data:`MANIFEST`) is loaded as its recorded base
     model with the fine-tuned UNet swapped in, so ``score`` can re-score what ``verify`` trained.
     """
+    return _load(spec, seed, trust_pickle, trust_remote_code, ())
+
+
+def _load(spec: ModelSpec, seed: int, trust_pickle: bool, trust_remote_code: bool, chain: tuple[Path, ...]) -> DiffusionModel:
+    """:func:`load_model`, with the trained folders already on the way to ``spec`` (``chain``):
+    a manifest whose base leads back to itself would otherwise recurse until Python gives up."""
     if spec.kind == "tiny":
         return build_tiny(seed)
     if spec.kind == "diffusers":
         assert spec.path is not None
         root = Path(spec.path)
         _check_folder(root, "--ckpt", trust_pickle)
-        manifest = root / MANIFEST
-        if manifest.is_file():
-            return _load_trained(root, json.loads(manifest.read_text()), seed, trust_pickle, trust_remote_code)
+        if (root / MANIFEST).is_file():
+            return _load_trained(root, seed, trust_pickle, trust_remote_code, chain)
         if not (root / "unet").is_dir() or not (root / "text_encoder").is_dir():
             raise ModelError(f"{root} is not a diffusers folder in Stable Diffusion layout (no unet/ and text_encoder/)")
         return _assemble(
@@ -304,16 +309,42 @@ def save_trained(model: DiffusionModel, folder: Path, strategy: str | None, unet
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def _load_trained(root: Path, manifest: dict[str, Any], seed: int, trust_pickle: bool, trust_remote_code: bool) -> DiffusionModel:
-    if manifest.get("format") != "deidlint-verify-model":
-        raise ModelError(f"{root / MANIFEST} is not a deidlint model manifest")
-    base = load_model(
-        ModelSpec.from_dict(manifest["base"]), seed=seed, trust_pickle=trust_pickle, trust_remote_code=trust_remote_code
-    )
-    base.unet = UNet2DConditionModel.from_pretrained(root / "unet", local_files_only=True, use_safetensors=True)
+def _load_trained(root: Path, seed: int, trust_pickle: bool, trust_remote_code: bool, chain: tuple[Path, ...]) -> DiffusionModel:
+    manifest_path = root / MANIFEST
+    if root.resolve() in chain:
+        raise ModelError(f"{manifest_path} leads back to itself through its base model; fix its 'base' entry")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(f"{manifest_path} cannot be read as JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != "deidlint-verify-model":
+        raise ModelError(f"{manifest_path} is not a deidlint model manifest")
+    recorded = manifest.get("base")
+    if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()) or (
+            recorded.get("kind") not in ("tiny", "diffusers", "components")):
+        raise ModelError(f"{manifest_path}: 'base' must name the base model (kind tiny, diffusers or components)")
+    base = _load(ModelSpec.from_dict(recorded), seed, trust_pickle, trust_remote_code, (*chain, root.resolve()))
+    base.unet = _pretrained(UNet2DConditionModel, root / "unet", use_safetensors=True)
     base.spec = ModelSpec(kind="diffusers", path=str(root))
-    base.strategy = manifest.get("strategy")
+    strategy = manifest.get("strategy")
+    base.strategy = strategy if isinstance(strategy, str) else None
     return base
+
+
+def _pretrained(cls: Any, folder: Path, **options: Any) -> Any:
+    """``cls.from_pretrained(folder)`` offline, refusing incomplete weights: diffusers and
+    transformers fill a tensor missing from the checkpoint with random values and only log a
+    warning, so a truncated file would yield a model that silently measures noise."""
+    try:
+        model, info = cls.from_pretrained(folder, local_files_only=True, output_loading_info=True, **options)
+    except (OSError, ValueError, RuntimeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"cannot load {folder} offline: {why}") from None
+    missing = list(info.get("missing_keys") or ())
+    if missing:
+        raise ModelError(f"{folder}: the weights lack {len(missing)} tensor(s) the model needs ({missing[0]}); "
+                         "the checkpoint is incomplete")
+    return model
 
 
 def _assemble(
@@ -328,30 +359,18 @@ def _assemble(
     trust_remote_code: bool,
 ) -> DiffusionModel:
     transformers_logging.disable_progress_bar()  # verify shows its own progress bars
+    unet = _pretrained(UNet2DConditionModel, unet_dir, use_safetensors=_safetensors(unet_dir, trust_pickle))
+    vae = None
+    if vae_dir is not None:
+        vae = _pretrained(AutoencoderKL, vae_dir, use_safetensors=_safetensors(vae_dir, trust_pickle))
+    text_encoder = _pretrained(AutoModel, text_dir, use_safetensors=_safetensors(text_dir, trust_pickle),
+                               trust_remote_code=trust_remote_code)
     try:
-        unet = UNet2DConditionModel.from_pretrained(
-            unet_dir, local_files_only=True, use_safetensors=_safetensors(unet_dir, trust_pickle)
-        )
-        vae = None
-        if vae_dir is not None:
-            vae = AutoencoderKL.from_pretrained(
-                vae_dir, local_files_only=True, use_safetensors=_safetensors(vae_dir, trust_pickle)
-            )
-        text_encoder = AutoModel.from_pretrained(
-            text_dir,
-            local_files_only=True,
-            use_safetensors=_safetensors(text_dir, trust_pickle),
-            trust_remote_code=trust_remote_code,
-        )
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load the model offline: {str(exc).splitlines()[0]}") from exc
-    if scheduler_dir is not None:
-        config = json.loads((scheduler_dir / "scheduler_config.json").read_text())
-        config.pop("_class_name", None)
-        scheduler = DDPMScheduler.from_config(config)
-    else:
-        scheduler = DDPMScheduler.from_config(SD_SCHEDULER_CONFIG)
+        raise ModelError(f"cannot load the tokenizer {tokenizer_dir} offline: {str(exc).splitlines()[0]}") from None
+    scheduler = _scheduler(scheduler_dir / "scheduler_config.json") if scheduler_dir is not None else (
+        DDPMScheduler.from_config(SD_SCHEDULER_CONFIG))
     max_length = int(getattr(tokenizer, "model_max_length", 77))
     if max_length > 512:  # tokenizers without a recorded limit report a huge sentinel
         max_length = 77
@@ -370,6 +389,18 @@ def _assemble(
         text_attention_mask=uses_mask,
         unet_attention_mask=False,
     )
+
+
+def _scheduler(path: Path) -> DDPMScheduler:
+    """The training noise schedule a ``scheduler_config.json`` describes, or a one-line error."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(config, dict):
+            raise ValueError("not a JSON object")
+        config.pop("_class_name", None)
+        return DDPMScheduler.from_config(config)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, NotImplementedError) as exc:
+        raise ModelError(f"{path} is not a usable scheduler config: {str(exc).splitlines()[0]}") from None
 
 
 def _subfolder(path: Path, name: str) -> Path:

@@ -8,6 +8,7 @@ independently of the fixer's own guard, so that the tests can catch what the fix
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter, defaultdict
 
 import pytest
@@ -241,6 +242,17 @@ def test_spacy_segmenter_gives_the_same_repairs_on_plain_sentences() -> None:
     fixer = Fixer(scanner(), "remove", segmenter="spacy")
     fixed = fix_texts(texts, "remove", fixer=fixer)
     assert all(not problems(s, f, "remove") for s, f in zip(texts, fixed, strict=True))
+
+
+def test_spacy_segmenter_without_spacy_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """spaCy is an extra (210 MB the core install no longer carries): asking for it without it
+    is one line that names the extra."""
+    from deidlint.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "spacy", None)  # import spacy now raises ImportError
+    fixer = Fixer(scanner(), "remove", segmenter="spacy")
+    with pytest.raises(UsageError, match=r"pip install 'deidlint\[spacy\]'"):
+        fix_texts(["Seen on ___. No effusion."], "remove", fixer=fixer)
 
 
 # -- corpora ----------------------------------------------------------------------------------------

@@ -190,8 +190,8 @@ class Segmenter:
         if self._nlp is None:
             try:
                 import spacy
-            except ImportError:  # pragma: no cover - spaCy is a core dependency
-                raise UsageError("the spacy segmenter needs spaCy installed") from None
+            except ImportError:  # the optional extra
+                raise UsageError("--segmenter spacy needs spaCy: pip install 'deidlint[spacy]'") from None
             nlp = spacy.blank("en")
             nlp.add_pipe("sentencizer")
             self._nlp = nlp

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import tomllib
 
+from deidlint.rules import STRATEGIES
+
 CASES = Path(__file__).resolve().parent / "data" / "fix_cases.toml"
 KNOWN_FAILURES = Path(__file__).resolve().parent / "data" / "fix_cases_known_failures.toml"
-STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
 #: What a surrogate slot may hold: the shapes of fake values, not any particular generator's.
 SLOTS = {
     "date": r"(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}(?:-\d{2,4})?|"

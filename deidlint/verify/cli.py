@@ -13,11 +13,10 @@ import os
 import sys
 from collections.abc import Callable
 
+from deidlint.rules import STRATEGIES
 from deidlint.verify.errors import VerifyError
 
 EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "matplotlib")
-STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
-"""Cleaning strategies of ``deidlint.fix.fix_texts``."""
 #: The install line README gives: the torch pin takes the CPU build, where an unpinned torch
 #: pulls a CUDA build of several GB.
 MISSING_EXTRA = ("deidlint: error: verify needs the 'verify' extra: pip install torch==2.13.0 'deidlint[verify]' "

@@ -5,7 +5,7 @@ delta, so a fix must touch only what it fixes: unchanged rows keep their raw byt
 line endings, encoding, number formats such as ``1.0``, empty cells), and inside a changed row
 only the changed cell is re-encoded. CSV/TSV and JSONL are therefore rewritten from their raw
 records, spliced; Parquet, which has no raw text, is rewritten row group by row group with the
-same schema, metadata and compression; a ``.txt`` report is one cell.
+same schema, metadata, row groups and per-column types and codecs; a ``.txt`` report is one cell.
 
 Every write is atomic: the output goes to a temporary file in the destination's folder, is
 flushed and fsynced, and only then renamed over the destination. A failed or interrupted run
@@ -520,7 +520,9 @@ class _JsonlWriter:
 
 
 class _ParquetWriter:
-    """Rewrites a Parquet file row group by row group: same schema, metadata, codec, group sizes."""
+    """Rewrites a Parquet file row group by row group, every column it does not edit as it was:
+    values (INT96 included), physical types, codecs, row groups, metadata (see
+    :mod:`deidlint.parquet_layout`, which also checks the result before it may replace anything)."""
 
     def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
         self.source, self.opts = source, opts
@@ -529,6 +531,8 @@ class _ParquetWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from deidlint.parquet_layout import check_same_layout, open_layout
+
         changes: dict[str, dict[int, str]] = {}
         for item, new in _edited(self.source, self.opts, edit, skipped):
             for row, _old, text in _changes(item, new):
@@ -536,14 +540,16 @@ class _ParquetWriter:
         if not changes:
             return 0
         changed_rows = {row for rows in changes.values() for row in rows}
-        parquet = pq.ParquetFile(self.source.path)
+        layout = open_layout(self.source.path)
+        parquet, schema = layout.parquet, layout.schema
         meta = parquet.metadata
-        codec = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
-        schema = parquet.schema_arrow
-        with pq.ParquetWriter(out, schema, compression=codec if codec != "uncompressed" else "none") as writer:
+        writer = pq.ParquetWriter(out, schema, **layout.writer_options)
+        if layout.key_value:
+            writer.add_key_value_metadata(layout.key_value)
+        with writer:
             start = 0
             for group in range(meta.num_row_groups):
-                table = parquet.read_row_group(group)
+                table = parquet.read_row_group(group).replace_schema_metadata(schema.metadata)
                 end = start + table.num_rows
                 for column, rows in changes.items():
                     mine = {r - start: t for r, t in rows.items() if start <= r < end}
@@ -556,6 +562,7 @@ class _ParquetWriter:
                     table = table.set_column(index, schema.field(index), pa.array(values, schema.field(index).type))
                 writer.write_table(table, row_group_size=max(table.num_rows, 1))
                 start = end
+        check_same_layout(self.source.path, meta, writer.writer.metadata)
         return len(changed_rows)
 
 

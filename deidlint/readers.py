@@ -14,16 +14,18 @@ import codecs
 import difflib
 import gzip
 import io
+import json
 import os
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import regex
@@ -150,25 +152,54 @@ def _missing_column(path: str, column: str, available: Sequence[str]) -> InputEr
     return InputError(f"{path}: no column {column!r}{hint}")
 
 
-def _looks_like_text(values: Sequence[object]) -> bool:
-    """A column holds free text when some sampled value contains whitespace.
+#: A character ``str.isspace`` accepts, as an RE2 class (the same 29 code points).
+_SPACE_RE2 = r"[\t-\r\x{1c}-\x{20}\x{85}\p{Z}]"
 
-    Identifiers, paths, numbers and dates never do; a report, a finding or an impression
-    always does. Sampling the first batch is enough: reports are never all one word.
+
+def _has_space(value: object) -> bool:
+    """A value holds free text when it contains whitespace: identifiers, paths, numbers and
+    dates never do; a report, a finding or an impression always does."""
+    return isinstance(value, str) and any(c.isspace() for c in value)
+
+
+def _text_columns(batches: Iterable[pa.RecordBatch], names: Sequence[str]) -> set[str]:
+    """The columns with a value that holds whitespace anywhere in the file, read streaming.
+
+    The whole column counts, not a sample: a report column whose first thousand cells are empty,
+    or an addendum filled in only for later studies, is still text. The pass stops as soon as
+    every column has qualified, and tests a block at a time in pyarrow's compute kernels.
     """
-    return any(isinstance(v, str) and any(c.isspace() for c in v) for v in values)
+    found: set[str] = set()
+    for batch in batches:
+        for name in names:
+            if name in found:
+                continue
+            values = batch.column(name)
+            if pa.types.is_dictionary(values.type):
+                values = values.dictionary
+            if (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) and \
+                    pc.any(pc.match_substring_regex(values, _SPACE_RE2)).as_py():
+                found.add(name)
+        if len(found) == len(names):
+            break
+    return found
 
 
-def _choose_columns(path: str, names: Sequence[str], sample: dict[str, Sequence[object]], opts: ReadOptions) -> list[str]:
+def _choose_columns(path: str, names: Sequence[str], textual: Collection[str], opts: ReadOptions) -> list[str]:
     for wanted in (*opts.columns, *([opts.id_column] if opts.id_column else [])):
         if wanted not in names:
             raise _missing_column(path, wanted, names)
     if opts.columns:
         return list(opts.columns)
-    chosen = [n for n in names if n != opts.id_column and _looks_like_text(sample.get(n, ()))]
+    chosen = [n for n in names if n != opts.id_column and n in textual]
     if not chosen:
         raise NoTextColumn(f"{path}: no text column found; name one with --column (columns: {', '.join(names) or 'none'})")
     return chosen
+
+
+def _skipping(opts: ReadOptions) -> ReadOptions:
+    """*opts* for a detection pass: bad records are the reading pass's to report, not this one's."""
+    return replace(opts, on_error="skip")
 
 
 def read(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
@@ -329,9 +360,14 @@ class _ByteOffsets:
         self._handle.close()
 
 
-def _csv_header(source: Source, delimiter: str, encoding: str) -> list[str]:
-    """The header row, read with the csv module (quoted names, BOM, bad bytes all handled)."""
-    records = _csv_records(source, delimiter, encoding)
+def _csv_header(source: Source, delimiter: str, opts: ReadOptions) -> list[str]:
+    """The header row, read with the csv module (quoted names, BOM, bad bytes all handled).
+
+    A header that reads like report text is refused: the file most likely has none, so its
+    first report would name a column, appear in every finding and baseline, and go unscanned.
+    Naming the text columns with ``--column`` vouches for the header.
+    """
+    records = _csv_records(source, delimiter, opts.encoding)
     try:
         header = next(records, None)
     finally:
@@ -340,9 +376,25 @@ def _csv_header(source: Source, delimiter: str, encoding: str) -> list[str]:
         raise InputError(f"{source.path}: empty file (no header row)")
     if header.problem:
         raise InputError(f"{source.path}: cannot read the header: {header.problem}")
+    vouched = bool(opts.columns) and all(c in header.fields for c in opts.columns)
+    if not vouched and any(_reads_like_report(name) for name in header.fields):
+        raise InputError(f"{source.path}: the first row reads like report text, not column names (not shown); "
+                         "add a header row, or name the text columns with --column if it is the header")
     if len(set(header.fields)) != len(header.fields):
         raise InputError(f"{source.path}: duplicate column names in the header")
     return header.fields
+
+
+#: A header cell that reads like report text: a sentence (three words or more ending in a full
+#: stop, question or exclamation mark: ``accession no.`` is a name), seven words or more, or a
+#: de-identification marker.
+_REPORT_LIKE = regex.compile(r"(?:\S+\s+){2}\S[^\n]*[.!?]\s*$|^\s*(?:\S+\s+){6}\S|___|\[\*\*|XXXX")
+#: Column names are short; a longer header cell is a report.
+_LONGEST_NAME = 80
+
+
+def _reads_like_report(name: str) -> bool:
+    return len(name) > _LONGEST_NAME or _REPORT_LIKE.search(name) is not None
 
 
 def _codec_name(encoding: str) -> str:
@@ -358,8 +410,13 @@ def _open_text(source: Source, encoding: str) -> io.TextIOWrapper:
 
 def _read_csv(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     delimiter = "\t" if source.fmt == "tsv" else ","
-    header = _csv_header(source, delimiter, opts.encoding)
-    yield from _arrow_batches(source, _csv_batches(source, header, delimiter, opts), header, opts)
+    header = _csv_header(source, delimiter, opts)
+
+    def detect() -> set[str]:
+        items = _csv_batches(source, header, delimiter, _skipping(opts))
+        return _text_columns((item[1] for item in items if not isinstance(item, RecordError)), header)
+
+    yield from _arrow_batches(source, _csv_batches(source, header, delimiter, opts), header, opts, detect)
 
 
 def _csv_batches(source: Source, header: list[str], delimiter: str,
@@ -473,8 +530,13 @@ def _bad_record(source: Source, record: int, reason: str, opts: ReadOptions) -> 
 
 
 def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.RecordBatch] | RecordError],
-                   names: Sequence[str], opts: ReadOptions) -> Iterator[Batch | RecordError]:
-    """Cell texts per chosen column from numbered Arrow batches; record errors pass through."""
+                   names: Sequence[str], opts: ReadOptions,
+                   detect: Callable[[], set[str]]) -> Iterator[Batch | RecordError]:
+    """Cell texts per chosen column from numbered Arrow batches; record errors pass through.
+
+    *detect* finds the text columns (a pass of its own over the file) when none are named; it
+    runs only once there is a record, so a header-only file is no error.
+    """
     columns: list[str] | None = None
     for item in batches:
         if isinstance(item, RecordError):
@@ -484,8 +546,7 @@ def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.Rec
         if whole.num_rows == 0:
             continue
         if columns is None:
-            sample = {n: whole.column(n).slice(0, 1000).to_pylist() for n in names}
-            columns = _choose_columns(source.path, names, sample, opts)
+            columns = _choose_columns(source.path, names, () if opts.columns else detect(), opts)
         # A pyarrow CSV block holds ~100k short reports; slices keep batches small (zero-copy).
         for first in range(0, whole.num_rows, BATCH_ROWS):
             record_batch = whole.slice(first, BATCH_ROWS)
@@ -538,9 +599,13 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
     missing = [w for w in wanted if w not in names]
     if missing:
         raise _missing_column(source.path, missing[0], names)
-    sub = ReadOptions(tuple(opts.columns), opts.id_column, opts.encoding, opts.on_error)
+    names = [n for n in wanted if n in textual or n == opts.id_column]
+
+    def detect() -> set[str]:
+        return _text_columns(parquet.iter_batches(batch_size=BATCH_ROWS, columns=textual), textual)
+
     yield from _arrow_batches(source, _numbered(parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted)),
-                              [n for n in wanted if n in textual or n == opts.id_column], sub)
+                              names, opts, detect)
 
 
 # -- JSONL ------------------------------------------------------------------------------------
@@ -561,12 +626,36 @@ def _jsonl_lines(source: Source) -> Iterator[tuple[int, int, bytes]]:
             offset += len(line)
 
 
-def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
+class _DuplicateKey(ValueError):
+    """One JSON object holds a key twice: json keeps the last value, orjson too, without a word."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj: dict[str, object] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+#: Decodes a line a second time, object by object, only to find keys given twice (orjson has no hook).
+_PAIRS = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+
+
+def _jsonl_objects(source: Source, opts: ReadOptions) -> Iterator[tuple[int, int, dict[str, object]] | RecordError]:
+    """Record number, line number and object of every readable line; bad lines as record errors.
+
+    A key given twice in one object (at any depth) is a bad record: the first value would go
+    unscanned, so the line is named with the key, never with its text.
+    """
     name = _codec_name(opts.encoding)
     if "\n".encode(name) != b"\n":
         raise InputError(f"{source.path}: JSONL needs an ASCII-compatible encoding such as utf-8, not {name}")
-    columns: list[str] | None = None
-    pending: list[tuple[int, int, dict[str, object]]] = []
     for row, (number, offset, line) in enumerate(_jsonl_lines(source)):
         problem = None
         try:
@@ -582,10 +671,46 @@ def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordErr
         else:
             if not isinstance(obj, dict):
                 problem = "a JSONL line must hold an object"
+            else:
+                try:
+                    _PAIRS.decode(line.decode(name))
+                except _DuplicateKey as exc:
+                    problem = f"key {_key_name(exc.key)} appears twice in one object; keep one"
         if problem is not None:
             yield _bad_record(source, row, f"line {number}: {problem}", opts)
             continue
-        pending.append((row, number, obj))
+        yield row, number, obj
+
+
+def _key_name(key: str) -> str:
+    """A JSON key for an error message: quoted, at most 40 characters (a key is no report text,
+    but a forged one could be)."""
+    return repr(key if len(key) <= 40 else key[:40] + "...")
+
+
+def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[str]]:
+    """Every key of the file in order of first appearance, and those with a string value that
+    holds whitespace somewhere in the file (a pass of its own, as for CSV)."""
+    names: dict[str, None] = {}
+    textual: set[str] = set()
+    for item in _jsonl_objects(source, _skipping(opts)):
+        if isinstance(item, RecordError):
+            continue
+        for key, value in item[2].items():
+            names.setdefault(key)
+            if key not in textual and _has_space(value):
+                textual.add(key)
+    return list(names), textual
+
+
+def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
+    columns: list[str] | None = None
+    pending: list[tuple[int, int, dict[str, object]]] = []
+    for item in _jsonl_objects(source, opts):
+        if isinstance(item, RecordError):
+            yield item
+            continue
+        pending.append(item)
         if len(pending) >= BATCH_ROWS:
             columns = columns or _jsonl_columns(source, pending, opts)
             yield from _jsonl_batches(source, pending, columns, opts)
@@ -596,9 +721,12 @@ def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordErr
 
 
 def _jsonl_columns(source: Source, pending: list[tuple[int, int, dict[str, object]]], opts: ReadOptions) -> list[str]:
-    names = list(dict.fromkeys(k for _, _, obj in pending[:1000] for k in obj))
-    sample = {n: [obj.get(n) for _, _, obj in pending[:1000]] for n in names}
-    return _choose_columns(source.path, names, sample, opts)
+    """The text columns: those named, if the first batch has them all, else from a pass over the file."""
+    seen = {k for _, _, obj in pending for k in obj}
+    if opts.columns and all(c in seen for c in (*opts.columns, *([opts.id_column] if opts.id_column else []))):
+        return list(opts.columns)
+    names, textual = _jsonl_text_keys(source, opts)
+    return _choose_columns(source.path, names, textual, opts)
 
 
 def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, object]]], columns: list[str],

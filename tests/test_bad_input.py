@@ -705,3 +705,80 @@ def test_file_names_cannot_forge_findings_or_break_xml(tmp_path: Path) -> None:
     junit = run_cli("check", str(folder), "--format", "junit")
     suite = ET.fromstring(junit.stdout).find("testsuite")
     assert suite is not None and "\\x01" in suite.get("name", "")
+
+
+# -- issue 15: what a sample of the first rows would miss -------------------------------------
+
+
+def _late_text_table(rows: int = 1_000) -> dict[str, list[str]]:
+    """*rows* records with empty reports and addenda, then ten with a trace in each."""
+    ids = [f"s{i}" for i in range(rows + 10)]
+    reports = [""] * rows + [f"Compared with ___ on day {i}." for i in range(10)]
+    addenda = [""] * rows + [f"Discussed with Dr. ___ {i}." for i in range(10)]
+    return {"id": ids, "report": reports, "addendum": addenda}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_text_columns_are_found_past_the_first_thousand_rows(tmp_path: Path, fmt: str) -> None:
+    """Columns were chosen from the first 1,000 rows: empty reports there meant 'no text column'
+    and exit 0, and a late addendum was never scanned (issue 15, item 3)."""
+    table = _late_text_table()
+    path = tmp_path / f"r.{fmt}"
+    if fmt == "csv":
+        path.write_text("id,report,addendum\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(*table.values())))
+    elif fmt == "jsonl":
+        rows = [dict(zip(table, values)) for values in zip(*table.values())]
+        rows[-1]["late_key"] = "Seen by ___ again."  # a key that first appears in the last line
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    else:
+        pq.write_table(pa.table(table), path, row_group_size=256)
+    doc = _json(path)
+    columns = sorted({f["column"] for f in doc["findings"]})
+    assert columns == (["addendum", "late_key", "report"] if fmt == "jsonl" else ["addendum", "report"])
+    assert len(doc["findings"]) == 20 + (fmt == "jsonl")
+    assert {f["record"] for f in doc["findings"]} == set(range(1_000, 1_010))
+
+
+def test_a_headerless_csv_is_refused_without_echoing_its_first_report(tmp_path: Path) -> None:
+    """The first report became the column name and appeared in every finding (issue 15, item 4)."""
+    path = tmp_path / "r.csv"
+    path.write_text("Compared with ___ there is no change.\nHeart size normal, seen by Dr. ___.\n")
+    for args in ((), ("--column", "report"), ("--format", "json")):
+        result = _check(path, *args)
+        message = _one_line_error(result, "r.csv: the first row reads like report text, not column names")
+        assert "Compared" not in result.stderr + result.stdout and "___" not in message
+    fixed = run_cli("fix", str(path), "-o", str(tmp_path / "out.csv"))
+    assert fixed.returncode == 2 and "Compared" not in fixed.stderr and not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("header", ["study_id,report,addendum text", "id,Findings (final),Reason for exam",
+                                    "accession no.,impression,date"])
+def test_ordinary_headers_are_not_mistaken_for_report_text(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(f"{header}\n1,Compared with ___ today.,x\n")
+    assert _json(path)["summary"]["findings"] == 1
+
+
+def test_naming_the_columns_vouches_for_a_header_that_reads_like_text(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("id,Findings and impression of the radiologist on the day\n1,Compared with ___ today.\n")
+    assert "reads like report text" in _error(path)
+    doc = _json(path, "--column", "Findings and impression of the radiologist on the day")
+    assert doc["summary"]["findings"] == 1
+
+
+@pytest.mark.parametrize("line", [
+    b'{"report": "Compared with ___.", "report": "No change."}',
+    b'{"report": "Compared with ___.", "\\u0072eport": "No change."}',
+    b'{"id": 1, "meta": {"note": "Seen by ___.", "note": "x"}, "report": "No change today."}',
+])
+def test_a_key_given_twice_in_a_jsonl_object_is_refused(tmp_path: Path, line: bytes) -> None:
+    """json and orjson keep the last value silently, so the first went unscanned (issue 15, item 11)."""
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(orjson.dumps({"report": "Fine and clear."}) + b"\n" + line + b"\n")
+    key = "note" if b"meta" in line else "report"
+    result = _check(path)
+    message = _one_line_error(result, f"r.jsonl:1: line 2: key '{key}' appears twice in one object")
+    assert "___" not in message and "No change" not in message
+    code, out, _ = _run(path, "--on-error", "skip", "--format", "json")
+    assert code == 1 and orjson.loads(out)["errors"][0]["record"] == 1

@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, AnyStr, NamedTuple
 
 import orjson
 import pyarrow as pa
@@ -39,6 +39,11 @@ CSV_BLOCK_BYTES = 8 << 20
 #: Largest CSV field the csv module accepts (its default, 128 KiB, is smaller than long reports).
 #: A field this large is a quote left open, not a report.
 MAX_FIELD_CHARS = 1 << 28
+#: Default largest record: a few hundred times any report. A larger one is a file without record
+#: boundaries (NULs from a device, a gzip bomb, a quote never closed), read only this far.
+MAX_RECORD_BYTES = 64 << 20
+#: Most columns a table may have: a million header cells cost gigabytes in pyarrow.
+MAX_COLUMNS = 10_000
 #: A byte the text decoder could not read, kept as a lone surrogate by ``surrogateescape``.
 _ESCAPED = regex.compile("[\udc80-\udcff]")
 
@@ -79,8 +84,11 @@ class ReadOptions:
     id_column: str | None = None
     encoding: str = "utf-8"
     on_error: str = "fail"
+    max_record_bytes: int = MAX_RECORD_BYTES
 
     def __post_init__(self) -> None:
+        if self.max_record_bytes < 1 << 20:
+            raise UsageError("the record size limit must be 1 MB or more")
         try:
             codecs.lookup(self.encoding)
         except LookupError:
@@ -140,6 +148,24 @@ def discover(paths: Sequence[str]) -> list[Source]:
 
 def _walk_error(exc: OSError) -> None:
     raise InputError(f"{exc.filename}: {exc.strerror or exc}")
+
+
+def bounded_lines(handle: IO[AnyStr], limit: int, path: str) -> Iterator[AnyStr]:
+    """The lines of *handle*, each read at most *limit* long: a file without line breaks (or a
+    gzip stream that expands without them) stops the run at the limit, never read whole."""
+    while line := handle.readline(limit + 1):
+        if len(line) > limit:
+            raise record_too_large(path, limit)
+        yield line
+
+
+def record_too_large(path: str, limit: int) -> InputError:
+    return InputError(f"{path}: a record runs past {limit >> 20} MB (no line break or closing quote?); "
+                      "reading stopped there (--max-record-mb raises the limit)")
+
+
+def _too_many_columns(path: str, count: int) -> InputError:
+    return InputError(f"{path}: {count} columns, more than the {MAX_COLUMNS:,} a table of reports may have")
 
 
 class NoTextColumn(InputError):
@@ -252,11 +278,12 @@ class _LineFeed:
     another line of a record and none is left, the file ended inside a quote.
     """
 
-    def __init__(self, lines: Iterator[str]) -> None:
+    def __init__(self, lines: Iterator[str], limit: int, path: str) -> None:
         self._next_line = lines.__next__
         self._replay: list[str] = []
         self.taken: list[str] = []
         self.ran_dry = False
+        self._size, self._limit, self._path = 0, limit, path
 
     def __iter__(self) -> _LineFeed:
         return self
@@ -270,12 +297,15 @@ class _LineFeed:
             except StopIteration:
                 self.ran_dry = bool(self.taken)
                 raise
+        self._size += len(line)
+        if self._size > self._limit:  # a quote left open in a file of millions of lines
+            raise record_too_large(self._path, self._limit)
         self.taken.append(line)
         return line
 
     def take(self) -> list[str]:
         """The lines of the record just read; the next record starts afresh."""
-        taken, self.taken, self.ran_dry = self.taken, [], False
+        taken, self.taken, self.ran_dry, self._size = self.taken, [], False, 0
         return taken
 
     def replay(self, lines: Sequence[str]) -> None:
@@ -283,7 +313,7 @@ class _LineFeed:
         self._replay.extend(reversed(lines))
 
 
-def _csv_records(source: Source, delimiter: str, encoding: str) -> Iterator[_Record]:
+def _csv_records(source: Source, delimiter: str, encoding: str, limit: int) -> Iterator[_Record]:
     """Every record of a CSV/TSV file, header first, with the line it starts on and any problem.
 
     Bytes that are not valid in *encoding* are kept as surrogate escapes while parsing, so a bad
@@ -298,7 +328,7 @@ def _csv_records(source: Source, delimiter: str, encoding: str) -> Iterator[_Rec
     name = _codec_name(encoding)
     offsets: _ByteOffsets | None = None
     with _open_text(source, encoding) as handle:
-        feed = _LineFeed(handle)
+        feed = _LineFeed(bounded_lines(handle, limit, source.path), limit, source.path)
         reader = csv.reader(feed, delimiter=delimiter)
         number, line = -1, 1
         try:
@@ -367,7 +397,7 @@ def _csv_header(source: Source, delimiter: str, opts: ReadOptions) -> list[str]:
     first report would name a column, appear in every finding and baseline, and go unscanned.
     Naming the text columns with ``--column`` vouches for the header.
     """
-    records = _csv_records(source, delimiter, opts.encoding)
+    records = _csv_records(source, delimiter, opts.encoding, opts.max_record_bytes)
     try:
         header = next(records, None)
     finally:
@@ -380,6 +410,8 @@ def _csv_header(source: Source, delimiter: str, opts: ReadOptions) -> list[str]:
     if not vouched and any(_reads_like_report(name) for name in header.fields):
         raise InputError(f"{source.path}: the first row reads like report text, not column names (not shown); "
                          "add a header row, or name the text columns with --column if it is the header")
+    if len(header.fields) > MAX_COLUMNS:
+        raise _too_many_columns(source.path, len(header.fields))
     if len(set(header.fields)) != len(header.fields):
         raise InputError(f"{source.path}: duplicate column names in the header")
     return header.fields
@@ -500,7 +532,7 @@ def _csv_module_batches(source: Source, header: list[str], delimiter: str, opts:
             c.clear()
         return numbers, batch
 
-    for record in _csv_records(source, delimiter, opts.encoding):
+    for record in _csv_records(source, delimiter, opts.encoding, opts.max_record_bytes):
         if record.number < start:
             continue
         problem = record.problem
@@ -586,6 +618,8 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
         parquet = pq.ParquetFile(source.path)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
         raise InputError(f"{source.path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    if parquet.metadata.num_columns > MAX_COLUMNS:
+        raise _too_many_columns(source.path, parquet.metadata.num_columns)
     schema = parquet.schema_arrow
     names = list(schema.names)
     textual = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
@@ -611,11 +645,12 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
 # -- JSONL ------------------------------------------------------------------------------------
 
 
-def _jsonl_lines(source: Source) -> Iterator[tuple[int, int, bytes]]:
+def _jsonl_lines(source: Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
     """Line number, byte offset and bytes of every non-blank line (a leading UTF-8 BOM dropped)."""
     opener = gzip.open if source.gzip else open
-    with opener(source.path, "rb") as handle:
-        first = handle.readline()
+    with opener(source.path, "rb") as raw:
+        handle = bounded_lines(raw, limit, source.path)
+        first = next(handle, b"")
         bom = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
         if first[bom:].strip():
             yield 1, bom, first[bom:]
@@ -656,7 +691,7 @@ def _jsonl_objects(source: Source, opts: ReadOptions) -> Iterator[tuple[int, int
     name = _codec_name(opts.encoding)
     if "\n".encode(name) != b"\n":
         raise InputError(f"{source.path}: JSONL needs an ASCII-compatible encoding such as utf-8, not {name}")
-    for row, (number, offset, line) in enumerate(_jsonl_lines(source)):
+    for row, (number, offset, line) in enumerate(_jsonl_lines(source, opts.max_record_bytes)):
         problem = None
         try:
             obj = orjson.loads(line if name == "utf-8" else line.decode(name))
@@ -698,6 +733,8 @@ def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[
             continue
         for key, value in item[2].items():
             names.setdefault(key)
+            if len(names) > MAX_COLUMNS:
+                raise _too_many_columns(source.path, len(names))
             if key not in textual and _has_space(value):
                 textual.add(key)
     return list(names), textual
@@ -757,7 +794,9 @@ def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, objec
 def _read_txt(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     opener = gzip.open if source.gzip else open
     with opener(source.path, "rb") as handle:
-        data = handle.read()
+        data = handle.read(opts.max_record_bytes + 1)
+    if len(data) > opts.max_record_bytes:
+        raise record_too_large(source.path, opts.max_record_bytes)
     try:
         text = data.decode(opts.encoding)
     except UnicodeDecodeError as exc:
@@ -781,8 +820,8 @@ class LineMap:
     reader that names bad records, and costs 4 bytes per record.
     """
 
-    def __init__(self, encoding: str = "utf-8") -> None:
-        self.encoding = encoding
+    def __init__(self, encoding: str = "utf-8", limit: int = MAX_RECORD_BYTES) -> None:
+        self.encoding, self.limit = encoding, limit
         self._cache: dict[str, array[int] | None] = {}
 
     def line_of(self, path: str, record: int, line_in_cell: int) -> int | None:
@@ -807,6 +846,6 @@ class LineMap:
         if source.fmt == "txt":
             return array("I", [1])
         if source.fmt == "jsonl":
-            return array("I", (number for number, _, _ in _jsonl_lines(source)))
+            return array("I", (number for number, _, _ in _jsonl_lines(source, self.limit)))
         delimiter = "\t" if source.fmt == "tsv" else ","
-        return array("I", (r.line for r in _csv_records(source, delimiter, self.encoding) if r.number >= 0))
+        return array("I", (r.line for r in _csv_records(source, delimiter, self.encoding, self.limit) if r.number >= 0))

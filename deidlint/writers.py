@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from deidlint.errors import InputError, RecordError, UsageError
-from deidlint.readers import Batch, ReadOptions, Source, read
+from deidlint.readers import Batch, ReadOptions, Source, bounded_lines, read, record_too_large
 
 #: Turns a stream of batches into the same batches, in order, each with its fixed texts (same
 #: length and order). A stream, not a call per batch, so that the fixing can run ahead in worker
@@ -335,6 +335,8 @@ class _CsvWriter:
                 yield m.group()
                 pos = m.end()
             buffer = buffer[pos:]
+            if len(buffer) > self.opts.max_record_bytes:  # no record end in sight: a stream of NULs
+                raise record_too_large(self.source.path, self.opts.max_record_bytes)
             if not chunk:
                 if buffer:
                     yield buffer
@@ -481,7 +483,7 @@ class _JsonlWriter:
     def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
         with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
-            lines = iter(raw)
+            lines = bounded_lines(raw, self.opts.max_record_bytes, self.source.path)
             pending: dict[int, dict[str, tuple[str, str]]] = {}
             number = 0
             for item, new in _edited(self.source, self.opts, edit, skipped):

@@ -782,3 +782,66 @@ def test_a_key_given_twice_in_a_jsonl_object_is_refused(tmp_path: Path, line: by
     assert "___" not in message and "No change" not in message
     code, out, _ = _run(path, "--on-error", "skip", "--format", "json")
     assert code == 1 and orjson.loads(out)["errors"][0]["record"] == 1
+
+
+# -- issue 15: bounded memory -----------------------------------------------------------------
+
+
+def _cli_peak(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``deidlint ARGS`` in a fresh interpreter, and the peak memory of that process alone, in MB
+    (``wait4`` reports the child it reaps, not the largest of every child this test run made)."""
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("w") as o, err.open("w") as e:
+        proc = subprocess.Popen([sys.executable, "-m", "deidlint", *args], stdout=o, stderr=e, cwd=REPO)
+        deadline = time.monotonic() + 120
+        while (reaped := os.wait4(proc.pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("the run did not stop")
+            time.sleep(0.05)
+    proc.returncode = os.waitstatus_to_exitcode(reaped[1])
+    return subprocess.CompletedProcess(args, proc.returncode, out.read_text(), err.read_text()), reaped[2].ru_maxrss / 1024
+
+
+def test_a_million_header_columns_fail_fast_in_bounded_memory(tmp_path: Path) -> None:
+    """A 10 MB CSV with a million header columns grew to 6.4 GB and aborted (issue 15, item 8)."""
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(1_000_000)) + "\n" + ",".join("x y" for _ in range(1_000_000)) + "\n")
+    for command in ("check", "fix"):
+        result, peak = _cli_peak(tmp_path, command, str(path), *(["-o", str(tmp_path / "out.csv")] if command == "fix" else []))
+        _one_line_error(result, "wide.csv: 1000000 columns, more than the 10,000")
+        assert peak < 600, f"{peak:.0f} MB"
+    assert not (tmp_path / "out.csv").exists()
+
+
+def _nuls(path: Path, megabytes: int) -> None:
+    """A header and then *megabytes* of NULs with no line break, written (and gzipped) in chunks."""
+    handle = gzip.open(path, "wb") if path.suffix == ".gz" else path.open("wb")
+    with handle:
+        handle.write(b"" if path.name.startswith("r.txt") else b'{"report": "' if ".jsonl" in path.name else b"report\n")
+        for _ in range(megabytes):
+            handle.write(b"\0" * (1 << 20))
+
+
+@pytest.mark.parametrize("name", ["r.csv", "r.csv.gz", "r.jsonl", "r.jsonl.gz", "r.txt", "r.tsv.gz"])
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_a_file_without_record_boundaries_stops_at_the_record_limit(tmp_path: Path, name: str, command: str) -> None:
+    """NULs with no line break (a device saved as .csv, a gzip bomb) were read whole (issue 15, item 8);
+    a gzip stream is checked as it expands: 300 MB of NULs stop at the 1 MB limit."""
+    path = tmp_path / name
+    _nuls(path, 300 if name.endswith(".gz") else 24)
+    (tmp_path / "deidlint.toml").write_text("max-record-mb = 1\n")
+    extra = ["-o", str(tmp_path / ("out" + name))] if command == "fix" else []
+    result, peak = _cli_peak(tmp_path, command, str(path), "--config", str(tmp_path / "deidlint.toml"), *extra)
+    _one_line_error(result, f"{name}: a record runs past 1 MB", "--max-record-mb")
+    assert peak < 400, f"{peak:.0f} MB"
+    assert not (tmp_path / ("out" + name)).exists()
+
+
+def test_the_record_limit_is_a_flag_and_a_record_under_it_is_read(tmp_path: Path) -> None:
+    """A quote never closed swallows the rest of the file as one record: past the limit it stops."""
+    path = tmp_path / "r.csv"
+    path.write_text("report\n\"" + "Compared with ___ today.\n" * 100_000)  # a 2.4 MB record, no closing quote
+    assert "runs past 1 MB" in _error(path, "--max-record-mb", "1")
+    assert "a quote opened in this record is never closed" in _error(path, "--max-record-mb", "4")
+    assert "1 MB or more" in _error(path, "--max-record-mb", "0")

@@ -613,7 +613,50 @@ def _id_values(record_batch: pa.RecordBatch, id_column: str | None) -> list[str 
 # -- Parquet ----------------------------------------------------------------------------------
 
 
-def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
+def _nested_text(path: str, what: str, where: str, record: int) -> RecordError:
+    """The notice for text that is not scanned: yielded, never raised, so the run goes on and
+    fails (exit 1) like a skipped record, instead of passing with traces left in it."""
+    return RecordError(path, record, f"{what} {where!r} holds text inside nested values, which is not scanned; "
+                                     "flatten it to a string column")
+
+
+def _string_leaves(values: pa.Array) -> Iterator[pa.Array]:
+    """Every string array inside a struct, list or map array, at any depth."""
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        yield values
+    elif pa.types.is_dictionary(kind):
+        yield from _string_leaves(values.dictionary)
+    elif pa.types.is_struct(kind):
+        for i in range(kind.num_fields):
+            yield from _string_leaves(values.field(i))
+    elif pa.types.is_map(kind):
+        yield from _string_leaves(values.keys)
+        yield from _string_leaves(values.items)
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        yield from _string_leaves(values.flatten())
+
+
+def _is_nested(kind: pa.DataType) -> bool:
+    return pa.types.is_nested(kind) and not pa.types.is_dictionary(kind)
+
+
+def _parquet_nested_text(source: Source, parquet: pq.ParquetFile, nested: list[str]) -> Iterator[RecordError]:
+    """A notice for each nested column whose strings hold text anywhere (a pass of its own)."""
+    left = set(nested)
+    start = 0
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=nested):
+        for name in sorted(left):
+            if any(pc.any(pc.match_substring_regex(leaf, _SPACE_RE2)).as_py()
+                   for leaf in _string_leaves(batch.column(name))):
+                left.discard(name)
+                yield _nested_text(source.path, "column", name, start)
+        start += batch.num_rows
+        if not left:
+            return
+
+
+def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     try:
         parquet = pq.ParquetFile(source.path)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
@@ -624,8 +667,13 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
     names = list(schema.names)
     textual = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                or (pa.types.is_dictionary(f.type) and pa.types.is_string(f.type.value_type))]
-    if not opts.columns and not textual:
-        raise NoTextColumn(f"{source.path}: Parquet file has no string column")
+    nested = [f.name for f in schema if _is_nested(f.type)]
+    if not opts.columns:
+        yield from _parquet_nested_text(source, parquet, nested)
+        if not textual:
+            if nested:
+                return
+            raise NoTextColumn(f"{source.path}: Parquet file has no string column")
     for wanted in opts.columns:
         if wanted in names and wanted not in textual:
             raise InputError(f"{source.path}: column {wanted!r} is not a string column")
@@ -723,11 +771,13 @@ def _key_name(key: str) -> str:
     return repr(key if len(key) <= 40 else key[:40] + "...")
 
 
-def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[str]]:
-    """Every key of the file in order of first appearance, and those with a string value that
-    holds whitespace somewhere in the file (a pass of its own, as for CSV)."""
+def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[str], dict[str, int]]:
+    """Every key of the file in order of first appearance, those with a string value that holds
+    whitespace somewhere in the file (a pass of its own, as for CSV), and the keys whose objects
+    or arrays hold such a string, with the first record that has one."""
     names: dict[str, None] = {}
     textual: set[str] = set()
+    nested: dict[str, int] = {}
     for item in _jsonl_objects(source, _skipping(opts)):
         if isinstance(item, RecordError):
             continue
@@ -737,10 +787,26 @@ def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[
                 raise _too_many_columns(source.path, len(names))
             if key not in textual and _has_space(value):
                 textual.add(key)
-    return list(names), textual
+            elif key not in nested and isinstance(value, (dict, list)) and _holds_text(value):
+                nested[key] = item[0]
+    return list(names), textual, nested
+
+
+def _holds_text(value: object) -> bool:
+    """Whether a JSON value holds, at any depth, a string with whitespace (keys included)."""
+    if isinstance(value, dict):
+        return any(_has_space(k) or _holds_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_text(v) for v in value)
+    return _has_space(value)
 
 
 def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
+    detected: tuple[list[str], set[str], dict[str, int]] | None = None
+    if not opts.columns:
+        detected = _jsonl_text_keys(source, opts)
+        for key, record in detected[2].items():
+            yield _nested_text(source.path, "field", key, record)
     columns: list[str] | None = None
     pending: list[tuple[int, int, dict[str, object]]] = []
     for item in _jsonl_objects(source, opts):
@@ -749,20 +815,21 @@ def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordErr
             continue
         pending.append(item)
         if len(pending) >= BATCH_ROWS:
-            columns = columns or _jsonl_columns(source, pending, opts)
+            columns = columns or _jsonl_columns(source, pending, opts, detected)
             yield from _jsonl_batches(source, pending, columns, opts)
             pending = []
     if pending:
-        columns = columns or _jsonl_columns(source, pending, opts)
+        columns = columns or _jsonl_columns(source, pending, opts, detected)
         yield from _jsonl_batches(source, pending, columns, opts)
 
 
-def _jsonl_columns(source: Source, pending: list[tuple[int, int, dict[str, object]]], opts: ReadOptions) -> list[str]:
+def _jsonl_columns(source: Source, pending: list[tuple[int, int, dict[str, object]]], opts: ReadOptions,
+                   detected: tuple[list[str], set[str], dict[str, int]] | None) -> list[str]:
     """The text columns: those named, if the first batch has them all, else from a pass over the file."""
     seen = {k for _, _, obj in pending for k in obj}
     if opts.columns and all(c in seen for c in (*opts.columns, *([opts.id_column] if opts.id_column else []))):
         return list(opts.columns)
-    names, textual = _jsonl_text_keys(source, opts)
+    names, textual, _ = detected or _jsonl_text_keys(source, opts)
     return _choose_columns(source.path, names, textual, opts)
 
 

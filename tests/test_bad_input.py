@@ -845,3 +845,45 @@ def test_the_record_limit_is_a_flag_and_a_record_under_it_is_read(tmp_path: Path
     assert "runs past 1 MB" in _error(path, "--max-record-mb", "1")
     assert "a quote opened in this record is never closed" in _error(path, "--max-record-mb", "4")
     assert "1 MB or more" in _error(path, "--max-record-mb", "0")
+
+
+# -- issue 15: nested text --------------------------------------------------------------------
+
+
+def test_text_inside_nested_parquet_columns_is_named_and_fails_the_run(tmp_path: Path) -> None:
+    """Strings inside struct and list columns were left with their traces and exit 0 (issue 15, item 11)."""
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({
+        "report": ["No change today.", "Stable heart size."],
+        "sections": pa.array([{"text": "Seen by Dr. ___ today."}, {"text": None}], pa.struct([("text", pa.string())])),
+        "notes": pa.array([[], ["Called ___ at noon."]], pa.list_(pa.string())),
+        "extra": pa.array([[("k", "Discussed with ___.")], []], pa.map_(pa.string(), pa.string())),
+        "labels": pa.array([["cardiomegaly"], []], pa.list_(pa.string())),  # no text: not flagged
+    }), path)
+    code, out, err = _run(path, "--format", "json")
+    errors = [e["error"] for e in orjson.loads(out)["errors"]]
+    assert code == 1 and sorted(e.split("'")[1] for e in errors) == ["extra", "notes", "sections"]
+    assert all("holds text inside nested values, which is not scanned" in e and "___" not in e for e in errors)
+    fixed = run_cli("fix", str(path), "-o", str(tmp_path / "out.parquet"))
+    assert fixed.returncode == 1 and "'sections' holds text inside nested values" in fixed.stderr
+
+
+def test_text_inside_nested_jsonl_values_is_named_and_fails_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    rows = [{"report": "No change today.", "meta": {"tags": ["a"]}},
+            {"report": "Stable.", "meta": {"note": ["Seen by Dr. ___ today."]}}]
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    code, out, _ = _run(path, "--format", "json")
+    doc = orjson.loads(out)
+    assert code == 1 and [(e["record"], e["error"].split("'")[1]) for e in doc["errors"]] == [(1, "meta")]
+    assert "___" not in out.replace('"marker": "___"', "")
+
+
+def test_a_fifo_named_as_input_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO named fifo.csv hung check forever, deaf to SIGTERM and SIGINT (issue 15, item 10)."""
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    for command in (("check",), ("fix", "-o", str(tmp_path / "out.csv"))):
+        result = subprocess.run([sys.executable, "-m", "deidlint", command[0], str(fifo), *command[1:]],
+                                capture_output=True, text=True, timeout=60, cwd=REPO)
+        _one_line_error(result, "fifo.csv: not a regular file")

@@ -67,6 +67,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoding", help="text encoding of the inputs (default utf-8)")
     parser.add_argument("--on-error", choices=("fail", "skip"), default="fail",
                         help="a bad record in a large file: stop with exit 2 (fail) or report it and go on (skip)")
+    parser.add_argument("--max-record-mb", type=int, metavar="MB",
+                        help="largest record to read (default 64, config 'max-record-mb'): a file without line "
+                             "breaks or with a quote never closed stops there instead of filling memory")
     parser.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
                         help="worker processes for large files (default 0: one per available core; "
                              "1: work in this process)")
@@ -105,6 +108,7 @@ def read_options(args: argparse.Namespace, config: Config) -> ReadOptions:
         id_column=args.id_column or config.id_column,
         encoding=args.encoding or config.encoding,
         on_error=args.on_error,
+        max_record_bytes=(config.max_record_mb if args.max_record_mb is None else args.max_record_mb) << 20,
     )
 
 
@@ -121,8 +125,8 @@ def _check(args: argparse.Namespace, config: Config, chosen: Selection) -> Check
     )
 
 
-def make_reporter(fmt: str, out: IO[str], rules: Sequence[Rule], statistics: bool, encoding: str) -> Reporter:
-    lines = LineMap(encoding)
+def make_reporter(fmt: str, out: IO[str], rules: Sequence[Rule], statistics: bool, opts: ReadOptions) -> Reporter:
+    lines = LineMap(opts.encoding, opts.max_record_bytes)
 
     def line_of(f: Finding) -> int | None:
         return lines.line_of(f.path, f.record, f.line)
@@ -180,7 +184,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         known = BaselineFilter(baseline, check.context_chars, args.show_context)
         items = known(items)
     gate = Gate(thresholds)
-    reporter = make_reporter(args.format, sys.stdout, rules, args.statistics, check.read_options.encoding)
+    reporter = make_reporter(args.format, sys.stdout, rules, args.statistics, check.read_options)
     for item in items:
         if isinstance(item, RecordError):
             reporter.record_error(item)

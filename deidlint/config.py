@@ -15,6 +15,7 @@ from typing import Any
 import tomllib
 
 from deidlint.errors import UsageError
+from deidlint.readers import MAX_RECORD_BYTES
 from deidlint.smallfiles import read_small
 
 CONFIG_NAMES = ("deidlint.toml", "pyproject.toml")
@@ -33,6 +34,8 @@ class Config:
     columns: list[str] = field(default_factory=list)
     id_column: str | None = None
     encoding: str = "utf-8"
+    #: Largest record a reader takes, in MB (``--max-record-mb``).
+    max_record_mb: int = MAX_RECORD_BYTES >> 20
     per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
     #: ``fix``'s strategy for every rule; None leaves each rule to its own ``fix`` field.
     strategy: str | None = None
@@ -56,6 +59,7 @@ _KEYS: dict[str, tuple[str, type | tuple[type, ...], type | None]] = {
     "columns": ("columns", list, str),
     "id-column": ("id_column", str, None),
     "encoding": ("encoding", str, None),
+    "max-record-mb": ("max_record_mb", int, None),
     "per-path-ignores": ("per_path_ignores", dict, list),
     "strategy": ("strategy", str, None),
     "strategies": ("strategies", dict, str),

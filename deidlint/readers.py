@@ -14,16 +14,18 @@ import codecs
 import difflib
 import gzip
 import io
+import json
 import os
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, AnyStr, NamedTuple
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import regex
@@ -37,6 +39,11 @@ CSV_BLOCK_BYTES = 8 << 20
 #: Largest CSV field the csv module accepts (its default, 128 KiB, is smaller than long reports).
 #: A field this large is a quote left open, not a report.
 MAX_FIELD_CHARS = 1 << 28
+#: Default largest record: a few hundred times any report. A larger one is a file without record
+#: boundaries (NULs from a device, a gzip bomb, a quote never closed), read only this far.
+MAX_RECORD_BYTES = 64 << 20
+#: Most columns a table may have: a million header cells cost gigabytes in pyarrow.
+MAX_COLUMNS = 10_000
 #: A byte the text decoder could not read, kept as a lone surrogate by ``surrogateescape``.
 _ESCAPED = regex.compile("[\udc80-\udcff]")
 
@@ -77,8 +84,11 @@ class ReadOptions:
     id_column: str | None = None
     encoding: str = "utf-8"
     on_error: str = "fail"
+    max_record_bytes: int = MAX_RECORD_BYTES
 
     def __post_init__(self) -> None:
+        if self.max_record_bytes < 1 << 20:
+            raise UsageError("the record size limit must be 1 MB or more")
         try:
             codecs.lookup(self.encoding)
         except LookupError:
@@ -144,6 +154,24 @@ def _walk_error(exc: OSError) -> None:
     raise InputError(f"{exc.filename}: {exc.strerror or exc}")
 
 
+def bounded_lines(handle: IO[AnyStr], limit: int, path: str) -> Iterator[AnyStr]:
+    """The lines of *handle*, each read at most *limit* long: a file without line breaks (or a
+    gzip stream that expands without them) stops the run at the limit, never read whole."""
+    while line := handle.readline(limit + 1):
+        if len(line) > limit:
+            raise record_too_large(path, limit)
+        yield line
+
+
+def record_too_large(path: str, limit: int) -> InputError:
+    return InputError(f"{path}: a record runs past {limit >> 20} MB (no line break or closing quote?); "
+                      "reading stopped there (--max-record-mb raises the limit)")
+
+
+def _too_many_columns(path: str, count: int) -> InputError:
+    return InputError(f"{path}: {count} columns, more than the {MAX_COLUMNS:,} a table of reports may have")
+
+
 class NoTextColumn(InputError):
     """A table with no column that holds text, and none named with --column."""
 
@@ -154,25 +182,54 @@ def _missing_column(path: str, column: str, available: Sequence[str]) -> InputEr
     return InputError(f"{path}: no column {column!r}{hint}")
 
 
-def _looks_like_text(values: Sequence[object]) -> bool:
-    """A column holds free text when some sampled value contains whitespace.
+#: A character ``str.isspace`` accepts, as an RE2 class (the same 29 code points).
+_SPACE_RE2 = r"[\t-\r\x{1c}-\x{20}\x{85}\p{Z}]"
 
-    Identifiers, paths, numbers and dates never do; a report, a finding or an impression
-    always does. Sampling the first batch is enough: reports are never all one word.
+
+def _has_space(value: object) -> bool:
+    """A value holds free text when it contains whitespace: identifiers, paths, numbers and
+    dates never do; a report, a finding or an impression always does."""
+    return isinstance(value, str) and any(c.isspace() for c in value)
+
+
+def _text_columns(batches: Iterable[pa.RecordBatch], names: Sequence[str]) -> set[str]:
+    """The columns with a value that holds whitespace anywhere in the file, read streaming.
+
+    The whole column counts, not a sample: a report column whose first thousand cells are empty,
+    or an addendum filled in only for later studies, is still text. The pass stops as soon as
+    every column has qualified, and tests a block at a time in pyarrow's compute kernels.
     """
-    return any(isinstance(v, str) and any(c.isspace() for c in v) for v in values)
+    found: set[str] = set()
+    for batch in batches:
+        for name in names:
+            if name in found:
+                continue
+            values = batch.column(name)
+            if pa.types.is_dictionary(values.type):
+                values = values.dictionary
+            if (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) and \
+                    pc.any(pc.match_substring_regex(values, _SPACE_RE2)).as_py():
+                found.add(name)
+        if len(found) == len(names):
+            break
+    return found
 
 
-def _choose_columns(path: str, names: Sequence[str], sample: dict[str, Sequence[object]], opts: ReadOptions) -> list[str]:
+def _choose_columns(path: str, names: Sequence[str], textual: Collection[str], opts: ReadOptions) -> list[str]:
     for wanted in (*opts.columns, *([opts.id_column] if opts.id_column else [])):
         if wanted not in names:
             raise _missing_column(path, wanted, names)
     if opts.columns:
         return list(opts.columns)
-    chosen = [n for n in names if n != opts.id_column and _looks_like_text(sample.get(n, ()))]
+    chosen = [n for n in names if n != opts.id_column and n in textual]
     if not chosen:
         raise NoTextColumn(f"{path}: no text column found; name one with --column (columns: {', '.join(names) or 'none'})")
     return chosen
+
+
+def _skipping(opts: ReadOptions) -> ReadOptions:
+    """*opts* for a detection pass: bad records are the reading pass's to report, not this one's."""
+    return replace(opts, on_error="skip")
 
 
 def read(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
@@ -225,11 +282,12 @@ class _LineFeed:
     another line of a record and none is left, the file ended inside a quote.
     """
 
-    def __init__(self, lines: Iterator[str]) -> None:
+    def __init__(self, lines: Iterator[str], limit: int, path: str) -> None:
         self._next_line = lines.__next__
         self._replay: list[str] = []
         self.taken: list[str] = []
         self.ran_dry = False
+        self._size, self._limit, self._path = 0, limit, path
 
     def __iter__(self) -> _LineFeed:
         return self
@@ -243,12 +301,15 @@ class _LineFeed:
             except StopIteration:
                 self.ran_dry = bool(self.taken)
                 raise
+        self._size += len(line)
+        if self._size > self._limit:  # a quote left open in a file of millions of lines
+            raise record_too_large(self._path, self._limit)
         self.taken.append(line)
         return line
 
     def take(self) -> list[str]:
         """The lines of the record just read; the next record starts afresh."""
-        taken, self.taken, self.ran_dry = self.taken, [], False
+        taken, self.taken, self.ran_dry, self._size = self.taken, [], False, 0
         return taken
 
     def replay(self, lines: Sequence[str]) -> None:
@@ -256,7 +317,7 @@ class _LineFeed:
         self._replay.extend(reversed(lines))
 
 
-def _csv_records(source: Source, delimiter: str, encoding: str) -> Iterator[_Record]:
+def _csv_records(source: Source, delimiter: str, encoding: str, limit: int) -> Iterator[_Record]:
     """Every record of a CSV/TSV file, header first, with the line it starts on and any problem.
 
     Bytes that are not valid in *encoding* are kept as surrogate escapes while parsing, so a bad
@@ -271,7 +332,7 @@ def _csv_records(source: Source, delimiter: str, encoding: str) -> Iterator[_Rec
     name = _codec_name(encoding)
     offsets: _ByteOffsets | None = None
     with _open_text(source, encoding) as handle:
-        feed = _LineFeed(handle)
+        feed = _LineFeed(bounded_lines(handle, limit, source.path), limit, source.path)
         reader = csv.reader(feed, delimiter=delimiter)
         number, line = -1, 1
         try:
@@ -333,9 +394,14 @@ class _ByteOffsets:
         self._handle.close()
 
 
-def _csv_header(source: Source, delimiter: str, encoding: str) -> list[str]:
-    """The header row, read with the csv module (quoted names, BOM, bad bytes all handled)."""
-    records = _csv_records(source, delimiter, encoding)
+def _csv_header(source: Source, delimiter: str, opts: ReadOptions) -> list[str]:
+    """The header row, read with the csv module (quoted names, BOM, bad bytes all handled).
+
+    A header that reads like report text is refused: the file most likely has none, so its
+    first report would name a column, appear in every finding and baseline, and go unscanned.
+    Naming the text columns with ``--column`` vouches for the header.
+    """
+    records = _csv_records(source, delimiter, opts.encoding, opts.max_record_bytes)
     try:
         header = next(records, None)
     finally:
@@ -344,9 +410,27 @@ def _csv_header(source: Source, delimiter: str, encoding: str) -> list[str]:
         raise InputError(f"{source.path}: empty file (no header row)")
     if header.problem:
         raise InputError(f"{source.path}: cannot read the header: {header.problem}")
+    vouched = bool(opts.columns) and all(c in header.fields for c in opts.columns)
+    if not vouched and any(_reads_like_report(name) for name in header.fields):
+        raise InputError(f"{source.path}: the first row reads like report text, not column names (not shown); "
+                         "add a header row, or name the text columns with --column if it is the header")
+    if len(header.fields) > MAX_COLUMNS:
+        raise _too_many_columns(source.path, len(header.fields))
     if len(set(header.fields)) != len(header.fields):
         raise InputError(f"{source.path}: duplicate column names in the header")
     return header.fields
+
+
+#: A header cell that reads like report text: a sentence (three words or more ending in a full
+#: stop, question or exclamation mark: ``accession no.`` is a name), seven words or more, or a
+#: de-identification marker.
+_REPORT_LIKE = regex.compile(r"(?:\S+\s+){2}\S[^\n]*[.!?]\s*$|^\s*(?:\S+\s+){6}\S|___|\[\*\*|XXXX")
+#: Column names are short; a longer header cell is a report.
+_LONGEST_NAME = 80
+
+
+def _reads_like_report(name: str) -> bool:
+    return len(name) > _LONGEST_NAME or _REPORT_LIKE.search(name) is not None
 
 
 def _codec_name(encoding: str) -> str:
@@ -362,8 +446,13 @@ def _open_text(source: Source, encoding: str) -> io.TextIOWrapper:
 
 def _read_csv(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     delimiter = "\t" if source.fmt == "tsv" else ","
-    header = _csv_header(source, delimiter, opts.encoding)
-    yield from _arrow_batches(source, _csv_batches(source, header, delimiter, opts), header, opts)
+    header = _csv_header(source, delimiter, opts)
+
+    def detect() -> set[str]:
+        items = _csv_batches(source, header, delimiter, _skipping(opts))
+        return _text_columns((item[1] for item in items if not isinstance(item, RecordError)), header)
+
+    yield from _arrow_batches(source, _csv_batches(source, header, delimiter, opts), header, opts, detect)
 
 
 def _csv_batches(source: Source, header: list[str], delimiter: str,
@@ -447,7 +536,7 @@ def _csv_module_batches(source: Source, header: list[str], delimiter: str, opts:
             c.clear()
         return numbers, batch
 
-    for record in _csv_records(source, delimiter, opts.encoding):
+    for record in _csv_records(source, delimiter, opts.encoding, opts.max_record_bytes):
         if record.number < start:
             continue
         problem = record.problem
@@ -477,8 +566,13 @@ def _bad_record(source: Source, record: int, reason: str, opts: ReadOptions) -> 
 
 
 def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.RecordBatch] | RecordError],
-                   names: Sequence[str], opts: ReadOptions) -> Iterator[Batch | RecordError]:
-    """Cell texts per chosen column from numbered Arrow batches; record errors pass through."""
+                   names: Sequence[str], opts: ReadOptions,
+                   detect: Callable[[], set[str]]) -> Iterator[Batch | RecordError]:
+    """Cell texts per chosen column from numbered Arrow batches; record errors pass through.
+
+    *detect* finds the text columns (a pass of its own over the file) when none are named; it
+    runs only once there is a record, so a header-only file is no error.
+    """
     columns: list[str] | None = None
     for item in batches:
         if isinstance(item, RecordError):
@@ -488,8 +582,7 @@ def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.Rec
         if whole.num_rows == 0:
             continue
         if columns is None:
-            sample = {n: whole.column(n).slice(0, 1000).to_pylist() for n in names}
-            columns = _choose_columns(source.path, names, sample, opts)
+            columns = _choose_columns(source.path, names, () if opts.columns else detect(), opts)
         # A pyarrow CSV block holds ~100k short reports; slices keep batches small (zero-copy).
         for first in range(0, whole.num_rows, BATCH_ROWS):
             record_batch = whole.slice(first, BATCH_ROWS)
@@ -524,17 +617,67 @@ def _id_values(record_batch: pa.RecordBatch, id_column: str | None) -> list[str 
 # -- Parquet ----------------------------------------------------------------------------------
 
 
-def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
+def _nested_text(path: str, what: str, where: str, record: int) -> RecordError:
+    """The notice for text that is not scanned: yielded, never raised, so the run goes on and
+    fails (exit 1) like a skipped record, instead of passing with traces left in it."""
+    return RecordError(path, record, f"{what} {where!r} holds text inside nested values, which is not scanned; "
+                                     "flatten it to a string column")
+
+
+def _string_leaves(values: pa.Array) -> Iterator[pa.Array]:
+    """Every string array inside a struct, list or map array, at any depth."""
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        yield values
+    elif pa.types.is_dictionary(kind):
+        yield from _string_leaves(values.dictionary)
+    elif pa.types.is_struct(kind):
+        for i in range(kind.num_fields):
+            yield from _string_leaves(values.field(i))
+    elif pa.types.is_map(kind):
+        yield from _string_leaves(values.keys)
+        yield from _string_leaves(values.items)
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        yield from _string_leaves(values.flatten())
+
+
+def _is_nested(kind: pa.DataType) -> bool:
+    return pa.types.is_nested(kind) and not pa.types.is_dictionary(kind)
+
+
+def _parquet_nested_text(source: Source, parquet: pq.ParquetFile, nested: list[str]) -> Iterator[RecordError]:
+    """A notice for each nested column whose strings hold text anywhere (a pass of its own)."""
+    left = set(nested)
+    start = 0
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=nested):
+        for name in sorted(left):
+            if any(pc.any(pc.match_substring_regex(leaf, _SPACE_RE2)).as_py()
+                   for leaf in _string_leaves(batch.column(name))):
+                left.discard(name)
+                yield _nested_text(source.path, "column", name, start)
+        start += batch.num_rows
+        if not left:
+            return
+
+
+def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     try:
         parquet = pq.ParquetFile(source.path)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
         raise InputError(f"{source.path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    if parquet.metadata.num_columns > MAX_COLUMNS:
+        raise _too_many_columns(source.path, parquet.metadata.num_columns)
     schema = parquet.schema_arrow
     names = list(schema.names)
     textual = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                or (pa.types.is_dictionary(f.type) and pa.types.is_string(f.type.value_type))]
-    if not opts.columns and not textual:
-        raise NoTextColumn(f"{source.path}: Parquet file has no string column")
+    nested = [f.name for f in schema if _is_nested(f.type)]
+    if not opts.columns:
+        yield from _parquet_nested_text(source, parquet, nested)
+        if not textual:
+            if nested:
+                return
+            raise NoTextColumn(f"{source.path}: Parquet file has no string column")
     for wanted in opts.columns:
         if wanted in names and wanted not in textual:
             raise InputError(f"{source.path}: column {wanted!r} is not a string column")
@@ -542,19 +685,24 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
     missing = [w for w in wanted if w not in names]
     if missing:
         raise _missing_column(source.path, missing[0], names)
-    sub = ReadOptions(tuple(opts.columns), opts.id_column, opts.encoding, opts.on_error)
+    names = [n for n in wanted if n in textual or n == opts.id_column]
+
+    def detect() -> set[str]:
+        return _text_columns(parquet.iter_batches(batch_size=BATCH_ROWS, columns=textual), textual)
+
     yield from _arrow_batches(source, _numbered(parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted)),
-                              [n for n in wanted if n in textual or n == opts.id_column], sub)
+                              names, opts, detect)
 
 
 # -- JSONL ------------------------------------------------------------------------------------
 
 
-def _jsonl_lines(source: Source) -> Iterator[tuple[int, int, bytes]]:
+def _jsonl_lines(source: Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
     """Line number, byte offset and bytes of every non-blank line (a leading UTF-8 BOM dropped)."""
     opener = gzip.open if source.gzip else open
-    with opener(source.path, "rb") as handle:
-        first = handle.readline()
+    with opener(source.path, "rb") as raw:
+        handle = bounded_lines(raw, limit, source.path)
+        first = next(handle, b"")
         bom = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
         if first[bom:].strip():
             yield 1, bom, first[bom:]
@@ -565,13 +713,37 @@ def _jsonl_lines(source: Source) -> Iterator[tuple[int, int, bytes]]:
             offset += len(line)
 
 
-def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
+class _DuplicateKey(ValueError):
+    """One JSON object holds a key twice: json keeps the last value, orjson too, without a word."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj: dict[str, object] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+#: Decodes a line a second time, object by object, only to find keys given twice (orjson has no hook).
+_PAIRS = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+
+
+def _jsonl_objects(source: Source, opts: ReadOptions) -> Iterator[tuple[int, int, dict[str, object]] | RecordError]:
+    """Record number, line number and object of every readable line; bad lines as record errors.
+
+    A key given twice in one object (at any depth) is a bad record: the first value would go
+    unscanned, so the line is named with the key, never with its text.
+    """
     name = _codec_name(opts.encoding)
     if "\n".encode(name) != b"\n":
         raise InputError(f"{source.path}: JSONL needs an ASCII-compatible encoding such as utf-8, not {name}")
-    columns: list[str] | None = None
-    pending: list[tuple[int, int, dict[str, object]]] = []
-    for row, (number, offset, line) in enumerate(_jsonl_lines(source)):
+    for row, (number, offset, line) in enumerate(_jsonl_lines(source, opts.max_record_bytes)):
         problem = None
         try:
             obj = orjson.loads(line if name == "utf-8" else line.decode(name))
@@ -586,23 +758,83 @@ def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordErr
         else:
             if not isinstance(obj, dict):
                 problem = "a JSONL line must hold an object"
+            else:
+                try:
+                    _PAIRS.decode(line.decode(name))
+                except _DuplicateKey as exc:
+                    problem = f"key {_key_name(exc.key)} appears twice in one object; keep one"
         if problem is not None:
             yield _bad_record(source, row, f"line {number}: {problem}", opts)
             continue
-        pending.append((row, number, obj))
+        yield row, number, obj
+
+
+def _key_name(key: str) -> str:
+    """A JSON key for an error message: quoted, at most 40 characters (a key is no report text,
+    but a forged one could be)."""
+    return repr(key if len(key) <= 40 else key[:40] + "...")
+
+
+def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[str], dict[str, int]]:
+    """Every key of the file in order of first appearance, those with a string value that holds
+    whitespace somewhere in the file (a pass of its own, as for CSV), and the keys whose objects
+    or arrays hold such a string, with the first record that has one."""
+    names: dict[str, None] = {}
+    textual: set[str] = set()
+    nested: dict[str, int] = {}
+    for item in _jsonl_objects(source, _skipping(opts)):
+        if isinstance(item, RecordError):
+            continue
+        for key, value in item[2].items():
+            names.setdefault(key)
+            if len(names) > MAX_COLUMNS:
+                raise _too_many_columns(source.path, len(names))
+            if key not in textual and _has_space(value):
+                textual.add(key)
+            elif key not in nested and isinstance(value, (dict, list)) and _holds_text(value):
+                nested[key] = item[0]
+    return list(names), textual, nested
+
+
+def _holds_text(value: object) -> bool:
+    """Whether a JSON value holds, at any depth, a string with whitespace (keys included)."""
+    if isinstance(value, dict):
+        return any(_has_space(k) or _holds_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_text(v) for v in value)
+    return _has_space(value)
+
+
+def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
+    detected: tuple[list[str], set[str], dict[str, int]] | None = None
+    if not opts.columns:
+        detected = _jsonl_text_keys(source, opts)
+        for key, record in detected[2].items():
+            yield _nested_text(source.path, "field", key, record)
+    columns: list[str] | None = None
+    pending: list[tuple[int, int, dict[str, object]]] = []
+    for item in _jsonl_objects(source, opts):
+        if isinstance(item, RecordError):
+            yield item
+            continue
+        pending.append(item)
         if len(pending) >= BATCH_ROWS:
-            columns = columns or _jsonl_columns(source, pending, opts)
+            columns = columns or _jsonl_columns(source, pending, opts, detected)
             yield from _jsonl_batches(source, pending, columns, opts)
             pending = []
     if pending:
-        columns = columns or _jsonl_columns(source, pending, opts)
+        columns = columns or _jsonl_columns(source, pending, opts, detected)
         yield from _jsonl_batches(source, pending, columns, opts)
 
 
-def _jsonl_columns(source: Source, pending: list[tuple[int, int, dict[str, object]]], opts: ReadOptions) -> list[str]:
-    names = list(dict.fromkeys(k for _, _, obj in pending[:1000] for k in obj))
-    sample = {n: [obj.get(n) for _, _, obj in pending[:1000]] for n in names}
-    return _choose_columns(source.path, names, sample, opts)
+def _jsonl_columns(source: Source, pending: list[tuple[int, int, dict[str, object]]], opts: ReadOptions,
+                   detected: tuple[list[str], set[str], dict[str, int]] | None) -> list[str]:
+    """The text columns: those named, if the first batch has them all, else from a pass over the file."""
+    seen = {k for _, _, obj in pending for k in obj}
+    if opts.columns and all(c in seen for c in (*opts.columns, *([opts.id_column] if opts.id_column else []))):
+        return list(opts.columns)
+    names, textual, _ = detected or _jsonl_text_keys(source, opts)
+    return _choose_columns(source.path, names, textual, opts)
 
 
 def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, object]]], columns: list[str],
@@ -633,7 +865,9 @@ def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, objec
 def _read_txt(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     opener = gzip.open if source.gzip else open
     with opener(source.path, "rb") as handle:
-        data = handle.read()
+        data = handle.read(opts.max_record_bytes + 1)
+    if len(data) > opts.max_record_bytes:
+        raise record_too_large(source.path, opts.max_record_bytes)
     try:
         text = data.decode(opts.encoding)
     except UnicodeDecodeError as exc:
@@ -657,8 +891,8 @@ class LineMap:
     reader that names bad records, and costs 4 bytes per record.
     """
 
-    def __init__(self, encoding: str = "utf-8") -> None:
-        self.encoding = encoding
+    def __init__(self, encoding: str = "utf-8", limit: int = MAX_RECORD_BYTES) -> None:
+        self.encoding, self.limit = encoding, limit
         self._cache: dict[str, array[int] | None] = {}
 
     def line_of(self, path: str, record: int, line_in_cell: int) -> int | None:
@@ -683,6 +917,6 @@ class LineMap:
         if source.fmt == "txt":
             return array("I", [1])
         if source.fmt == "jsonl":
-            return array("I", (number for number, _, _ in _jsonl_lines(source)))
+            return array("I", (number for number, _, _ in _jsonl_lines(source, self.limit)))
         delimiter = "\t" if source.fmt == "tsv" else ","
-        return array("I", (r.line for r in _csv_records(source, delimiter, self.encoding) if r.number >= 0))
+        return array("I", (r.line for r in _csv_records(source, delimiter, self.encoding, self.limit) if r.number >= 0))

@@ -5,7 +5,7 @@ delta, so a fix must touch only what it fixes: unchanged rows keep their raw byt
 line endings, encoding, number formats such as ``1.0``, empty cells), and inside a changed row
 only the changed cell is re-encoded. CSV/TSV and JSONL are therefore rewritten from their raw
 records, spliced; Parquet, which has no raw text, is rewritten row group by row group with the
-same schema, metadata and compression; a ``.txt`` report is one cell.
+same schema, metadata, row groups and per-column types and codecs; a ``.txt`` report is one cell.
 
 Every write is atomic: the output goes to a temporary file in the destination's folder, is
 flushed and fsynced, and only then renamed over the destination. A failed or interrupted run
@@ -32,7 +32,7 @@ from typing import IO, Any, Protocol
 from deidlint.convert import convert
 from deidlint.errors import InputError, RecordError, UsageError
 from deidlint.outputs import STDOUT, Output
-from deidlint.readers import Batch, ReadOptions, Source, read
+from deidlint.readers import Batch, ReadOptions, Source, bounded_lines, read, record_too_large
 
 #: Turns a stream of batches into the same batches, in order, each with its fixed texts (same
 #: length and order). A stream, not a call per batch, so that the fixing can run ahead in worker
@@ -392,6 +392,8 @@ class _CsvWriter:
                 yield m.group()
                 pos = m.end()
             buffer = buffer[pos:]
+            if len(buffer) > self.opts.max_record_bytes:  # no record end in sight: a stream of NULs
+                raise record_too_large(self.source.path, self.opts.max_record_bytes)
             if not chunk:
                 if buffer:
                     yield buffer
@@ -538,7 +540,7 @@ class _JsonlWriter:
     def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
         with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
-            lines = iter(raw)
+            lines = bounded_lines(raw, self.opts.max_record_bytes, self.source.path)
             pending: dict[int, dict[str, tuple[str, str]]] = {}
             number = 0
             for item, new in _edited(self.source, self.opts, edit, skipped):
@@ -577,7 +579,9 @@ class _JsonlWriter:
 
 
 class _ParquetWriter:
-    """Rewrites a Parquet file row group by row group: same schema, metadata, codec, group sizes."""
+    """Rewrites a Parquet file row group by row group, every column it does not edit as it was:
+    values (INT96 included), physical types, codecs, row groups, metadata (see
+    :mod:`deidlint.parquet_layout`, which also checks the result before it may replace anything)."""
 
     def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
         self.source, self.opts = source, opts
@@ -586,6 +590,8 @@ class _ParquetWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from deidlint.parquet_layout import check_same_layout, open_layout
+
         changes: dict[str, dict[int, str]] = {}
         for item, new in _edited(self.source, self.opts, edit, skipped):
             for row, _old, text in _changes(item, new):
@@ -593,14 +599,16 @@ class _ParquetWriter:
         if not changes:
             return 0
         changed_rows = {row for rows in changes.values() for row in rows}
-        parquet = pq.ParquetFile(self.source.path)
+        layout = open_layout(self.source.path)
+        parquet, schema = layout.parquet, layout.schema
         meta = parquet.metadata
-        codec = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
-        schema = parquet.schema_arrow
-        with pq.ParquetWriter(out, schema, compression=codec if codec != "uncompressed" else "none") as writer:
+        writer = pq.ParquetWriter(out, schema, **layout.writer_options)
+        if layout.key_value:
+            writer.add_key_value_metadata(layout.key_value)
+        with writer:
             start = 0
             for group in range(meta.num_row_groups):
-                table = parquet.read_row_group(group)
+                table = parquet.read_row_group(group).replace_schema_metadata(schema.metadata)
                 end = start + table.num_rows
                 for column, rows in changes.items():
                     mine = {r - start: t for r, t in rows.items() if start <= r < end}
@@ -613,6 +621,7 @@ class _ParquetWriter:
                     table = table.set_column(index, schema.field(index), pa.array(values, schema.field(index).type))
                 writer.write_table(table, row_group_size=max(table.num_rows, 1))
                 start = end
+        check_same_layout(self.source.path, meta, writer.writer.metadata)
         return len(changed_rows)
 
 

@@ -707,3 +707,184 @@ def test_file_names_cannot_forge_findings_or_break_xml(tmp_path: Path) -> None:
     junit = run_cli("check", str(folder), "--format", "junit")
     suite = ET.fromstring(junit.stdout).find("testsuite")
     assert suite is not None and "\\x01" in suite.get("name", "")
+
+
+# -- issue 15: what a sample of the first rows would miss -------------------------------------
+
+
+def _late_text_table(rows: int = 1_000) -> dict[str, list[str]]:
+    """*rows* records with empty reports and addenda, then ten with a trace in each."""
+    ids = [f"s{i}" for i in range(rows + 10)]
+    reports = [""] * rows + [f"Compared with ___ on day {i}." for i in range(10)]
+    addenda = [""] * rows + [f"Discussed with Dr. ___ {i}." for i in range(10)]
+    return {"id": ids, "report": reports, "addendum": addenda}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_text_columns_are_found_past_the_first_thousand_rows(tmp_path: Path, fmt: str) -> None:
+    """Columns were chosen from the first 1,000 rows: empty reports there meant 'no text column'
+    and exit 0, and a late addendum was never scanned (issue 15, item 3)."""
+    table = _late_text_table()
+    path = tmp_path / f"r.{fmt}"
+    if fmt == "csv":
+        path.write_text("id,report,addendum\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(*table.values(), strict=True)))
+    elif fmt == "jsonl":
+        rows = [dict(zip(table, values, strict=True)) for values in zip(*table.values(), strict=True)]
+        rows[-1]["late_key"] = "Seen by ___ again."  # a key that first appears in the last line
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    else:
+        pq.write_table(pa.table(table), path, row_group_size=256)
+    doc = _json(path)
+    columns = sorted({f["column"] for f in doc["findings"]})
+    assert columns == (["addendum", "late_key", "report"] if fmt == "jsonl" else ["addendum", "report"])
+    assert len(doc["findings"]) == 20 + (fmt == "jsonl")
+    assert {f["record"] for f in doc["findings"]} == set(range(1_000, 1_010))
+
+
+def test_a_headerless_csv_is_refused_without_echoing_its_first_report(tmp_path: Path) -> None:
+    """The first report became the column name and appeared in every finding (issue 15, item 4)."""
+    path = tmp_path / "r.csv"
+    path.write_text("Compared with ___ there is no change.\nHeart size normal, seen by Dr. ___.\n")
+    for args in ((), ("--column", "report"), ("--format", "json")):
+        result = _check(path, *args)
+        message = _one_line_error(result, "r.csv: the first row reads like report text, not column names")
+        assert "Compared" not in result.stderr + result.stdout and "___" not in message
+    fixed = run_cli("fix", str(path), "-o", str(tmp_path / "out.csv"))
+    assert fixed.returncode == 2 and "Compared" not in fixed.stderr and not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("header", ["study_id,report,addendum text", "id,Findings (final),Reason for exam",
+                                    "accession no.,impression,date"])
+def test_ordinary_headers_are_not_mistaken_for_report_text(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(f"{header}\n1,Compared with ___ today.,x\n")
+    assert _json(path)["summary"]["findings"] == 1
+
+
+def test_naming_the_columns_vouches_for_a_header_that_reads_like_text(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("id,Findings and impression of the radiologist on the day\n1,Compared with ___ today.\n")
+    assert "reads like report text" in _error(path)
+    doc = _json(path, "--column", "Findings and impression of the radiologist on the day")
+    assert doc["summary"]["findings"] == 1
+
+
+@pytest.mark.parametrize("line", [
+    b'{"report": "Compared with ___.", "report": "No change."}',
+    b'{"report": "Compared with ___.", "\\u0072eport": "No change."}',
+    b'{"id": 1, "meta": {"note": "Seen by ___.", "note": "x"}, "report": "No change today."}',
+])
+def test_a_key_given_twice_in_a_jsonl_object_is_refused(tmp_path: Path, line: bytes) -> None:
+    """json and orjson keep the last value silently, so the first went unscanned (issue 15, item 11)."""
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(orjson.dumps({"report": "Fine and clear."}) + b"\n" + line + b"\n")
+    key = "note" if b"meta" in line else "report"
+    result = _check(path)
+    message = _one_line_error(result, f"r.jsonl:1: line 2: key '{key}' appears twice in one object")
+    assert "___" not in message and "No change" not in message
+    code, out, _ = _run(path, "--on-error", "skip", "--format", "json")
+    assert code == 1 and orjson.loads(out)["errors"][0]["record"] == 1
+
+
+# -- issue 15: bounded memory -----------------------------------------------------------------
+
+
+#: Runs ``deidlint.cli.main`` and writes the process's peak resident memory (``VmHWM``, which exec
+#: resets; ``ru_maxrss`` would count the test process's own pages, shared until the exec) to a file.
+_PEAK = ("import sys\nfrom deidlint.cli import main\ncode = main(sys.argv[2:])\n"
+         "open(sys.argv[1], 'w').write(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')))\n"
+         "sys.exit(code)\n")
+
+
+def _cli_peak(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``deidlint ARGS`` in a fresh interpreter, and that process's peak memory in MB."""
+    peak = tmp_path / "peak"
+    result = subprocess.run([sys.executable, "-c", _PEAK, str(peak), *args], capture_output=True, text=True,
+                            timeout=120, cwd=REPO)
+    return result, int(peak.read_text().split()[1]) / 1024
+
+
+def test_a_million_header_columns_fail_fast_in_bounded_memory(tmp_path: Path) -> None:
+    """A 10 MB CSV with a million header columns grew to 6.4 GB and aborted (issue 15, item 8)."""
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(1_000_000)) + "\n" + ",".join("x y" for _ in range(1_000_000)) + "\n")
+    for command in ("check", "fix"):
+        result, peak = _cli_peak(tmp_path, command, str(path), *(["-o", str(tmp_path / "out.csv")] if command == "fix" else []))
+        _one_line_error(result, "wide.csv: 1000000 columns, more than the 10,000")
+        assert peak < 400, f"{peak:.0f} MB"  # measured: 165 MB
+    assert not (tmp_path / "out.csv").exists()
+
+
+def _nuls(path: Path, megabytes: int) -> None:
+    """A header and then *megabytes* of NULs with no line break, written (and gzipped) in chunks."""
+    handle = gzip.open(path, "wb") if path.suffix == ".gz" else path.open("wb")
+    with handle:
+        handle.write(b"" if path.name.startswith("r.txt") else b'{"report": "' if ".jsonl" in path.name else b"report\n")
+        for _ in range(megabytes):
+            handle.write(b"\0" * (1 << 20))
+
+
+@pytest.mark.parametrize("name", ["r.csv", "r.csv.gz", "r.jsonl", "r.jsonl.gz", "r.txt", "r.tsv.gz"])
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_a_file_without_record_boundaries_stops_at_the_record_limit(tmp_path: Path, name: str, command: str) -> None:
+    """NULs with no line break (a device saved as .csv, a gzip bomb) were read whole (issue 15, item 8);
+    a gzip stream is checked as it expands: 300 MB of NULs stop at the 1 MB limit."""
+    path = tmp_path / name
+    _nuls(path, 300 if name.endswith(".gz") else 24)
+    (tmp_path / "deidlint.toml").write_text("max-record-mb = 1\n")
+    extra = ["-o", str(tmp_path / ("out" + name))] if command == "fix" else []
+    result, peak = _cli_peak(tmp_path, command, str(path), "--config", str(tmp_path / "deidlint.toml"), *extra)
+    _one_line_error(result, f"{name}: a record runs past 1 MB", "--max-record-mb")
+    assert peak < 400, f"{peak:.0f} MB"
+    assert not (tmp_path / ("out" + name)).exists()
+
+
+def test_the_record_limit_is_a_flag_and_a_record_under_it_is_read(tmp_path: Path) -> None:
+    """A quote never closed swallows the rest of the file as one record: past the limit it stops."""
+    path = tmp_path / "r.csv"
+    path.write_text("report\n\"" + "Compared with ___ today.\n" * 100_000)  # a 2.4 MB record, no closing quote
+    assert "runs past 1 MB" in _error(path, "--max-record-mb", "1")
+    assert "a quote opened in this record is never closed" in _error(path, "--max-record-mb", "4")
+    assert "1 MB or more" in _error(path, "--max-record-mb", "0")
+
+
+# -- issue 15: nested text --------------------------------------------------------------------
+
+
+def test_text_inside_nested_parquet_columns_is_named_and_fails_the_run(tmp_path: Path) -> None:
+    """Strings inside struct and list columns were left with their traces and exit 0 (issue 15, item 11)."""
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({
+        "report": ["No change today.", "Stable heart size."],
+        "sections": pa.array([{"text": "Seen by Dr. ___ today."}, {"text": None}], pa.struct([("text", pa.string())])),
+        "notes": pa.array([[], ["Called ___ at noon."]], pa.list_(pa.string())),
+        "extra": pa.array([[("k", "Discussed with ___.")], []], pa.map_(pa.string(), pa.string())),
+        "labels": pa.array([["cardiomegaly"], []], pa.list_(pa.string())),  # no text: not flagged
+    }), path)
+    code, out, err = _run(path, "--format", "json")
+    errors = [e["error"] for e in orjson.loads(out)["errors"]]
+    assert code == 1 and sorted(e.split("'")[1] for e in errors) == ["extra", "notes", "sections"]
+    assert all("holds text inside nested values, which is not scanned" in e and "___" not in e for e in errors)
+    fixed = run_cli("fix", str(path), "-o", str(tmp_path / "out.parquet"))
+    assert fixed.returncode == 1 and "'sections' holds text inside nested values" in fixed.stderr
+
+
+def test_text_inside_nested_jsonl_values_is_named_and_fails_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    rows = [{"report": "No change today.", "meta": {"tags": ["a"]}},
+            {"report": "Stable.", "meta": {"note": ["Seen by Dr. ___ today."]}}]
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    code, out, _ = _run(path, "--format", "json")
+    doc = orjson.loads(out)
+    assert code == 1 and [(e["record"], e["error"].split("'")[1]) for e in doc["errors"]] == [(1, "meta")]
+    assert "___" not in out.replace('"marker": "___"', "")
+
+
+def test_a_fifo_named_as_input_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO named fifo.csv hung check forever, deaf to SIGTERM and SIGINT (issue 15, item 10)."""
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    for command in (("check",), ("fix", "-o", str(tmp_path / "out.csv"))):
+        result = subprocess.run([sys.executable, "-m", "deidlint", command[0], str(fifo), *command[1:]],
+                                capture_output=True, text=True, timeout=60, cwd=REPO)
+        _one_line_error(result, "fifo.csv: not a regular file")

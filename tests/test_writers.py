@@ -334,3 +334,71 @@ def test_in_place_refuses_a_hard_linked_file_and_follows_a_symlink(tmp_path) -> 
     link.symlink_to(r)
     assert run_cli("fix", str(link), "--in-place").returncode == 0
     assert link.is_symlink() and "___" not in r.read_text()
+
+
+def _spark_like_parquet(path: Path) -> None:
+    """A file as Spark or Impala writes it: INT96 timestamps (one past 2262, where nanoseconds
+    overflow), decimals stored as INT32, a codec per column, several row groups, its own
+    key-value metadata and no pyarrow schema."""
+    import datetime
+    import decimal
+
+    table = pa.table({
+        "id": pa.array([1, 2, 3, 4, 5], pa.int64()),
+        "taken": pa.array([datetime.datetime(3000, 1, 1), datetime.datetime(1999, 12, 31, 23, 59, 59, 999999),
+                           None, datetime.datetime(1600, 6, 1), datetime.datetime(2020, 2, 29)], pa.timestamp("us")),
+        "cost": pa.array([decimal.Decimal("1.25"), None, decimal.Decimal("-3.50"), decimal.Decimal("0.01"),
+                          decimal.Decimal("99.99")], pa.decimal128(6, 2)),
+        "report": ["Compared with ___.", "No change.", "Seen by Dr. ___ today.", "Stable.", "Called ___ at noon."],
+    })
+    writer = pq.ParquetWriter(path, table.schema, use_deprecated_int96_timestamps=True, store_schema=False,
+                              store_decimal_as_integer=True, use_dictionary=["report"],
+                              compression={"id": "zstd", "taken": "gzip", "cost": "none", "report": "snappy"})
+    writer.add_key_value_metadata({"org.apache.spark.version": "3.5.0", "origin": "test"})
+    with writer:
+        writer.write_table(table, row_group_size=2)
+
+
+def _untouched(path: Path) -> tuple[object, ...]:
+    """Everything about the columns fix does not edit: values read without INT96 overflow,
+    and per row group each column chunk's physical type, codec and encodings."""
+    parquet = pq.ParquetFile(path, coerce_int96_timestamp_unit="us")
+    meta = parquet.metadata
+    chunks = [(c.path_in_schema, c.physical_type, c.compression, sorted(c.encodings), c.num_values)
+              for g in range(meta.num_row_groups) for c in map(meta.row_group(g).column, range(meta.num_columns))
+              if c.path_in_schema != "report"]
+    values = parquet.read(columns=["id", "taken", "cost"]).to_pydict()
+    return values, chunks, meta.num_row_groups, [meta.row_group(g).num_rows for g in range(meta.num_row_groups)], \
+        meta.metadata, meta.format_version, str(meta.schema).split("\n", 1)[1]
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_parquet_fix_keeps_untouched_columns_exactly(tmp_path: Path, in_place: bool) -> None:
+    """INT96 3000-01-01 came back as 1830-11-23 and every codec became the first column's (issue 15, 2)."""
+    import datetime
+
+    from tests.conftest import run_cli
+
+    src = tmp_path / "in.parquet"
+    _spark_like_parquet(src)
+    before = _untouched(src)
+    assert before[0]["taken"][0] == datetime.datetime(3000, 1, 1)
+    out = src if in_place else tmp_path / "out.parquet"
+    result = run_cli("fix", str(src), *(["--in-place"] if in_place else ["-o", str(out)]), "-j", "1")
+    assert result.returncode == 0, result.stderr
+    assert _untouched(out) == before
+    assert "___" not in "".join(pq.read_table(out, columns=["report"]).column("report").to_pylist())
+
+
+def test_parquet_rewrite_refuses_a_layout_it_did_not_reproduce(tmp_path: Path) -> None:
+    """A setting pyarrow cannot write again (INT96 beside INT64 timestamps, a codec per row group)
+    is caught by comparing metadata before the rename: an error, never a silent change."""
+    from deidlint.parquet_layout import check_same_layout
+
+    table = pa.table({"id": pa.array([1, 2], pa.int64()), "report": ["x ___", "y"]})
+    pq.write_table(table, tmp_path / "a.parquet", compression="gzip")
+    pq.write_table(table, tmp_path / "b.parquet", compression="zstd")
+    a, b = pq.read_metadata(tmp_path / "a.parquet"), pq.read_metadata(tmp_path / "b.parquet")
+    check_same_layout("a.parquet", a, a)
+    with pytest.raises(InputError, match="without changing column 'id' .*GZIP would become INT64 ZSTD.*nothing was written"):
+        check_same_layout("a.parquet", a, b)

@@ -184,7 +184,7 @@ class Scanner:
         if joined.isascii():
             data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
         else:
-            data = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+            data = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         found = []
         for literal in self._triggers:
             width = len(data) - len(literal) + 1

@@ -448,11 +448,27 @@ def _read_csv(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError
     delimiter = "\t" if source.fmt == "tsv" else ","
     header = _csv_header(source, delimiter, opts)
 
-    def detect() -> set[str]:
-        items = _csv_batches(source, header, delimiter, _skipping(opts))
-        return _text_columns((item[1] for item in items if not isinstance(item, RecordError)), header)
+    bad: list[RecordError] = []
 
-    yield from _arrow_batches(source, _csv_batches(source, header, delimiter, opts), header, opts, detect)
+    def readable() -> Iterator[pa.RecordBatch]:
+        for item in _csv_batches(source, header, delimiter, _skipping(opts)):
+            if isinstance(item, RecordError):
+                bad.append(item)
+            else:
+                yield item[1]
+
+    def detect() -> set[str]:
+        return _text_columns(readable(), header)
+
+    try:
+        yield from _arrow_batches(source, _csv_batches(source, header, delimiter, opts), header, opts, detect)
+    except NoTextColumn as exc:
+        if not bad:
+            raise
+        # A bad record (an unclosed quote that swallowed the rest) may be why no column holds text:
+        # name it first, as the cause to look at.
+        raise NoTextColumn(f"{bad[0]}, and {len(bad) - 1} more bad record(s); then {exc}" if len(bad) > 1
+                           else f"{bad[0]}; then {exc}") from None
 
 
 def _csv_batches(source: Source, header: list[str], delimiter: str,
@@ -669,6 +685,10 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordE
         raise _too_many_columns(source.path, parquet.metadata.num_columns)
     schema = parquet.schema_arrow
     names = list(schema.names)
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:  # pyarrow cannot select such a column, and a finding could not name it
+        raise InputError(f"{source.path}: column {_key_name(twice)} appears {names.count(twice)} times in the "
+                         "Parquet schema; rename the copies")
     textual = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
                or (pa.types.is_dictionary(f.type) and pa.types.is_string(f.type.value_type))]
     nested = [f.name for f in schema if _is_nested(f.type)]
@@ -744,29 +764,37 @@ def _jsonl_objects(source: Source, opts: ReadOptions) -> Iterator[tuple[int, int
     if "\n".encode(name) != b"\n":
         raise InputError(f"{source.path}: JSONL needs an ASCII-compatible encoding such as utf-8, not {name}")
     for row, (number, offset, line) in enumerate(_jsonl_lines(source, opts.max_record_bytes)):
-        problem = None
         try:
-            obj = orjson.loads(line if name == "utf-8" else line.decode(name))
+            text = line.decode(name)
         except UnicodeDecodeError as exc:
             problem = _invalid_bytes(name, offset + exc.start)
-        except orjson.JSONDecodeError as exc:
-            problem = f"invalid JSON: {exc}"
-            try:
-                line.decode(name)
-            except UnicodeDecodeError as bad:
-                problem = _invalid_bytes(name, offset + bad.start)
         else:
-            if not isinstance(obj, dict):
-                problem = "a JSONL line must hold an object"
-            else:
-                try:
-                    _PAIRS.decode(line.decode(name))
-                except _DuplicateKey as exc:
-                    problem = f"key {_key_name(exc.key)} appears twice in one object; keep one"
-        if problem is not None:
-            yield _bad_record(source, row, f"line {number}: {problem}", opts)
-            continue
-        yield row, number, obj
+            obj, problem = _json_object(line if name == "utf-8" else text, text)
+            if obj is not None:
+                yield row, number, obj
+                continue
+        yield _bad_record(source, row, f"line {number}: {problem}", opts)
+
+
+def _json_object(data: bytes | str, text: str) -> tuple[dict[str, object] | None, str | None]:
+    """A line's object, or why it is not one.
+
+    Every line is decoded twice: by orjson, and by the standard library with a hook that finds a
+    key given twice (orjson has none). What orjson refuses and JSON allows (integers beyond 64
+    bits, a lone surrogate escape such as ``"\\ud800"``) is taken from the second decoding.
+    """
+    try:
+        obj, why = orjson.loads(data), None
+    except orjson.JSONDecodeError as exc:
+        obj, why = None, f"invalid JSON: {exc}"
+    try:
+        pairs = _PAIRS.decode(text)
+    except _DuplicateKey as dup:
+        return None, f"key {_key_name(dup.key)} appears twice in one object; keep one"
+    except ValueError:
+        return None, why or "invalid JSON"
+    obj = pairs if why else obj
+    return (obj, None) if isinstance(obj, dict) else (None, "a JSONL line must hold an object")
 
 
 def _key_name(key: str) -> str:

@@ -101,3 +101,36 @@ def test_a_baseline_keeps_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     assert run_cli("baseline", name, "-o", "b.json", cwd=tmp_path).returncode == 0
     assert json.loads((tmp_path / "b.json").read_text())["entries"][0]["path"] == name
     assert run_cli("check", name, "--baseline", "b.json", cwd=tmp_path).returncode == 0
+
+
+def test_on_error_skip_names_the_bad_record_before_saying_no_text_column(tmp_path: Path) -> None:
+    """An unclosed quote swallowed the only text; "no text column found" alone hid why."""
+    (tmp_path / "q.csv").write_bytes(b'id,site\n1,"A\n2,B\n')
+    err = _error("check", "q.csv", "--on-error", "skip", cwd=tmp_path)
+    assert err.startswith("deidlint: error: q.csv:0: line 2: a quote opened in this record is never closed")
+    assert "no text column found" in err
+
+
+def test_parquet_with_a_duplicated_column_name(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_arrays([pa.array(["Seen on ___."]), pa.array(["Dr. ___."])], names=["report", "report"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    assert "column 'report' appears 2 times" in _error("check", "d.parquet", cwd=tmp_path)
+
+
+def test_jsonl_big_integers_and_lone_surrogates_are_valid_json(tmp_path: Path) -> None:
+    """JSON allows both; orjson refuses them, so they were called invalid JSON."""
+    (tmp_path / "r.jsonl").write_text('{"report": "Seen on XXXX.", "n": 123456789012345678901234567890}\n'
+                                      '{"report": "odd \\ud800 XXXX"}\n')
+    proc = run_cli("check", "r.jsonl", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert [(f["record"], f["marker"]) for f in orjson.loads(proc.stdout)["findings"]] == [(0, "XXXX"), (1, "XXXX")]
+    assert run_cli("fix", "r.jsonl", "-o", "f.jsonl", cwd=tmp_path).returncode == 0
+    assert '"n": 123456789012345678901234567890' in (tmp_path / "f.jsonl").read_text()
+
+
+def test_synth_to_a_format_it_cannot_write(tmp_path: Path) -> None:
+    assert "weird.xlsx" in _error("synth", "5", "-o", "weird.xlsx", cwd=tmp_path)
+    assert not (tmp_path / "weird.xlsx").exists()

@@ -22,16 +22,15 @@ import gzip
 import io
 import itertools
 import json
-import os
 import random
 import re
-import shutil
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
+
+from deidlint.atomic import atomic_folder, atomic_output
 
 __all__ = [
     "FAMILIES",
@@ -1079,39 +1078,21 @@ def _subject_ids(seed: int) -> Iterator[int]:
 
 
 @contextmanager
-def _atomic(path: Path, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path`` and move it into place only if the block succeeds.
+def _open_text(handle: IO[bytes], gz: bool) -> Iterator[TextIO]:
+    """UTF-8 text without newline translation onto ``handle``, gzipped if asked.
 
-    Readers never see a half-written dataset, and a failed run leaves nothing behind.
+    ``handle`` stays open for :func:`~deidlint.atomic.atomic_output` to fsync and rename. Gzip
+    output carries no timestamp or file name, so the same data always gives the same bytes.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    if directory:
-        tmp.mkdir()
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        if directory:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def _open_text(path: Path, gz: bool) -> Iterator[TextIO]:
-    """Open a new UTF-8 text file without newline translation, gzipped if asked.
-
-    Gzip output carries no timestamp or file name, so the same data always gives the same bytes.
-    """
-    if not gz:
-        with open(path, "x", encoding="utf-8", newline="") as f:
-            yield f
+    if gz:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as zf, \
+                io.TextIOWrapper(zf, encoding="utf-8", newline="") as f:
+            yield f  # closing f closes the gzip stream, never the handle under it
         return
-    with open(path, "xb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zf, \
-            io.TextIOWrapper(zf, encoding="utf-8", newline="") as f:
-        yield f
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+    yield text
+    text.flush()
+    text.detach()  # leaves the handle open
 
 
 def write_dataset(path: str | Path, n: int, seed: int = 0, style: str = "mixed",
@@ -1129,16 +1110,12 @@ def write_dataset(path: str | Path, n: int, seed: int = 0, style: str = "mixed",
     rows = ((rep.id, subject, rep.text, rep.label)
             for rep, subject in zip(generate(n, seed, style), _subject_ids(seed), strict=False))
     if fmt == "txt":
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise FileExistsError(f"{path} exists and is not an empty directory")
-        if path.is_dir():
-            path.rmdir()
-        with _atomic(path, directory=True) as tmp:
-            return _write_txt(tmp, rows)
-    with _atomic(path) as tmp:
+        with atomic_folder(str(path)) as tmp:
+            return _write_txt(Path(tmp), rows)
+    with atomic_output(str(path)) as handle:
         if fmt == "parquet":
-            return _write_parquet(tmp, rows)
-        with _open_text(tmp, gz) as f:
+            return _write_parquet(handle, rows)
+        with _open_text(handle, gz) as f:
             if fmt == "jsonl":
                 return _write_jsonl(f, rows)
             return _write_csv(f, rows, "\t" if fmt == "tsv" else ",")
@@ -1166,7 +1143,7 @@ def _write_jsonl(f: TextIO, rows: Iterable[_Row]) -> int:
     return count
 
 
-def _write_parquet(path: Path, rows: Iterable[_Row]) -> int:
+def _write_parquet(handle: IO[bytes], rows: Iterable[_Row]) -> int:
     """Parquet in row groups of ``_PARQUET_BATCH``; pyarrow is imported only when needed."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -1174,7 +1151,7 @@ def _write_parquet(path: Path, rows: Iterable[_Row]) -> int:
     schema = pa.schema([("study_id", pa.string()), ("subject_id", pa.int64()),
                         ("report", pa.string()), ("label", pa.int64())])
     count = 0
-    with pq.ParquetWriter(path, schema) as writer:
+    with pq.ParquetWriter(handle, schema) as writer:
         rows = iter(rows)
         while batch := list(itertools.islice(rows, _PARQUET_BATCH)):
             columns = [pa.array(column, type=field.type)
@@ -1211,7 +1188,7 @@ def write_ground_truth(path: str | Path, n: int, seed: int = 0, style: str = "mi
     """
     path = Path(path)
     count = 0
-    with _atomic(path) as tmp, _open_text(tmp, path.name.lower().endswith(".gz")) as f:
+    with atomic_output(str(path)) as handle, _open_text(handle, path.name.lower().endswith(".gz")) as f:
         for row, rep in enumerate(generate(n, seed, style)):
             spans = [[s.start, s.end, s.family, s.kind] for s in rep.spans]
             f.write(json.dumps({"study_id": rep.id, "row": row, "spans": spans}))

@@ -21,11 +21,11 @@ from deidlint.synth import (
     KINDS,
     STYLES,
     SyntheticReport,
-    _wrap,
     generate,
     write_dataset,
     write_ground_truth,
 )
+from deidlint.synth.report import wrap
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 2000
@@ -234,7 +234,7 @@ def test_markers_run_across_line_ends() -> None:
 @pytest.mark.parametrize("width", [60, 67, 80])
 def test_wrap_is_greedy_and_keeps_offsets(width: int) -> None:
     text = " ".join(f"w{'x' * (i % 9)}" for i in range(200)) + "\n\nshort line\n" + "y" * 90 + " z"
-    wrapped = _wrap(text, width)
+    wrapped = wrap(text, width)
     assert len(wrapped) == len(text)
     assert all(a == b or (a == " " and b == "\n") for a, b in zip(text, wrapped, strict=True))
     lines = wrapped.split("\n")

@@ -5,15 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from deidlint.synth.families import (
-    FIXED_MARKERS,
-    PHILTER_MASK,
-    PHYSIONET_TAGS,
-    PROTECTED_SPACE,
-    REDACTION_DIALECTS,
-    TOKEN_TRAIL,
-    TOKENWISE_KEPT,
-)
+from deidlint.synth.families import Family
 from deidlint.synth.templates import FILLERS, Pool, Slot
 from deidlint.synth.vocabulary import DATE_FORMATS, FIRST_NAMES, LANGUAGES, MONTHS, PLACES, SURNAMES
 
@@ -28,16 +20,17 @@ class Builder:
     assigned when the report is assembled (:mod:`deidlint.synth.report`), once it is all known.
     """
 
-    __slots__ = ("r", "family", "fixed", "date_format", "year_shift", "items", "marks", "n_traces",
+    __slots__ = ("r", "family", "dialect", "date_format", "year_shift", "items", "marks", "n_traces",
                  "ymd")
 
-    def __init__(self, rng: random.Random, family: str) -> None:
+    def __init__(self, rng: random.Random, family: Family) -> None:
         r = self.r = rng.random
         self.family = family
-        self.fixed = (REDACTION_DIALECTS[int(r() * len(REDACTION_DIALECTS))]
-                      if family == "redaction" else FIXED_MARKERS.get(family))
+        self.dialect = family.markers.start(r)
         self.date_format = DATE_FORMATS[int(r() * len(DATE_FORMATS))]
-        self.year_shift = 100 + int(r() * 120)  # PhysioNet shifts years into the 2100s-2300s
+        # Drawn for every report, so that a family's scheme does not move the draws after it:
+        # the tags scheme shifts years into the 2100s-2300s, as PhysioNet's deid does.
+        self.year_shift = 100 + int(r() * 120)
         self.items: list[str] = []
         self.marks: list[tuple[int, str, str]] = []
         self.n_traces = 0
@@ -73,64 +66,13 @@ class Builder:
 
     def _trace(self, slot: Slot) -> None:
         """Append a slot's value as this family would leave it: masked, or kept as is."""
-        original = _VALUES[slot.value](self, slot)
-        if self.fixed is not None:
-            marker = self.fixed.get(slot.value)
-        elif self.family == "physionet":
-            marker = self._physionet(slot.value, original)
-        elif slot.value in TOKENWISE_KEPT[self.family]:
-            marker = None
-        else:
-            self._trace_tokens(original, slot.kind)
-            return
-        if marker is None:
-            self.items.append(original)
-        else:
-            self._mark(marker, original, slot.kind)
+        self.family.markers.trace(self, slot, _VALUES[slot.value](self, slot))
 
-    def _mark(self, marker: str, original: str, kind: str) -> None:
+    def mark(self, marker: str, original: str, kind: str) -> None:
         """Append a marker as a piece of its own and remember what it replaced."""
         self.marks.append((len(self.items), original, kind))
         self.items.append(marker)
         self.n_traces += 1
-
-    def _trace_tokens(self, original: str, kind: str) -> None:
-        """Mask each whitespace token on its own, trailing punctuation kept (Open-I, philter)."""
-        openi = self.family == "openi"
-        for i, token in enumerate(original.split(" ")):
-            if i:
-                self.items.append(" ")
-            core = token.rstrip(TOKEN_TRAIL)
-            if openi:
-                marker = "XXXX"
-            else:
-                marker = "*" * len(core) if core.isalnum() else core.translate(PHILTER_MASK)
-            self._mark(marker, core, kind)
-            if len(core) < len(token):
-                self.items.append(token[len(core) :])
-
-    def _physionet(self, slot: str, original: str) -> str | None:
-        """A PhysioNet ``deid`` tag: shifted dates in place, other values as category + number.
-
-        Ages stay unless over 89, as in MIMIC-III; times are not PHI to that tool.
-        """
-        y, m, d = self.ymd
-        if slot in ("date", "iso"):
-            body = f"{y + self.year_shift}-{m}-{d}"
-        elif slot == "md":
-            body = f"{m}-{d}"
-        elif slot == "year":
-            body = str(y + self.year_shift)
-        elif slot == "age":
-            if int(original) < 90:
-                return None
-            body = "Age over 90 "
-        elif slot in PHYSIONET_TAGS:
-            tags = PHYSIONET_TAGS[slot]
-            body = tags[int(self.r() * len(tags))].format(n=1 + int(self.r() * 20000))
-        else:
-            return None
-        return f"[**{body}**]".replace(" ", PROTECTED_SPACE)
 
 
 # -- values: the true value of a slot, as this report's author writes it ----------------------

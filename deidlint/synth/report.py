@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from deidlint.synth.builder import Builder, Section
-from deidlint.synth.families import FAMILIES, PROTECTED_SPACE, draw_family
+from deidlint.synth.families import BUILTIN, FAMILIES, PROTECTED_SPACE, Family, mixer
 from deidlint.synth.sections import build
 
 #: Accepted ``style`` values: one family for every report, or a per-report draw ("mixed").
@@ -97,26 +97,30 @@ def _assemble(report_id: str, family: str, sections: list[Section], width: int,
 
 
 def generate(n: int, seed: int = 0, style: str = "mixed", labels: Sequence[int] | None = None,
-             trace_rate: float = 0.7) -> Iterator[SyntheticReport]:
+             trace_rate: float = 0.7, families: Mapping[str, Family] = BUILTIN) -> Iterator[SyntheticReport]:
     """Yield ``n`` synthetic reports, identical for identical arguments.
 
     All randomness comes from one ``random.Random(seed)``, so output does not depend on hash
     randomisation or on anything but the arguments. ``labels[i]`` fixes report ``i``'s label
     (0 normal, 1 pneumonia); otherwise about 30% are pneumonia. ``trace_rate`` is the share of
-    reports carrying at least one trace; the rest read as if never scrubbed.
+    reports carrying at least one trace; the rest read as if never scrubbed. ``families`` are
+    the records to draw from (:func:`~deidlint.synth.families.load_families`), the built-in
+    ones unless a site generates its own scrubber's traces.
     """
-    if style not in STYLES:
-        raise ValueError(f"style must be one of {STYLES}, not {style!r}")
+    styles = (*families, "mixed")
+    if style not in styles:
+        raise ValueError(f"style must be one of {styles}, not {style!r}")
     if not 0.0 <= trace_rate <= 1.0:
         raise ValueError(f"trace_rate must lie in [0, 1], not {trace_rate!r}")
     if labels is not None and len(labels) < n:
         raise ValueError(f"labels has {len(labels)} entries, fewer than n={n}")
     rng = random.Random(seed)
     r = rng.random
+    draw = mixer(families)
     for i in range(n):
-        family = draw_family(r()) if style == "mixed" else style
+        family = draw(r()) if style == "mixed" else families[style]
         label = int(labels[i]) if labels is not None else int(r() < 0.3)
         traced = r() < trace_rate
         width = 60 + int(r() * 21)
         sections = build(Builder(rng, family), label, traced)
-        yield _assemble(f"s{50000000 + i}", family, sections, width, label)
+        yield _assemble(f"s{50000000 + i}", family.name, sections, width, label)

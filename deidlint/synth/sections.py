@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deidlint.synth.builder import Builder, Section
-from deidlint.synth.families import GLUED_TIME_T, OPENI_COMPARISON_T, OVERSCRUB_T
 from deidlint.synth.sentences import (
     COMMUNICATION,
     COMMUNICATION_MODERN_T,
@@ -72,8 +71,8 @@ def build(b: Builder, label: int, traced: bool) -> list[Section]:
     comparison, so every traced report carries at least one marker.
     """
     r = b.r
-    family = b.family
-    openi_layout = family == "openi" or (family not in ("mimic", "physionet") and r() < 0.3)
+    layout = b.family.openi_layout
+    openi_layout = layout >= 1.0 or (layout > 0.0 and r() < layout)
     heads = _BOLD_HEADERS if r() < 0.06 else _HEADERS
     rep = _Report(b, label, traced, openi_layout, heads)
     sections = _opening(rep)
@@ -98,7 +97,7 @@ def _opening(rep: _Report) -> list[Section]:
     """A record-date line some scrubbers keep above the report, and MIMIC's FINAL REPORT line."""
     b, r = rep.b, rep.b.r
     sections: list[Section] = []
-    if rep.traced and r() < (0.5 if b.family == "philter" else 0.04):
+    if rep.traced and r() < b.family.record_date:
         b.draw(RECORD_DATE_T)
         sections.append(b.section(""))
     if not rep.openi_layout and r() < 0.4:
@@ -117,7 +116,8 @@ def _comparison(rep: _Report) -> Section:
     """The prior studies, where most dates are."""
     b, r = rep.b, rep.b.r
     if rep.traced and r() < 0.7:
-        b.draw(OPENI_COMPARISON_T if b.family == "openi" and r() < 0.4 else COMPARISON_T)
+        own = b.family.comparison
+        b.draw(own.pool if own is not None and r() < own.share else COMPARISON_T)
     else:
         b.draw(COMPARISON)
     return b.section(rep.heads["COMPARISON"])
@@ -141,6 +141,7 @@ def _technique(rep: _Report) -> list[Section]:
 def _findings(rep: _Report, own_line: bool) -> list[Section]:
     """Devices, lungs (by label), over-scrubbed words, the other topics, then dated changes."""
     b, r, family = rep.b, rep.b.r, rep.b.family
+    partial, overscrubbed = family.partial_times, family.overscrubbed
     if r() >= (0.85 if rep.openi_layout else 0.88):
         return []
     if rep.traced and not rep.openi_layout and r() < 0.25:
@@ -148,11 +149,11 @@ def _findings(rep: _Report, own_line: bool) -> list[Section]:
     if r() < 0.22:
         for _ in range(1 + int(r() * 3)):
             b.draw(DEVICES)
-    if rep.traced and family == "mimic" and r() < 0.3:
-        b.draw(GLUED_TIME_T)
+    if rep.traced and partial is not None and r() < partial.share:
+        b.draw(partial.pool)
     _lungs(rep)
-    if rep.traced and r() < (0.6 if family == "openi" else 0.3):
-        b.draw(OVERSCRUB_T[family])
+    if rep.traced and r() < overscrubbed.share:
+        b.draw(overscrubbed.pool)
     for pool, share in FINDINGS_TOPICS:
         if r() < share:
             b.draw(pool)
@@ -181,7 +182,7 @@ def _impression(rep: _Report, own_line: bool) -> Section:
     if r() < 0.25:
         pools.append(IMPRESSION_EXTRA_PNEUMONIA if rep.label else IMPRESSION_EXTRA_NORMAL)
     if rep.traced and r() < 0.35:
-        modern = b.family in ("presidio", "scrubadub", "redaction") and r() < 0.3
+        modern = b.family.emails > 0.0 and r() < b.family.emails
         pools.append(COMMUNICATION_MODERN_T if modern else COMMUNICATION_T)
     elif r() < 0.12:
         pools.append(COMMUNICATION)

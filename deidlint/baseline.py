@@ -25,11 +25,11 @@ from pathlib import Path
 import orjson
 
 from deidlint import __version__
+from deidlint.atomic import atomic_output
 from deidlint.errors import RecordError, UsageError
 from deidlint.findings import Finding
 from deidlint.gates import Tally
 from deidlint.smallfiles import read_small
-from deidlint.writers import atomic_output
 
 #: Characters of report text on each side of a marker that go into its hash.
 CONTEXT_CHARS = 12

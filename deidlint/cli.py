@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from deidlint import __version__
+from deidlint.atomic import Transaction
 from deidlint.baseline import CONTEXT_CHARS, Baseline, BaselineFilter, write_baseline
 from deidlint.checking import Check
 from deidlint.config import Config, load_config
@@ -39,7 +40,7 @@ from deidlint.reporting import (
 )
 from deidlint.rules import STRATEGIES, UNRESOLVED, Rule, Selection, all_rules, load_packs, selection
 from deidlint.synth import STYLES as SYNTH_STYLES
-from deidlint.writers import Edit, Transaction
+from deidlint.writers import Edit
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -226,10 +227,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
     """Rewrite datasets so no trace is left; exit 1 when findings remain that cannot be fixed."""
     import json
 
+    from deidlint.atomic import refuse_special, stale_temporaries
     from deidlint.fix import Fixer
     from deidlint.fix.run import FixRun
     from deidlint.outputs import STDOUT, Output, destinations
-    from deidlint.writers import refuse_special, rewrite, stale_temporaries
+    from deidlint.writers import rewrite
 
     if not (args.output or args.in_place or args.dry_run):
         raise UsageError("fix writes nothing without -o OUT or --in-place (or --dry-run to preview)")
@@ -300,7 +302,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
 def _written(path: str, transaction: Transaction | None = None) -> Iterator[IO[bytes]]:
     """``atomic_output(path)``; failing to create or finish that file is a one-line usage error
     (an error inside the block is the block's own and passes unchanged)."""
-    from deidlint.writers import atomic_output
+    from deidlint.atomic import atomic_output
 
     output = atomic_output(path, transaction=transaction)
     try:

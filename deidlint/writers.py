@@ -7,10 +7,9 @@ only the changed cell is re-encoded. CSV/TSV and JSONL are therefore rewritten f
 records, spliced; Parquet, which has no raw text, is rewritten row group by row group with the
 same schema, metadata, row groups and per-column types and codecs; a ``.txt`` report is one cell.
 
-Every write is atomic: the output goes to a temporary file in the destination's folder, is
-flushed and fsynced, and only then renamed over the destination. A failed or interrupted run
-leaves the input (and any earlier output) untouched, and a file with nothing to fix is never
-rewritten: with ``-o`` its bytes are copied.
+Every write is atomic (:mod:`deidlint.atomic`): a failed or interrupted run leaves the input
+(and any earlier output) untouched, and a file with nothing to fix is never rewritten: with
+``-o`` its bytes are copied.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -29,8 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
+from deidlint.atomic import Transaction, atomic_output
 from deidlint.convert import convert
-from deidlint.errors import InputError, RecordError, UsageError
+from deidlint.errors import InputError, RecordError
 from deidlint.outputs import STDOUT, Output
 from deidlint.readers import Batch, ReadOptions, Source, bounded_lines, read, record_too_large
 
@@ -55,146 +54,6 @@ class Rewrite:
     records_changed: int = 0
     #: Bad records skipped with ``--on-error skip``: copied through unchanged, traces and all.
     skipped: list[RecordError] = field(default_factory=list)
-
-
-class Transaction:
-    """Outputs of one run that appear together or not at all, from inputs that did not change.
-
-    Each output is written to a temporary file beside its target and only staged; :meth:`commit`
-    first checks that no watched input changed while the run read it (an export still being
-    appended to: rows written after the read would be lost by the rename), then renames every
-    staged file. Until then every target, an ``--in-place`` input included, is untouched, so a
-    bad record in the third file leaves the first two as they were. Staged files take disk space
-    until the commit.
-    """
-
-    def __init__(self) -> None:
-        self._staged: list[tuple[str, str]] = []
-        self._watched: dict[str, tuple[int, int, int, int]] = {}
-
-    def watch(self, path: str) -> None:
-        self._watched[path] = _signature(path)
-
-    def stage(self, tmp: str, path: str) -> None:
-        self._staged.append((tmp, path))
-
-    def commit(self) -> None:
-        for path, seen in self._watched.items():
-            if _signature(path) != seen:
-                raise InputError(f"{path}: changed while fix was reading it; nothing was written (run again)")
-        for _, path in self._staged:
-            refuse_special(path)  # something may have taken the name while we wrote
-        while self._staged:
-            tmp, path = self._staged.pop(0)
-            os.replace(tmp, path)
-            _fsync_folder(os.path.dirname(os.path.abspath(path)))
-
-    def abort(self) -> None:
-        """Remove every staged file (an error, Ctrl-C or SIGTERM before the commit)."""
-        while self._staged:
-            tmp, _ = self._staged.pop()
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-
-
-def _signature(path: str) -> tuple[int, int, int, int]:
-    st = os.stat(path)
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-
-
-@contextmanager
-def atomic_output(path: str, like: str | None = None, transaction: Transaction | None = None) -> Iterator[IO[bytes]]:
-    """A binary file that appears at ``path`` only if the block succeeds, fsynced, never half-written.
-
-    ``like`` names a file whose permission bits the new file takes (the input, for ``--in-place``);
-    otherwise a file being replaced keeps its own, and a new one gets what ``open`` would give it
-    (0666 less the umask), not the private 0600 of a temporary file. With a ``transaction`` the
-    finished file is staged there, to appear when the transaction commits.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    refuse_special(path)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
-    except OSError as exc:  # name the output the user asked for, not a temporary file's name
-        raise OSError(exc.errno, exc.strerror, path) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        if like is not None or os.path.exists(path):
-            shutil.copymode(like or path, tmp)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        if transaction is not None:
-            transaction.stage(tmp, path)
-            return
-        refuse_special(path)  # again: something may have taken the name while we wrote
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_folder(folder)
-
-
-def _temp_prefix(path: str) -> str:
-    return f".{os.path.basename(path)}."
-
-
-def stale_temporaries(path: str) -> list[str]:
-    """Temporary files an earlier run left beside *path* when it was killed (SIGKILL cannot be
-    cleaned up after): they may hold partly fixed report text, so the next run names them."""
-    folder = os.path.dirname(os.path.abspath(path))
-    prefix = _temp_prefix(path)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    return sorted(os.path.join(folder, n) for n in names if n.startswith(prefix) and n.endswith(".tmp"))
-
-
-def refuse_special(path: str) -> None:
-    """Refuse to replace anything but a regular file: a rename over ``/dev/null``, a FIFO, a socket
-    or a symlink would swap it for a file of report text (as root, even in /dev). Callers check
-    every output before a run starts, so that none is written when a later one would be refused."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, path) from None
-    if not stat.S_ISREG(mode):
-        what = ("a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise UsageError(f"refusing to replace {path}: it is {what}; name a regular file (or a new one)")
-
-
-def _umask() -> int:
-    """The process's umask (reading it means setting it, so it is set straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable (where the platform allows opening a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def copy_atomically(source: str, dest: str, transaction: Transaction | None = None) -> None:

@@ -545,7 +545,7 @@ class _FullDisk:
 def test_fix_disk_full_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, mode: str) -> None:
     """The disk fills mid-write (or at the final fsync): one line, exit 2, the destination and
     the input as they were, no temporary file left behind."""
-    from deidlint import writers
+    from deidlint import atomic
 
     path = tmp_path / "r.csv"
     path.write_bytes(FIXABLE + b"".join(b"%d,Seen on ___ again.\n" % i for i in range(3, 3000)))
@@ -554,12 +554,12 @@ def test_fix_disk_full_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     dest.write_bytes(b"an earlier output\n")
     if where == "write":
         real_fdopen = os.fdopen
-        monkeypatch.setattr(writers.os, "fdopen", lambda fd, *a, **k: _FullDisk(real_fdopen(fd, *a, **k), 4096))
+        monkeypatch.setattr(atomic.os, "fdopen", lambda fd, *a, **k: _FullDisk(real_fdopen(fd, *a, **k), 4096))
     else:
         def no_room(fd: int) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        monkeypatch.setattr(writers.os, "fsync", no_room)
+        monkeypatch.setattr(atomic.os, "fsync", no_room)
     code, _, err = _run_fix(path, *([mode, str(dest)] if mode == "-o" else [mode]))
     assert code == 2, err
     assert len(err.splitlines()) == 1 and err.startswith("deidlint: error: ")

@@ -1,4 +1,4 @@
-"""The wheel carries the built-in rule packs, and the core never imports the heavy extras."""
+"""The wheel carries the built-in rule packs and family records, and the core never imports the heavy extras."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def test_wheel_contains_the_builtin_packs(tmp_path: Path) -> None:
                    check=True, capture_output=True)
     (wheel,) = tmp_path.glob("deidlint-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    packs = {p.name for p in (REPO / "rules").glob("*.toml")}
-    assert packs and {f"deidlint/_rules/{p}" for p in packs} <= names
+    packs = {p.relative_to(REPO / "rules").as_posix() for p in (REPO / "rules").glob("**/*.toml")}
+    assert "families/mimic.toml" in packs and {f"deidlint/_rules/{p}" for p in packs} <= names
 
 
 def test_core_does_not_import_torch_or_diffusers() -> None:

@@ -16,16 +16,20 @@ from pathlib import Path
 
 import pytest
 
+from deidlint.engine import Scanner
+from deidlint.errors import UsageError
+from deidlint.rules import load_pack, load_packs
 from deidlint.synth import (
     FAMILIES,
     KINDS,
     STYLES,
     SyntheticReport,
-    _wrap,
     generate,
     write_dataset,
     write_ground_truth,
 )
+from deidlint.synth.families import BUILTIN, load_families
+from deidlint.synth.report import wrap
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 2000
@@ -130,41 +134,87 @@ def test_mixed_draws_every_family_weighted() -> None:
 
 # -------------------------------------------------------------------------------- marker shapes
 
-SHAPES = {
-    "mimic": [
-        r"Comparison to ___\.", r"COMPARISON: ___\.", r"radiographs ___ through ___\.",
-        r"THROUGH ___ AT \d\d:\d\d", r"unchanged since ___\.", r"since ___, most recently ___ at",
-        r"since ___:\d\d [ap]\.m\.", r"at \d+\.___ am", r"at ___:___ on ___",
-        r"discussed with Dr\. ___ by Dr\. ___ by telephone at \d+:\d\d [ap]\.m\. on ___\.",
-        r"Dr\. ___ was paged\.", r"___-year-old", r"___ year old", r"Swan-___ catheter",
-        r"___ mm nodular opacity", r"The ___ tube",
-    ],
-    "physionet": [
-        r"\[\*\*Last Name \(NamePattern1\) \d+\*\*\]", r"\[\*\*Hospital1 \d+\*\*\]",
-        r"\[\*\*MD Number\(1\) \d+\*\*\]", r"\[\*\*2[1-3]\d\d-\d\d?-\d\d?\*\*\]", r"\[\*\*\d\d?-\d\d?\*\*\]",
-        r"\[\*\*2[1-3]\d\d\*\*\]", r"\[\*\*Name \(NI\) \*\*\]", r"\[\*\*Doctor First Name \*\*\]",
-        r"\[\*\* Known patient lastname \*\*\]", r"\[\*\*Age over 90 \*\*\]",
-    ],
-    "openi": [
-        r"XXXX-year-old (?:female|woman|male|man)", r"dated XXXX, XXXX", r"x-XXXX",
-        r"pulmonary XXXX", r"There are no XXXX of a pleural effusion", r"[Tt]he XXXX are",
-        r"[Cc]omparison is XXXX to", r"XXXX XXXX",
-    ],
-    "presidio": [r"<PERSON>", r"<DATE_TIME>", r"<LOCATION>", r"<PHONE_NUMBER>", r"<NRP>",
-                 r"<EMAIL_ADDRESS>", r"Dr\. <PERSON> was paged"],
-    "scrubadub": [r"\{\{NAME\}\}", r"\{\{PHONE\}\}", r"\{\{EMAIL\}\}", r"\{\{DATE\}\}",
-                  r"\{\{ADDRESS\}\}"],
-    "redaction": [r"\[REDACTED\]", r"\[NAME\]", r"\[DATE\]", r"\[PHI\]", r"<<NAME>>"],
-    "philter": [r"Record date: \*\*\*\*-\*\*-\*\*", r"M(?:r|s|rs)\. \*+ is a", r"Dr\. \*+",
-                r"\*\*-year-old"],
-}
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_marker_shapes_occur(family: str) -> None:
     text = corpus(family)
-    missing = [shape for shape in SHAPES[family] if not re.search(shape, text)]
+    missing = [shape for shape in BUILTIN[family].shapes if not re.search(shape, text)]
     assert not missing
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_shape_of_a_record_is_found_by_its_pack(family: str) -> None:
+    """A record's shapes are examples of its family: its own pack finds a marker in each."""
+    (pack,) = [p for p in load_packs() if p.name == family]
+    engine = Scanner(pack.rules)
+    shapes = BUILTIN[family].shapes
+    assert shapes
+    for shape in shapes:
+        hit = next((r.text, m) for r in reports(family) if (m := re.search(shape, r.text.replace("\n", " "))))
+        text, m = hit
+        assert any(f.start < m.end() and m.start() < f.end for f in engine.scan(text)), (shape, m.group())
+
+
+SITE_PACK = """[pack]
+name = "site"
+description = "a made-up scrubber"
+triggers = ["@@"]
+
+[[rules]]
+code = "ST001"
+name = "site-tag"
+message = "site tag"
+pattern = '@@[A-Z]+@@'
+match = ["Dr. @@NAME@@ was paged"]
+"""
+SITE_FAMILY = """[family]
+name = "site"
+weight = 0.1
+mix_order = 8
+openi_layout = 0.5
+record_date = 0.1
+shapes = ['Dr\\. @@NAME@@']
+
+[family.markers]
+scheme = "replace"
+dialects = [{ name = "@@NAME@@", first = "@@NAME@@", date = "@@DATE@@", place = "@@PLACE@@" }]
+
+[family.overscrubbed]
+share = 0.5
+sentences = ["The {w:Dobhoff} tube {ends|terminates} in the stomach."]
+"""
+
+
+def test_a_new_family_is_a_record_and_a_pack_and_no_code(tmp_path: Path) -> None:
+    """A throw-away family written only as data: the generator writes it, its pack finds it all."""
+    (tmp_path / "families").mkdir()
+    (tmp_path / "families" / "site.toml").write_text(SITE_FAMILY, encoding="utf-8")
+    (tmp_path / "site.toml").write_text(SITE_PACK, encoding="utf-8")
+    families = {**BUILTIN, **load_families(tmp_path / "families")}
+    site = list(generate(300, seed=1, style="site", families=families))
+    spans = {(i, s.start, s.end) for i, r in enumerate(site) for s in r.spans}
+    assert spans and {s.family for r in site for s in r.spans} == {"site"}
+    found = {(i, m.start, m.end) for i, m in Scanner(load_pack(tmp_path / "site.toml").rules).scan_many([r.text for r in site])}
+    assert found == spans
+    assert re.search(families["site"].shapes[0], "\n".join(r.text for r in site))
+    mixed = {s.family for r in generate(500, seed=1, families=families) for s in r.spans}
+    assert "site" in mixed and "mimic" in mixed
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    (("weight = 0.1", "weight = 2"), "'weight' must lie in [0, 1]"),
+    (("mix_order = 8", "mix_order = 1"), "share mix_order 1"),
+    (('scheme = "replace"', 'scheme = "magic"'), "'scheme' must be one of"),
+    (("name = \"@@NAME@@\"", "nom = \"@@NAME@@\""), "unknown slot(s) nom"),
+    (("record_date = 0.1", "record_date = 0.1\nlayout = 1"), "unknown key(s) layout"),
+    (("{w:Dobhoff}", "{dobhoff}"), "unknown placeholder"),
+])
+def test_a_bad_family_record_is_one_error_naming_its_file(tmp_path: Path, change: tuple[str, str], fragment: str) -> None:
+    (tmp_path / "site.toml").write_text(SITE_FAMILY.replace(*change), encoding="utf-8")
+    for builtin in BUILTIN.values():
+        (tmp_path / builtin.path.name).write_bytes(builtin.path.read_bytes())
+    with pytest.raises(UsageError) as error:
+        load_families(tmp_path)
+    assert fragment in str(error.value) and str(tmp_path) in str(error.value)
 
 
 def test_marker_spans_are_exact() -> None:
@@ -234,7 +284,7 @@ def test_markers_run_across_line_ends() -> None:
 @pytest.mark.parametrize("width", [60, 67, 80])
 def test_wrap_is_greedy_and_keeps_offsets(width: int) -> None:
     text = " ".join(f"w{'x' * (i % 9)}" for i in range(200)) + "\n\nshort line\n" + "y" * 90 + " z"
-    wrapped = _wrap(text, width)
+    wrapped = wrap(text, width)
     assert len(wrapped) == len(text)
     assert all(a == b or (a == " " and b == "\n") for a, b in zip(text, wrapped, strict=True))
     lines = wrapped.split("\n")
@@ -309,7 +359,7 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
     assert write_dataset(path, 100, seed=4) == 100
     table = pq.read_table(path).to_pydict()
     assert table["report"] == [r.text for r in generate(100, seed=4)]
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         write_dataset(tmp_path / "r.parquet.gz", 1)
 
 
@@ -326,7 +376,7 @@ def test_txt_layout(tmp_path: Path) -> None:
     assert {f.stem: f.read_text(encoding="utf-8") for f in files} == texts
     labels = read_delimited(root / "labels.csv", ",")
     assert len(labels) == 60 and len({row["subject_id"] for row in labels}) < 60
-    with pytest.raises(FileExistsError):
+    with pytest.raises(UsageError):
         write_dataset(root, 1)
 
 

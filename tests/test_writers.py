@@ -289,8 +289,8 @@ def test_in_place_over_several_files_is_all_or_nothing(tmp_path) -> None:
 
 def test_an_input_that_changed_while_it_was_read_is_never_replaced(tmp_path) -> None:
     """Rows appended after the read would be lost by the rename: the transaction refuses."""
+    from deidlint.atomic import Transaction, atomic_output
     from deidlint.errors import InputError
-    from deidlint.writers import Transaction, atomic_output
 
     source = tmp_path / "r.csv"
     source.write_text("report\nComparison to ___.\n")

@@ -17,7 +17,7 @@ import io
 import os
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -159,7 +159,7 @@ def _looks_like_text(values: Sequence[object]) -> bool:
     return any(isinstance(v, str) and any(c.isspace() for c in v) for v in values)
 
 
-def _choose_columns(path: str, names: Sequence[str], sample: dict[str, Sequence[object]], opts: ReadOptions) -> list[str]:
+def _choose_columns(path: str, names: Sequence[str], sample: Mapping[str, Sequence[object]], opts: ReadOptions) -> list[str]:
     for wanted in (*opts.columns, *([opts.id_column] if opts.id_column else [])):
         if wanted not in names:
             raise _missing_column(path, wanted, names)
@@ -252,7 +252,7 @@ class _LineFeed:
         self._replay.extend(reversed(lines))
 
 
-def _csv_records(source: Source, delimiter: str, encoding: str) -> Iterator[_Record]:
+def _csv_records(source: Source, delimiter: str, encoding: str) -> Generator[_Record, None, None]:
     """Every record of a CSV/TSV file, header first, with the line it starts on and any problem.
 
     Bytes that are not valid in *encoding* are kept as surrogate escapes while parsing, so a bad
@@ -520,7 +520,7 @@ def _id_values(record_batch: pa.RecordBatch, id_column: str | None) -> list[str 
 # -- Parquet ----------------------------------------------------------------------------------
 
 
-def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
+def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     try:
         parquet = pq.ParquetFile(source.path)
     except (pa.ArrowInvalid, pa.ArrowIOError) as exc:
@@ -534,13 +534,13 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch]:
     for wanted in opts.columns:
         if wanted in names and wanted not in textual:
             raise InputError(f"{source.path}: column {wanted!r} is not a string column")
-    wanted = list(dict.fromkeys([*(opts.columns or textual), *([opts.id_column] if opts.id_column else [])]))
-    missing = [w for w in wanted if w not in names]
+    to_read = list(dict.fromkeys([*(opts.columns or textual), *([opts.id_column] if opts.id_column else [])]))
+    missing = [w for w in to_read if w not in names]
     if missing:
         raise _missing_column(source.path, missing[0], names)
     sub = ReadOptions(tuple(opts.columns), opts.id_column, opts.encoding, opts.on_error)
-    yield from _arrow_batches(source, _numbered(parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted)),
-                              [n for n in wanted if n in textual or n == opts.id_column], sub)
+    yield from _arrow_batches(source, _numbered(parquet.iter_batches(batch_size=BATCH_ROWS, columns=to_read)),
+                              [n for n in to_read if n in textual or n == opts.id_column], sub)
 
 
 # -- JSONL ------------------------------------------------------------------------------------

@@ -108,14 +108,27 @@ def _from_table(table: dict[str, Any], path: Path) -> Config:
         if key not in _KEYS:
             raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(_KEYS))})")
         attr, kind, element = _KEYS[key]
-        if not isinstance(value, kind) or (kind is bool) != isinstance(value, bool):
-            raise UsageError(f"{path}: setting {key!r} has the wrong type")
-        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        if element is not None and not all(isinstance(v, element) for v in items):
-            raise UsageError(f"{path}: setting {key!r} has entries of the wrong type")
+        problem = _type_problem(value, kind, element)
+        if problem:
+            raise UsageError(f"{path}: setting {key!r} {problem}")
         if key == "packs":
             value = [str(base / p) for p in value]
         if key == "baseline":
             value = str(base / value)
         setattr(config, attr, value)
     return config
+
+
+def _type_problem(value: object, kind: type | tuple[type, ...], element: type | None) -> str | None:
+    """What is wrong with the type of a setting's *value*, or None when it is of its *kind*.
+
+    A function of its own so that the checks do not narrow the caller's value, which is still
+    TOML's ``Any`` when it is rewritten (packs, baseline) and set on the config. ``bool`` is
+    told apart from ``int`` both ways: ``seed = true`` is a mistake, and so is ``builtin-packs = 1``.
+    """
+    if not isinstance(value, kind) or (kind is bool) != isinstance(value, bool):
+        return "has the wrong type"
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    if element is not None and not all(isinstance(v, element) for v in items):
+        return "has entries of the wrong type"
+    return None

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from deidlint.errors import InputError, RecordError, UsageError
 from deidlint.readers import Batch, ReadOptions, Source, read
@@ -37,6 +37,14 @@ from deidlint.readers import Batch, ReadOptions, Source, read
 Edit = Callable[[Iterator[Batch]], Iterator[tuple[Batch, list[str]]]]
 
 _CHUNK = 1 << 20
+
+
+class _Writer(Protocol):
+    """What :func:`rewrite` asks of each format's writer, so one call serves them all."""
+
+    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
+        """Write the edited file to *out*; the number of records changed."""
+        ...
 
 
 @dataclass(slots=True)
@@ -222,8 +230,9 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | None, edit: Edit,
     name = codecs.lookup(opts.encoding).name
     if source.fmt != "parquet" and ",\n\"".encode(name) != b',\n"':
         raise InputError(f"{source.path}: fix needs an ASCII-compatible encoding such as utf-8, not {name}")
-    writer = {"csv": _CsvWriter, "tsv": _CsvWriter, "jsonl": _JsonlWriter,
-              "parquet": _ParquetWriter, "txt": _TxtWriter}[source.fmt]
+    writers: dict[str, Callable[[Source, ReadOptions, str], _Writer]] = {
+        "csv": _CsvWriter, "tsv": _CsvWriter, "jsonl": _JsonlWriter, "parquet": _ParquetWriter, "txt": _TxtWriter}
+    writer = writers[source.fmt]
     result = Rewrite()
     if dest is None:
         for item, new in _edited(source, opts, edit, result.skipped):

@@ -167,8 +167,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     check = _check(args, config, rules)
     items = with_progress(check, check)
     known: BaselineFilter | None = None
-    if args.baseline or config.baseline:
-        baseline = Baseline.load(args.baseline or config.baseline)
+    baseline_path = args.baseline or config.baseline
+    if baseline_path:
+        baseline = Baseline.load(baseline_path)
         if baseline.id_column != check.read_options.id_column:
             raise UsageError(f"baseline {baseline.path} identifies records by "
                              f"{f'--id-column {baseline.id_column}' if baseline.id_column else 'path and row'}; "
@@ -468,7 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        command: Handler = args.func
+        return command(args)
     except DeidlintError as exc:
         print(f"deidlint: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code

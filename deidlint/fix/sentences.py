@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from deidlint.errors import UsageError
+
+if TYPE_CHECKING:  # spaCy is imported on first use only
+    from spacy.language import Language
 
 
 class Unit(NamedTuple):
@@ -154,7 +157,7 @@ class Segmenter:
         if kind not in ("rules", "spacy"):
             raise UsageError(f"unknown sentence segmenter {kind!r} (rules or spacy)")
         self.kind = kind
-        self._nlp = None
+        self._nlp: Language | None = None
 
     def units(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[Unit]]:
         """Units of each text; only paragraphs holding one of its ``spans`` are split."""
@@ -186,7 +189,8 @@ class Segmenter:
             out.append(units)
         return out
 
-    def _pipeline(self):  # type: ignore[no-untyped-def]
+    def _pipeline(self) -> Language:
+        """The blank English pipeline with a sentencizer, built once: spaCy loads slowly."""
         if self._nlp is None:
             try:
                 import spacy

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
+from typing import TypeVar
 
 from deidlint.verify.errors import VerifyError
 
@@ -20,8 +21,11 @@ STRATEGIES = ("remove", "neutral", "surrogate", "mask", "restore")
 """Cleaning strategies of ``deidlint.fix.fix_texts``."""
 MISSING_EXTRA = "deidlint: error: verify needs the 'verify' extra: pip install 'deidlint[verify]'"
 
+#: The parser class of the ``deidlint`` command's subparsers, whatever its own error handling.
+_Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     """Add ``verify`` and ``score`` to the ``deidlint`` command's subparsers."""
     verify = subparsers.add_parser(
         "verify",

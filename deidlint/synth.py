@@ -746,15 +746,7 @@ class _Builder:
         if v == "first":
             return _FIRST_NAMES[int(r() * len(_FIRST_NAMES))]
         if v in ("date", "md", "year", "iso"):
-            y, m, d = 2008 + int(r() * 16), 1 + int(r() * 12), 1 + int(r() * 28)
-            self.ymd = (y, m, d)
-            if v == "date":
-                return self.date_format.format(y=y, m=m, d=d, yy=y % 100, month=_MONTHS[m - 1])
-            if v == "md":
-                return f"{m}/{d}"
-            if v == "year":
-                return str(y)
-            return f"{y}-{m:02d}-{d:02d}"
+            return self._date(v)
         if v == "time":
             return _FILLERS["clock"][int(r() * len(_FILLERS["clock"]))]
         if v == "hh":
@@ -777,6 +769,22 @@ class _Builder:
         if v == "size":
             return str(3 + int(r() * 7))
         return slot.word
+
+    def _date(self, v: str) -> str:
+        """Draw a date as slot *v* writes it: the author's format, month/day, the year alone or ISO.
+
+        Kept in ``ymd`` too, for a PhysioNet tag to write it shifted. A method of its own because
+        four formats of one draw made :meth:`_value` too branchy to read."""
+        r = self.r
+        y, m, d = 2008 + int(r() * 16), 1 + int(r() * 12), 1 + int(r() * 28)
+        self.ymd = (y, m, d)
+        if v == "date":
+            return self.date_format.format(y=y, m=m, d=d, yy=y % 100, month=_MONTHS[m - 1])
+        if v == "md":
+            return f"{m}/{d}"
+        if v == "year":
+            return str(y)
+        return f"{y}-{m:02d}-{d:02d}"
 
     # -- markers -----------------------------------------------------------------------------
 

@@ -209,6 +209,7 @@ class Scanner:
                 for i, text in enumerate(texts):
                     if budget:
                         budget.start(len(text))
+                    # Every alternative of the alternation is a named group, so a match has a lastgroup.
                     out.extend((i, m.start(), m.end(), m.lastgroup)  # type: ignore[misc]
                                for m in self._full.finditer(text, timeout=budget.left() if budget else None)
                                if m.end() > m.start()
@@ -236,7 +237,7 @@ class Scanner:
                 if m is not None and m.end() > p:
                     pos = m.end()
                     if pos - p != width or not text.startswith(token, p):
-                        out.append((i, p, pos, m.lastgroup))  # type: ignore[arg-type]
+                        out.append((i, p, pos, m.lastgroup))  # type: ignore[arg-type]  # named, as above
             if budget:
                 budget.end()
             return out

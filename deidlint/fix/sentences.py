@@ -115,7 +115,7 @@ def _split(text: str, start: int, end: int, para: int, units: list[Unit]) -> Non
 def _split_piece(text: str, start: int, end: int, para: int, units: list[Unit]) -> None:
     pos = start
     for m in _GAP.finditer(text, start, end):
-        gap_start, gap_end = m.span(m.lastgroup)  # type: ignore[arg-type]
+        gap_start, gap_end = m.span(m.lastgroup)  # type: ignore[arg-type]  # both alternatives are named groups
         if m.lastgroup == "stop" and _ABBREVIATION.search(text, max(0, gap_start - 8), gap_start):
             continue
         _add_units(text, pos, gap_start, para, units)

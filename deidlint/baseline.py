@@ -81,7 +81,7 @@ def _entry(key: Key, count: int, path: str) -> dict[str, object]:
         _, ident, column, rule, digest = key
         head: dict[str, object] = {"path": path, "id": ident}
     else:
-        _, path, record, column, rule, digest = key
+        _, _, record, column, rule, digest = key  # the key's path is *path*: the entry's own
         head = {"path": path, "record": record}
     return {**head, "column": column, "rule": rule, "hash": digest, "count": count}
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 from deidlint import __version__
 from deidlint.atomic import Transaction
@@ -48,7 +48,7 @@ Handler = Callable[[argparse.Namespace], int]
 class _Parser(argparse.ArgumentParser):
     """argparse that reports errors as deidlint does: one line, exit 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
@@ -175,8 +175,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     check = _check(args, config, chosen)
     items = with_progress(check, check)
     known: BaselineFilter | None = None
-    if args.baseline or config.baseline:
-        baseline = Baseline.load(args.baseline or config.baseline)
+    baseline_path = args.baseline or config.baseline
+    if baseline_path:
+        baseline = Baseline.load(baseline_path)
         if baseline.id_column != check.read_options.id_column:
             raise UsageError(f"baseline {baseline.path} identifies records by "
                              f"{f'--id-column {baseline.id_column}' if baseline.id_column else 'path and row'}; "
@@ -485,7 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        command: Handler = args.func
+        return command(args)
     except DeidlintError as exc:
         print(f"deidlint: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code

@@ -116,9 +116,7 @@ def _from_table(table: dict[str, Any], path: Path) -> Config:
         if key not in _KEYS:
             raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(_KEYS))})")
         attr, kind, element = _KEYS[key]
-        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        if (not isinstance(value, kind) or (kind is bool) != isinstance(value, bool)
-                or (element is not None and not all(isinstance(v, element) for v in items))):
+        if _wrong_type(value, kind, element):
             raise UsageError(f"{path}: setting {key!r} must be {_expected(kind, element)}, "
                              f"not {_describe(value)}")
         if key == "packs":
@@ -131,6 +129,19 @@ def _from_table(table: dict[str, Any], path: Path) -> Config:
     return config
 
 
+def _wrong_type(value: object, kind: type | tuple[type, ...], element: type | None) -> bool:
+    """Whether a setting's *value* is not of its *kind* (and, for a list or table, *element*).
+
+    A function of its own so that the checks do not narrow the caller's value, which is still
+    TOML's ``Any`` when it is rewritten (packs, baseline). ``bool`` is told apart from ``int``
+    both ways: ``seed = true`` is a mistake, and so is ``builtin-packs = 1``.
+    """
+    if not isinstance(value, kind) or (kind is bool) != isinstance(value, bool):
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return element is not None and not all(isinstance(v, element) for v in items)
+
+
 _NAMES: dict[type, str] = {str: "a string", bool: "true or false", int: "an integer", list: "a list",
                           dict: "a table", float: "a number"}
 
@@ -141,8 +152,8 @@ def _expected(kind: type | tuple[type, ...], element: type | None) -> str:
         return "a number"
     if element is None:
         return _NAMES[kind]
-    plural = {str: "strings", list: "lists", dict: "tables"}[element]
-    return f"{_NAMES[kind]} of {plural}"
+    plural: dict[type, str] = {str: "strings", list: "lists", dict: "tables"}
+    return f"{_NAMES[kind]} of {plural[element]}"
 
 
 def _describe(value: object) -> str:

@@ -29,6 +29,7 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import cast
 
 import numpy as np
 import regex
@@ -87,11 +88,12 @@ class _Budget:
         record = self._record[0] + self._record[1] * size / 1e6
         self._deadline = self._started + min(record, self._allowed - self._spent)
 
-    def left(self) -> dict[str, float]:
+    def left(self) -> float:
+        """Seconds the next match call may take: the ``regex`` timeout it is given."""
         left = self._deadline - time.perf_counter()
         if left <= 0:
             raise TimeoutError
-        return {"timeout": left}
+        return left
 
     def end(self) -> None:
         if self._started is not None:
@@ -219,8 +221,9 @@ class Scanner:
                 for i, text in enumerate(texts):
                     if budget:
                         budget.start(len(text))
+                    # Every alternative of the alternation is a named group, so a match has a lastgroup.
                     out.extend((i, m.start(), m.end(), m.lastgroup)  # type: ignore[misc]
-                               for m in self._full.finditer(text, **(budget.left() if budget else {}))
+                               for m in self._full.finditer(text, timeout=budget.left() if budget else None)
                                if m.end() > m.start()
                                and (m.end() - m.start() != width or not text.startswith(token, m.start())))
                     if budget:
@@ -240,11 +243,13 @@ class Scanner:
                         budget.start(len(text))
                 if p < pos:
                     continue
-                m = by_first[text[p]].match(text, p, **budget.left()) if budget else by_first[text[p]].match(text, p)
+                # A budget means a guarded scan, whose patterns are all ``regex`` ones (``_fast`` declines).
+                m = (cast("regex.Pattern[str]", by_first[text[p]]).match(text, p, timeout=budget.left()) if budget
+                     else by_first[text[p]].match(text, p))
                 if m is not None and m.end() > p:
                     pos = m.end()
                     if pos - p != width or not text.startswith(token, p):
-                        out.append((i, p, pos, m.lastgroup))  # type: ignore[arg-type]
+                        out.append((i, p, pos, m.lastgroup))  # type: ignore[arg-type]  # named, as above
             if budget:
                 budget.end()
             return self._reported(out)

@@ -92,7 +92,7 @@ def _signals_deferred() -> Iterator[None]:
             signal.signal(sig, handler)
         if caught:
             signum, frame = caught[0]
-            handler = previous[signum]
+            handler = previous[signal.Signals(signum)]
             if callable(handler):
                 handler(signum, frame)
             elif handler == signal.SIG_DFL:

@@ -18,7 +18,7 @@ import json
 import os
 import zlib
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, AnyStr, NamedTuple
@@ -317,7 +317,7 @@ class _LineFeed:
         self._replay.extend(reversed(lines))
 
 
-def _csv_records(source: Source, delimiter: str, encoding: str, limit: int) -> Iterator[_Record]:
+def _csv_records(source: Source, delimiter: str, encoding: str, limit: int) -> Generator[_Record, None, None]:
     """Every record of a CSV/TSV file, header first, with the line it starts on and any problem.
 
     Bytes that are not valid in *encoding* are kept as surrogate escapes while parsing, so a bad
@@ -701,8 +701,8 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordE
     for wanted in opts.columns:
         if wanted in names and wanted not in textual:
             raise InputError(f"{source.path}: column {wanted!r} is not a string column")
-    wanted = list(dict.fromkeys([*(opts.columns or textual), *([opts.id_column] if opts.id_column else [])]))
-    missing = [w for w in wanted if w not in names]
+    to_read = list(dict.fromkeys([*(opts.columns or textual), *([opts.id_column] if opts.id_column else [])]))
+    missing = [w for w in to_read if w not in names]
     if missing:
         raise _missing_column(source.path, missing[0], names)
     names = [n for n in wanted if n in textual or n == opts.id_column]
@@ -719,8 +719,8 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordE
 
 def _jsonl_lines(source: Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
     """Line number, byte offset and bytes of every non-blank line (a leading UTF-8 BOM dropped)."""
-    opener = gzip.open if source.gzip else open
-    with opener(source.path, "rb") as raw:
+    raw: IO[bytes] = gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[assignment]
+    with raw:  # (typeshed's GzipFile is not an IO[bytes], though it reads like one)
         handle = bounded_lines(raw, limit, source.path)
         first = next(handle, b"")
         bom = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
@@ -764,6 +764,7 @@ def _jsonl_objects(source: Source, opts: ReadOptions) -> Iterator[tuple[int, int
     if "\n".encode(name) != b"\n":
         raise InputError(f"{source.path}: JSONL needs an ASCII-compatible encoding such as utf-8, not {name}")
     for row, (number, offset, line) in enumerate(_jsonl_lines(source, opts.max_record_bytes)):
+        problem: str | None
         try:
             text = line.decode(name)
         except UnicodeDecodeError as exc:

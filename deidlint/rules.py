@@ -187,15 +187,9 @@ def _str_tuple(value: object, path: Path, line: int, key: str) -> tuple[str, ...
 
 def _parse_rule(raw: dict[str, object], pack: str, path: Path, lines: tuple[int, int], triggers: object,
                 builtin: bool, default: bool = True) -> Rule:
+    """One rule of a pack, checked as it is read, so that a bad pack fails with its file and line."""
     line, pattern_line = lines
-    unknown = set(raw) - _ALLOWED_RULE_KEYS
-    if unknown:
-        raise _fail(path, line, f"unknown key(s) {', '.join(sorted(unknown))}")
-    for key in ("code", "name", "message", "pattern"):
-        if not isinstance(raw.get(key), str) or not raw[key]:
-            raise _fail(path, line, f"rule needs a non-empty string '{key}'")
-    if not isinstance(raw.get("ignorecase", False), bool):
-        raise _fail(path, line, "'ignorecase' must be true or false")
+    _check_raw(raw, path, line)
     rule = Rule(
         code=str(raw["code"]),
         name=str(raw["name"]),
@@ -214,6 +208,27 @@ def _parse_rule(raw: dict[str, object], pack: str, path: Path, lines: tuple[int,
         builtin=builtin,
         default=default,
     )
+    _check_fields(rule, path, line)
+    _check_triggers(rule, _compiled_safely(rule, path, pattern_line), path, lines)
+    return rule
+
+
+def _check_raw(raw: dict[str, object], path: Path, line: int) -> None:
+    """Fail on a rule table that cannot be made a :class:`Rule`: unknown keys, a required string
+    missing or empty, a non-boolean ``ignorecase`` (``str()`` and ``bool()`` would hide them)."""
+    unknown = set(raw) - _ALLOWED_RULE_KEYS
+    if unknown:
+        raise _fail(path, line, f"unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("code", "name", "message", "pattern"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise _fail(path, line, f"rule needs a non-empty string '{key}'")
+    if not isinstance(raw.get("ignorecase", False), bool):
+        raise _fail(path, line, "'ignorecase' must be true or false")
+
+
+def _check_fields(rule: Rule, path: Path, line: int) -> None:
+    """Fail on a code, name, kind, severity or fix strategy that deidlint does not know, so that a
+    pack's typo fails when the pack is loaded, not when its rule is selected, reported or fixed."""
     if not _CODE.fullmatch(rule.code):
         raise _fail(path, line, f"code {rule.code!r} must look like DL101 (capitals then 3-4 digits)")
     if not _NAME.fullmatch(rule.name):
@@ -224,6 +239,11 @@ def _parse_rule(raw: dict[str, object], pack: str, path: Path, lines: tuple[int,
         raise _fail(path, line, f"severity {rule.severity!r} is not one of {', '.join(SEVERITIES)}")
     if rule.fix not in STRATEGIES:
         raise _fail(path, line, f"fix {rule.fix!r} is not one of {', '.join(STRATEGIES)}")
+
+
+def _compiled_safely(rule: Rule, path: Path, pattern_line: int) -> regex.Pattern[str]:
+    """The rule's compiled pattern, once it is known to be one the scanner can combine with the
+    others: small enough to compile, no numbered back-references, never an empty match."""
     if len(rule.pattern) > 10_000 or pattern_weight(rule.pattern) > MAX_PATTERN_WEIGHT:
         raise _fail(path, pattern_line, f"pattern for {rule.code} is too large to compile safely "
                                         f"(counted repeats unroll to over {MAX_PATTERN_WEIGHT:,} atoms)")
@@ -235,6 +255,14 @@ def _parse_rule(raw: dict[str, object], pack: str, path: Path, lines: tuple[int,
         raise _fail(path, pattern_line, f"bad pattern for {rule.code}: {exc}") from None
     if compiled.match(""):
         raise _fail(path, pattern_line, f"pattern for {rule.code} matches the empty string")
+    return compiled
+
+
+def _check_triggers(rule: Rule, compiled: regex.Pattern[str], path: Path, lines: tuple[int, int]) -> None:
+    """Fail on triggers the scanner cannot use (empty, or under ignorecase), or that miss a match of
+    the rule's own examples: the scanner only tries the pattern where a trigger starts, so such a
+    match would never be found. The examples run under a timeout, catching catastrophic patterns."""
+    line, pattern_line = lines
     if not all(rule.triggers) or (rule.triggers and rule.ignorecase):
         raise _fail(path, line, f"triggers for {rule.code} must be non-empty literals, and not with ignorecase")
     try:
@@ -246,7 +274,6 @@ def _parse_rule(raw: dict[str, object], pack: str, path: Path, lines: tuple[int,
     except TimeoutError:
         raise _fail(path, pattern_line, f"pattern for {rule.code} timed out on one of its own examples: "
                                         "it backtracks catastrophically") from None
-    return rule
 
 
 def load_pack(path: str | Path, builtin: bool = False) -> Pack:

@@ -42,9 +42,11 @@ _CHUNK = 1 << 20
 
 
 class _Writer(Protocol):
-    """Writes one whole file, fixed, and says how many records it changed."""
+    """What :func:`rewrite` asks of each format's writer, so one call serves them all."""
 
-    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int: ...
+    def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
+        """Write the edited file to *out*; the number of records changed."""
+        ...
 
 
 @dataclass(slots=True)
@@ -72,11 +74,20 @@ def _compressed(handle: IO[bytes], source: Source) -> Iterator[IO[bytes]]:
         header = original.read(10)
     mtime = int.from_bytes(header[4:8], "little") if len(header) == 10 else 0
     with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=mtime) as zipped:
-        yield zipped  # type: ignore[misc]
+        yield zipped  # type: ignore[misc]  # a GzipFile is a binary stream, but not an IO[bytes] to typeshed
 
 
 def _open_raw(source: Source) -> IO[bytes]:
+    # typeshed's gzip.open gives a GzipFile, a binary stream that it does not count as an IO[bytes].
     return gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[return-value]
+
+
+def _end_of(pattern: re.Pattern[bytes], line: bytes, pos: int) -> int:
+    """End of *pattern*'s match at *pos*, for a pattern that matches the empty string: it always
+    matches, which the type of ``match`` cannot say."""
+    m = pattern.match(line, pos)
+    assert m is not None, "the pattern matches the empty string"
+    return m.end()
 
 
 def rewrite(source: Source, opts: ReadOptions, dest: str | Output | None, edit: Edit,
@@ -300,9 +311,9 @@ class _CsvWriter:
         spans = []
         pos = 0
         while True:
-            m = self._cell.match(body, pos)
-            spans.append((m.start(), m.end()))  # type: ignore[union-attr]
-            pos = m.end()  # type: ignore[union-attr]
+            end = _end_of(self._cell, body, pos)
+            spans.append((pos, end))
+            pos = end
             if pos >= len(body) or body[pos:pos + 1] != self.delimiter:
                 break
             pos += 1
@@ -337,25 +348,30 @@ _JSON_SPACE = re.compile(rb"[ \t\r\n]*")
 _JSON_SCALAR = re.compile(rb"[^,}\]\s]*")
 
 
+def _skip_space(line: bytes, pos: int) -> int:
+    """Where the JSON whitespace at *pos* ends."""
+    return _end_of(_JSON_SPACE, line, pos)
+
+
 def _json_value_spans(line: bytes) -> dict[str, tuple[int, int]]:
     """Raw byte span of every top-level value of a JSON object line, keyed by the decoded key."""
     spans: dict[str, tuple[int, int]] = {}
-    pos = _JSON_SPACE.match(line).end()  # type: ignore[union-attr]
+    pos = _skip_space(line, 0)
     if line[pos:pos + 1] != b"{":
         return spans
     pos += 1
     while True:
-        pos = _JSON_SPACE.match(line, pos).end()  # type: ignore[union-attr]
+        pos = _skip_space(line, pos)
         key = _JSON_STRING.match(line, pos)
         if key is None:
             return spans
-        pos = _JSON_SPACE.match(line, key.end()).end()  # type: ignore[union-attr]
+        pos = _skip_space(line, key.end())
         if line[pos:pos + 1] != b":":
             return spans
-        start = _JSON_SPACE.match(line, pos + 1).end()  # type: ignore[union-attr]
+        start = _skip_space(line, pos + 1)
         end = _json_skip(line, start)
         spans[json.loads(key.group())] = (start, end)
-        pos = _JSON_SPACE.match(line, end).end()  # type: ignore[union-attr]
+        pos = _skip_space(line, end)
         if line[pos:pos + 1] != b",":
             return spans
         pos += 1
@@ -383,7 +399,7 @@ def _json_skip(line: bytes, pos: int) -> int:
                     return pos + 1
             pos += 1
         return pos
-    return _JSON_SCALAR.match(line, pos).end()  # type: ignore[union-attr]
+    return _end_of(_JSON_SCALAR, line, pos)
 
 
 class _JsonlWriter:

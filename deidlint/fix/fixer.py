@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -427,7 +428,7 @@ def _renumber(text: str, units: list[Unit], kept: list[int], new: dict[int, str]
             by_para[unit.para].append(i)
     keep = set(kept)
     for items in by_para.values():
-        numbers = [int(LIST_ITEM.match(text, units[i].start).group(1)) for i in items]
+        numbers = [int(_list_item(text, units[i].start).group(1)) for i in items]
         if numbers != list(range(numbers[0], numbers[0] + len(numbers))) or all(i in keep for i in items):
             continue
         number = numbers[0]
@@ -435,10 +436,17 @@ def _renumber(text: str, units: list[Unit], kept: list[int], new: dict[int, str]
             if i not in keep:
                 continue
             unit = units[i]
-            m = LIST_ITEM.match(text, unit.start)
+            m = _list_item(text, unit.start)
             current = new.get(i, text[unit.start:unit.end])
             new[i] = f"{number}{m.group(2)}{current[len(m.group(1)) + 1:]}"
             number += 1
+
+
+def _list_item(text: str, start: int) -> re.Match[str]:
+    """The list number opening the unit at *start*, which has one: its body starts after it."""
+    item = LIST_ITEM.match(text, start)
+    assert item is not None, "a unit whose body starts late starts with a list number"
+    return item
 
 
 # -- public helpers -----------------------------------------------------------------------------------

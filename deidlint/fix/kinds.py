@@ -129,7 +129,7 @@ class _CueTable:
         rank, kind = min(self.words["left1"].get(words[-1].lower() if words else "", miss),
                          self.words["left2"].get(" ".join(words[-2:]).lower(), miss),
                          self.words["right1"].get(after[0].lower().rstrip(".,;:") if after else "", miss))
-        glued = self.right.match(right)
+        glued = self.right.match(right)  # every alternative is a named group: a match has a lastgroup
         if glued is not None and int(glued.lastgroup[1:]) < rank:  # type: ignore[index]
             rank = int(glued.lastgroup[1:])  # type: ignore[index]
             kind = self.kinds[rank]

@@ -65,6 +65,76 @@ def _outer(token: str | None, left: bool) -> str:
     return core or ("<s>" if left else "</s>")
 
 
+#: For each needed left word, the run lengths needed after it, each with the right-hand sides needed.
+_Runs = dict[str, tuple[tuple[int, frozenset[str]], ...]]
+
+
+def _count_glued(text: str, counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the glued words of *text* (``Swan-Ganz``) under the glued contexts that are needed.
+
+    Apart from the free contexts because one pattern over the whole text finds them all."""
+    for stem, word in _GLUED.findall(text):
+        if (bucket := counts.get(("glue-left", stem.lower()))) is not None:
+            bucket[word] += 1
+        if (bucket := counts.get(("glue-right", word.lower()))) is not None:
+            bucket[stem] += 1
+
+
+def _count_free(text: str, runs: _Runs, counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the fillers of the needed free contexts in *text*.
+
+    The text is split on whitespace once; only tokens that are a needed left word are looked at
+    further, and most of those are dismissed on their right-hand side before a filler is built,
+    so learning stays a linear scan.
+    """
+    tokens = text.split()
+    lows = text.lower().split()
+    last = len(tokens) - 1
+    for i in [i for i, w in enumerate(lows) if w in runs]:
+        for n, afters in runs[lows[i]]:
+            if i + n > last:
+                break
+            # The right-hand side, as context() keys it, found cheaply.
+            tail = lows[i + n]
+            if tail[-1:] in _PUNCT:
+                after = tail[-1]
+            elif i + n == last:
+                continue
+            elif (nxt := lows[i + n + 1]) in afters:
+                after = nxt
+            elif nxt[-1:] in _PUNCT:
+                after = nxt[-1]
+            elif nxt[:1] in _OPENERS and (side := _side(nxt)) is not None:
+                after = side
+            else:
+                continue  # a plain word that no context asks for, or none at all
+            if after in afters:
+                _count_filler(tokens, lows, i, n, after, counts)
+
+
+def _count_filler(tokens: list[str], lows: list[str], i: int, n: int, after: str,
+                  counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the *n* words after token *i*, a needed free context ending in *after*, if they are
+    fillers; and, under keys no filler can have (see predict), the words beyond the context.
+
+    Apart from :func:`_count_free` because only the few candidates that context asks for get here.
+    """
+    words = tokens[i + 1:i + 1 + n]
+    glued_stop = lows[i + n][-1:] in _PUNCT
+    if glued_stop:
+        words[-1] = words[-1][:-1]
+    if not all(_FILLER.fullmatch(w) for w in words):
+        return
+    bucket = counts[("free", str(n), lows[i], after)]
+    filler = " ".join(words)
+    bucket[filler] += 1
+    filler = filler.lower()
+    bucket[f"{filler}\0<{_outer(lows[i - 1] if i else None, True)}"] += 1
+    if not glued_stop and after == lows[i + n + 1]:
+        far = lows[i + n + 2] if i + n + 2 < len(tokens) else None
+        bucket[f"{filler}\0>{_outer(far, False)}"] += 1
+
+
 class RestoreModel:
     """Which word a scrubber took away, judged from the corpus's own unscrubbed sentences.
 
@@ -85,7 +155,7 @@ class RestoreModel:
         self.min_support = min_support
         self._is_marker = is_marker or (lambda word: False)
         self._counts: dict[ContextKey, Counter[str]] = {}
-        self._compiled: tuple[dict[str, tuple[tuple[int, frozenset[str]], ...]], bool] | None = None
+        self._compiled: tuple[_Runs, bool] | None = None
 
     @staticmethod
     def context(text: str, start: int, end: int, n: int = 1) -> ContextKey | None:
@@ -156,9 +226,8 @@ class RestoreModel:
     def count(self, texts: Iterable[str]) -> dict[ContextKey, Counter[str]]:
         """Fillers of every needed context in ``texts``, counted apart from the model's own counts.
 
-        Each text is split on whitespace once; only tokens that are a needed left context (or
-        end in needed punctuation) are looked at further, so learning stays a linear scan.
-        Glued words (``Swan-Ganz``) are found by one pattern over the whole text.
+        A text is looked at for glued contexts only if some are needed and it has a hyphen, and
+        for free contexts only if some are needed.
         """
         if not self._counts:
             return {}
@@ -168,55 +237,12 @@ class RestoreModel:
         runs, glued = self._compiled
         for text in texts:
             if glued and "-" in text:
-                for stem, word in _GLUED.findall(text):
-                    if (bucket := counts.get(("glue-left", stem.lower()))) is not None:
-                        bucket[word] += 1
-                    if (bucket := counts.get(("glue-right", word.lower()))) is not None:
-                        bucket[stem] += 1
-            if not runs:
-                continue
-            tokens = text.split()
-            lows = text.lower().split()
-            last = len(tokens) - 1
-            for i in [i for i, w in enumerate(lows) if w in runs]:
-                first = lows[i]
-                for n, afters in runs[first]:
-                    if i + n > last:
-                        break
-                    # The right-hand side, as context() keys it, found cheaply: most candidates
-                    # are dismissed here without building the filler.
-                    tail = lows[i + n]
-                    if tail[-1:] in _PUNCT:
-                        after = tail[-1]
-                    elif i + n == last:
-                        continue
-                    elif (nxt := lows[i + n + 1]) in afters:
-                        after = nxt
-                    elif nxt[-1:] in _PUNCT:
-                        after = nxt[-1]
-                    elif nxt[:1] in _OPENERS:
-                        after = _side(nxt)  # type: ignore[assignment]
-                    else:
-                        continue  # a plain word that no context asks for
-                    if after not in afters:
-                        continue
-                    words = tokens[i + 1:i + 1 + n]
-                    glued_stop = tail[-1:] in _PUNCT
-                    if glued_stop:
-                        words[-1] = words[-1][:-1]
-                    if all(_FILLER.fullmatch(w) for w in words):
-                        bucket = counts[("free", str(n), first, after)]
-                        filler = " ".join(words)
-                        bucket[filler] += 1
-                        # The words beyond the context, under keys no filler can have (see predict).
-                        filler = filler.lower()
-                        bucket[f"{filler}\0<{_outer(lows[i - 1] if i else None, True)}"] += 1
-                        if not glued_stop and after == nxt:
-                            far = lows[i + n + 2] if i + n + 2 <= last else None
-                            bucket[f"{filler}\0>{_outer(far, False)}"] += 1
+                _count_glued(text, counts)
+            if runs:
+                _count_free(text, runs, counts)
         return {key: found for key, found in counts.items() if found}
 
-    def _index(self) -> tuple[dict[str, tuple[tuple[int, frozenset[str]], ...]], bool]:
+    def _index(self) -> tuple[_Runs, bool]:
         """For each needed left word, the run lengths needed after it with the right-hand sides
         needed for each; and whether glued contexts are needed."""
         runs: defaultdict[str, defaultdict[int, set[str]]] = defaultdict(lambda: defaultdict(set))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from deidlint.errors import UsageError
+
+if TYPE_CHECKING:  # spaCy is imported on first use only
+    from spacy.language import Language
 
 
 class Unit(NamedTuple):
@@ -112,7 +115,7 @@ def _split(text: str, start: int, end: int, para: int, units: list[Unit]) -> Non
 def _split_piece(text: str, start: int, end: int, para: int, units: list[Unit]) -> None:
     pos = start
     for m in _GAP.finditer(text, start, end):
-        gap_start, gap_end = m.span(m.lastgroup)  # type: ignore[arg-type]
+        gap_start, gap_end = m.span(m.lastgroup)  # type: ignore[arg-type]  # both alternatives are named groups
         if m.lastgroup == "stop" and _ABBREVIATION.search(text, max(0, gap_start - 8), gap_start):
             continue
         _add_units(text, pos, gap_start, para, units)
@@ -154,7 +157,7 @@ class Segmenter:
         if kind not in ("rules", "spacy"):
             raise UsageError(f"unknown sentence segmenter {kind!r} (rules or spacy)")
         self.kind = kind
-        self._nlp = None
+        self._nlp: Language | None = None
 
     def units(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[Unit]]:
         """Units of each text; only paragraphs holding one of its ``spans`` are split."""
@@ -186,7 +189,8 @@ class Segmenter:
             out.append(units)
         return out
 
-    def _pipeline(self):  # type: ignore[no-untyped-def]
+    def _pipeline(self) -> Language:
+        """The blank English pipeline with a sentencizer, built once: spaCy loads slowly."""
         if self._nlp is None:
             try:
                 import spacy

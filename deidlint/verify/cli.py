@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
+from typing import TypeVar
 
 from deidlint.rules import STRATEGIES
 from deidlint.verify.errors import VerifyError
@@ -22,8 +23,11 @@ EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate", "safetensor
 MISSING_EXTRA = ("deidlint: error: verify needs the 'verify' extra: pip install torch==2.13.0 'deidlint[verify]' "
                  "(the pin avoids a CUDA build of several GB)")
 
+#: The parser class of the ``deidlint`` command's subparsers, whatever its own error handling.
+_Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     """Add ``verify`` and ``score`` to the ``deidlint`` command's subparsers."""
     verify = subparsers.add_parser(
         "verify",

@@ -226,9 +226,9 @@ def score_prompts(
             )
         images = model.decode_latents(final)
         small = _thumbnails(images, side).reshape(len(batch), generations, side, side)
-        norms = norms.reshape(len(batch), generations, -1).cpu().numpy()
+        per_step = norms.reshape(len(batch), generations, -1).cpu().numpy()
         for offset, item in enumerate(batch):
-            wen_per_step[item] = norms[offset]
+            wen_per_step[item] = per_step[offset]
             thumbnails[item] = small[offset]
             if gradients is not None:
                 mean = gradients.reshape(len(batch), generations, -1)[offset].mean(0) / config.sampling_steps

@@ -87,7 +87,8 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
+        fields: dict[str, Any] = {key: data.get(key) for key in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 @dataclass

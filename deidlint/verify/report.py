@@ -204,19 +204,15 @@ def _summarise(
         for token, value in zip(run.train.tokens[index], attribution, strict=True):
             token_stats[token].append(float(value))
     have_traces = np.isfinite(shares)
-    top = sorted(
-        (
-            {
-                "token": token,
-                "mean_attribution": float(np.mean(values)),
-                "occurrences": len(values),
-                "trace": token in trace_token_names,
-            }
-            for token, values in token_stats.items()
-            if len(values) >= MIN_TOKEN_OCCURRENCES and np.isfinite(values).all()
-        ),
-        key=lambda entry: -entry["mean_attribution"],
-    )[:TOP_TOKENS]
+    means = {
+        token: float(np.mean(values))
+        for token, values in token_stats.items()
+        if len(values) >= MIN_TOKEN_OCCURRENCES and np.isfinite(values).all()
+    }
+    top = [
+        {"token": token, "mean_attribution": mean, "occurrences": len(token_stats[token]), "trace": token in trace_token_names}
+        for token, mean in sorted(means.items(), key=lambda item: -item[1])[:TOP_TOKENS]
+    ]
     summary = {
         "name": run.name,
         "strategy": run.strategy,
@@ -286,7 +282,7 @@ def _compare(
         "copy_rate": lambda t, h: copy_rate(clean, t, h) - copy_rate(raw, t, h),
         "trace_attribution_share": lambda t, h: share(clean, t) - share(raw, t),
     }
-    differences = {}
+    differences: dict[str, dict[str, object]] = {}
     for offset, (name, statistic) in enumerate(statistics.items(), start=1):
         value = statistic(*everything)
         if not np.isfinite(value):
@@ -498,7 +494,9 @@ def save_scores(path: Path, key: str, train: PromptScores, heldout: PromptScores
         )
         arrays[f"{prefix}_has_offsets"] = np.array(has_offsets)
     staging = path.with_suffix(".tmp.npz")
-    np.savez_compressed(staging, **arrays)
+    # mypy matches **arrays against the keyword allow_pickle too, which numpy before 2.1 lacks
+    # (passing it there would save it as one more array); no array here is named allow_pickle.
+    np.savez_compressed(staging, **arrays)  # type: ignore[arg-type]
     staging.replace(path)
 
 

@@ -8,11 +8,10 @@ the file.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from deidlint.errors import UsageError
 from deidlint.readers import MAX_RECORD_BYTES

@@ -705,12 +705,12 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordE
     missing = [w for w in to_read if w not in names]
     if missing:
         raise _missing_column(source.path, missing[0], names)
-    names = [n for n in wanted if n in textual or n == opts.id_column]
+    names = [n for n in to_read if n in textual or n == opts.id_column]
 
     def detect() -> set[str]:
         return _text_columns(parquet.iter_batches(batch_size=BATCH_ROWS, columns=textual), textual)
 
-    yield from _arrow_batches(source, _numbered(parquet.iter_batches(batch_size=BATCH_ROWS, columns=wanted)),
+    yield from _arrow_batches(source, _numbered(parquet.iter_batches(batch_size=BATCH_ROWS, columns=to_read)),
                               names, opts, detect)
 
 

@@ -8,13 +8,13 @@ that must and must not match, so a pack documents and tests itself the way yamll
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import regex
-import tomllib
 
 from deidlint.errors import UsageError
 from deidlint.smallfiles import read_small

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 from deidlint.rules import STRATEGIES
 

@@ -205,7 +205,7 @@ def test_pack_paths_are_paths_never_commands(tmp_path: Path) -> None:
 def test_unreadable_packs(tmp_path: Path) -> None:
     (tmp_path / "folder.toml").mkdir()
     (tmp_path / "deidlint.toml").write_text('packs = ["folder.toml"]\n', encoding="utf-8")
-    _fails(tmp_path, "cannot read rule pack", "folder.toml")
+    _fails(tmp_path, "rule pack", "folder.toml", "is not a regular file")
     (tmp_path / "latin.toml").write_bytes(HEADER.encode() + _rule(pattern="caf\xe9").encode("latin-1"))
     (tmp_path / "deidlint.toml").write_text('packs = ["latin.toml"]\n', encoding="utf-8")
     _fails(tmp_path, "cannot read rule pack", "latin.toml")

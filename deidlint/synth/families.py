@@ -36,12 +36,11 @@ field checked, and any problem a one-line :class:`~deidlint.errors.UsageError` n
 from __future__ import annotations
 
 import itertools
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import tomllib
 
 from deidlint.errors import UsageError
 from deidlint.rules import builtin_rules_dir

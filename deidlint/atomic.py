@@ -50,8 +50,12 @@ class Transaction:
         for _, path in self._staged:
             refuse_special(path)  # something may have taken the name while we wrote
         while self._staged:
-            tmp, path = self._staged.pop(0)
-            os.replace(tmp, path)
+            tmp, path = self._staged[0]
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:  # the staged file stays listed, so abort() removes it
+                raise InputError(f"{path}: {exc.strerror or exc}") from None
+            self._staged.pop(0)
             _fsync_folder(os.path.dirname(os.path.abspath(path)))
 
     def abort(self) -> None:

@@ -241,12 +241,16 @@ def cmd_fix(args: argparse.Namespace) -> int:
     config, chosen = load_settings(args)
     sources = discover(args.paths)
     opts = read_options(args, config)
-    dests: list[Output | None] = [None] * len(sources) if args.dry_run else list(
-        destinations(args.paths, sources, args.output, args.in_place, args.output_format))
+    # Checked on a dry run too: the run it previews must not be refused.
+    planned = destinations(args.paths, sources, args.output, args.in_place, args.output_format) if (
+        args.output or args.in_place) else []
+    dests: list[Output | None] = [None] * len(sources) if args.dry_run else list(planned)
     # --in-place rewrites the file a symlink names, as rewrite() does: check that file.
     outputs = [os.path.realpath(d.path) if args.in_place else d.path for d in dests
                if d is not None and d.path != STDOUT]
-    for target in [*outputs, *(f for f in (args.stats_json, args.report_drops) if f)]:
+    reports = [f for f in (args.stats_json, args.report_drops) if f]
+    side_files(reports, [s.path for s in sources], [d.path for d in planned if d.path != STDOUT])
+    for target in [*outputs, *reports]:
         refuse_special(target)
         for stale in stale_temporaries(target):
             print(f"deidlint: warning: {printable(stale)} was left by an interrupted run and may hold partly "
@@ -297,6 +301,22 @@ def cmd_fix(args: argparse.Namespace) -> int:
             handle.write(json.dumps({"files": len(sources), **stats.as_dict(), "skipped_records": len(skipped),
                                      "records_with_clinical_drops": clinical}, indent=2).encode() + b"\n")
     return 1 if stats.remaining or skipped else 0
+
+
+def side_files(names: list[str], inputs: list[str], outputs: list[str]) -> None:
+    """``--stats-json`` and ``--report-drops`` must name new or regular files of their own, in an
+    existing folder: an input, an output or each other would be replaced by JSON."""
+    taken = {os.path.realpath(p): "is an input" for p in inputs}
+    taken.update({os.path.realpath(p): "is the output" for p in outputs})
+    for name in names:
+        if name == "-":
+            raise UsageError("--stats-json and --report-drops write files; name a file, not -")
+        where = os.path.realpath(name)
+        if where in taken:
+            raise UsageError(f"{name} {taken[where]}; name another file for the summary or the drops")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(name))):
+            raise UsageError(f"{name}: the folder {os.path.dirname(os.path.abspath(name))} does not exist")
+        taken[where] = "is named twice"
 
 
 @contextmanager

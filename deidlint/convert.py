@@ -51,9 +51,7 @@ def _batches(raw: IO[bytes], fmt: str, compressed: bool, encoding: str) -> Itera
         return
     stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw  # type: ignore[assignment]
     if fmt == "jsonl":
-        import pyarrow.json as pajson
-
-        yield from pajson.open_json(stream)
+        yield from _json_batches(stream, encoding)
         return
     import pandas as pd
 
@@ -62,6 +60,45 @@ def _batches(raw: IO[bytes], fmt: str, compressed: bool, encoding: str) -> Itera
                          chunksize=_ROWS)
     for chunk in chunks:
         yield pa.RecordBatch.from_pandas(chunk, preserve_index=False)
+
+
+def _json_batches(stream: IO[bytes], encoding: str) -> Iterator[pa.RecordBatch]:
+    """JSONL as record batches of one schema for the whole file.
+
+    pyarrow's reader fixes the types from its first block, so a key first seen late, or an integer
+    column that holds 2.5 further down, failed a valid file; and it reads an integer beyond 64 bits
+    as a float, silently changing an id. So the lines are read twice: once to unify every
+    batch's inferred schema, once to cast to it; an integer no column type holds is refused.
+    """
+    start = stream.tell()
+    schemas = [b.schema for b in _json_rows(stream, encoding)]
+    if not schemas:
+        return
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    stream.seek(start)
+    for batch in _json_rows(stream, encoding):
+        yield pa.RecordBatch.from_pylist(batch.to_pylist(), schema=schema)
+
+
+def _json_rows(stream: IO[bytes], encoding: str) -> Iterator[pa.RecordBatch]:
+    rows: list[dict[str, Any]] = []
+    for line in stream:
+        if line.strip():
+            rows.append(json.loads(line.decode(encoding)))
+        if len(rows) == _ROWS:
+            yield _batch(rows)
+            rows = []
+    if rows:
+        yield _batch(rows)
+
+
+def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Rows as a batch, every key of any row a column (``from_pylist`` takes the first row's)."""
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    try:
+        return pa.RecordBatch.from_pydict({key: [row.get(key) for row in rows] for key in keys})
+    except OverflowError as exc:
+        raise ValueError(f"an integer is too large for any column type ({exc})") from None
 
 
 @contextmanager
@@ -82,7 +119,7 @@ def _write(batches: Iterator[pa.RecordBatch], schema: pa.Schema, sink: IO[bytes]
                 writer.write_batch(batch)
     elif to == "jsonl":
         for batch in batches:
-            sink.writelines(json.dumps(row, ensure_ascii=False, default=_json_value).encode() + b"\n"
+            sink.writelines(json.dumps(row, ensure_ascii=False, allow_nan=False, default=_json_value).encode() + b"\n"
                             for row in batch.to_pylist())
     else:
         import pyarrow.csv as pacsv
@@ -97,9 +134,8 @@ def _write(batches: Iterator[pa.RecordBatch], schema: pa.Schema, sink: IO[bytes]
 
 
 def _json_value(value: Any) -> Any:
-    """Dates, times and bytes in JSON: ISO text and UTF-8 text, the forms pandas and pyarrow read."""
+    """Dates and times in JSON: ISO text, the form pandas and pyarrow read. Anything else without
+    a JSON form (a decimal, a duration, bytes) is refused rather than written approximately."""
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    raise TypeError(f"a {type(value).__name__} value has no JSON form")
+    raise ValueError(f"a {type(value).__name__} value has no exact JSON form")

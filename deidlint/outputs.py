@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from deidlint.atomic import refuse_special
 from deidlint.errors import UsageError
 from deidlint.readers import Source, source_for
 
@@ -60,12 +61,16 @@ def destinations(paths: list[str], sources: list[Source], out: str | None, in_pl
             raise UsageError("-o - writes one file to standard output; give one input file")
         return [Output(STDOUT, fmt or sources[0].fmt, sources[0].gzip and fmt is None)]
     _refuse_placement(paths, out, single)
-    if single and not os.path.isdir(out):
+    # A name ending in / is a folder, made if need be (``-o cleaned/``), even for one input.
+    if single and not os.path.isdir(out) and not out.endswith(os.sep):
         dests = [_named(sources[0], out, fmt)]
     else:
         dests = [_inside(out, paths, source, fmt) for source in sources]
-    if len({os.path.abspath(d.path) for d in dests}) != len(dests):
-        raise UsageError("two inputs would be written to the same output; fix them separately")
+    seen: dict[str, str] = {}
+    for source, dest in zip(sources, dests, strict=True):
+        other = seen.setdefault(os.path.abspath(dest.path), source.path)
+        if other != source.path:
+            raise UsageError(f"{other} and {source.path} would both be written to {dest.path}; fix them separately")
     inputs = {os.path.realpath(s.path) for s in sources}
     for dest in dests:
         if os.path.realpath(dest.path) in inputs:
@@ -84,7 +89,9 @@ def _refuse_hard_links(sources: list[Source]) -> None:
 
 def _refuse_placement(paths: list[str], out: str, single: bool) -> None:
     """``out`` must sit in an existing folder, outside every input folder, and name a folder
-    when there are several outputs."""
+    when there are several outputs; a file there must be a regular one (not ``/dev/null``)."""
+    if not os.path.isdir(out):
+        refuse_special(out)
     if not single and source_for(out) is not None and not os.path.isdir(out):
         raise UsageError(f"-o {out} names one file, but a folder or several inputs need an output folder")
     parent = os.path.dirname(os.path.abspath(out))
@@ -96,22 +103,28 @@ def _refuse_placement(paths: list[str], out: str, single: bool) -> None:
         if os.path.isdir(path) and os.path.commonpath([root, where]) == root:
             raise UsageError(f"-o {out} is inside the input folder {path}: the next run would read the output "
                              "as input; write it elsewhere")
+        if not single and os.path.commonpath([root, where]) == where:
+            raise UsageError(f"-o {out} holds the input {path}: the fixed copies would sit among the inputs; "
+                             "write them elsewhere")
 
 
 def _named(source: Source, out: str, fmt: str | None) -> Output:
-    """The one output file: its suffix, if it names a format, must be the one written."""
+    """The one output file. Its name must carry the suffix of what is written there, as ``check``
+    and every other reader tell a format by it: without ``fmt`` the input's own format and
+    compression (``out.csv.gz`` for a ``.csv.gz``); with ``fmt`` that format, gzipped or not as
+    the name says."""
     named = source_for(out)
-    if named is None:  # no format suffix: nothing to contradict
-        return Output(out, fmt or source.fmt, source.gzip and fmt is None)
-    if fmt is None and named.fmt != source.fmt:
-        raise UsageError(f"-o {out} names {named.fmt.upper()}, but the output is {source.fmt.upper()} like its input; "
-                         f"name it {_suffix(source.fmt, source.gzip)} or convert with --output-format {named.fmt}")
-    if fmt is not None and named.fmt != fmt:
-        raise UsageError(f"-o {out} names {named.fmt.upper()}, but --output-format is {fmt}")
-    if fmt is None and named.gzip != source.gzip:
-        raise UsageError(f"-o {out}: the input is {'' if source.gzip else 'not '}gzip-compressed and so is the output; "
-                         f"name it {_suffix(source.fmt, source.gzip)}")
-    return Output(out, named.fmt, named.gzip)
+    if fmt is not None:
+        if named is None or named.fmt != fmt:
+            raise UsageError(f"-o {out}: --output-format {fmt} writes {fmt.upper()}; name the output "
+                             f"{_suffix(fmt, False)}" + ("" if fmt == "parquet" else f" or {_suffix(fmt, True)}"))
+        return Output(out, fmt, named.gzip)
+    if named is not None and (named.fmt, named.gzip) == (source.fmt, source.gzip):
+        return Output(out, source.fmt, source.gzip)
+    hint = (f", or convert with --output-format {named.fmt}" if named is not None and named.fmt != source.fmt
+            and {named.fmt, source.fmt} <= set(TABLE_FORMATS) else "")
+    raise UsageError(f"-o {out}: the output is {'gzip-compressed ' if source.gzip else ''}{source.fmt.upper()}, "
+                     f"like its input; name it with the suffix {_suffix(source.fmt, source.gzip)}{hint}")
 
 
 def _inside(out: str, paths: list[str], source: Source, fmt: str | None) -> Output:

@@ -148,6 +148,8 @@ def _fixed(source: Source, writer: _Writer, dest: Output, handle: IO[bytes], edi
     folder = os.path.dirname(os.path.abspath(dest.path)) if dest.path != STDOUT else None
     with tempfile.TemporaryFile(dir=folder) as staged:
         changed = writer.run(staged, edit, skipped)
+        if not changed:  # the caller converts the input itself (a writer may write nothing then)
+            return 0
         staged.seek(0)
         convert(staged, source.fmt, source.gzip, encoding, handle, dest.fmt, dest.gzip, source.path)
     return changed

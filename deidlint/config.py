@@ -161,8 +161,8 @@ def _describe(value: object) -> str:
         return "a list with " + ", ".join(sorted({_NAMES.get(type(v), type(v).__name__) for v in value}))
     if isinstance(value, dict):
         return "a table"
-    return f"{_NAMES.get(type(value), type(value).__name__)} ({value!r})" if len(repr(value)) < 40 else (
-        _NAMES.get(type(value), type(value).__name__))
+    kind = _NAMES.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})" if len(repr(value)) < 40 else kind
 
 
 def _anchored(glob: str, base: Path) -> str:

@@ -57,9 +57,14 @@ def json_text(doc: object, option: int = 0) -> str:
         return orjson.dumps(_valid_unicode(doc), option=option).decode()
 
 
+def _utf8(text: str) -> str:
+    """*text* with every lone surrogate written as its escape (``\\udcff``): valid UTF-8 throughout."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _valid_unicode(value: object) -> object:
     if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return _utf8(value)
     if isinstance(value, dict):
         return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -240,8 +245,7 @@ class SarifReporter:
 def _gh_escape(value: str, prop: bool = False) -> str:
     """A workflow-command value: GitHub's own escapes, and valid UTF-8 (an undecodable byte of a
     file name escaped as ``\\udcff``; the runner would mangle the raw byte anyway)."""
-    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = _utf8(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return value.replace(":", "%3A").replace(",", "%2C") if prop else value
 
 

@@ -58,10 +58,13 @@ class Rewrite:
     skipped: list[RecordError] = field(default_factory=list)
 
 
-def copy_atomically(source: str, dest: str, transaction: Transaction | None = None) -> None:
-    """Byte-identical copy of ``source`` at ``dest``, atomically."""
-    with open(source, "rb") as src, atomic_output(dest, transaction=transaction) as out:
-        shutil.copyfileobj(src, out, _CHUNK)
+def _as_is(source: Source, dest: Output, out: IO[bytes], encoding: str) -> None:
+    """A file with nothing to fix, written to *out*: its own bytes, or converted to ``dest``'s format."""
+    with open(source.path, "rb") as raw:
+        if dest.converts(source):
+            convert(raw, source.fmt, source.gzip, encoding, out, dest.fmt, dest.gzip, source.path)
+        else:
+            shutil.copyfileobj(raw, out, _CHUNK)
 
 
 @contextmanager
@@ -125,11 +128,9 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | Output | None, edit: 
                 if not result.records_changed:
                     raise _Unchanged
         except _Unchanged:
-            if not same and not dest.converts(source):
-                copy_atomically(source.path, dest.path, transaction)
-            elif not same:
-                with open(source.path, "rb") as raw, atomic_output(dest.path, transaction=transaction) as handle:
-                    convert(raw, source.fmt, source.gzip, name, handle, dest.fmt, dest.gzip, source.path)
+            if not same:
+                with atomic_output(dest.path, transaction=transaction) as handle:
+                    _as_is(source, dest, handle, name)
     except (EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"{source.path}: {exc}") from None
     except OSError as exc:  # no file name: the write itself failed (a full disk, say)
@@ -166,12 +167,8 @@ def _written_through(source: Source, writer: _Writer, dest: Output, edit: Edit, 
         staged.seek(0)
         if changed:
             shutil.copyfileobj(staged, out, _CHUNK)
-        elif dest.converts(source):
-            with open(source.path, "rb") as raw:
-                convert(raw, source.fmt, source.gzip, encoding, out, dest.fmt, dest.gzip, source.path)
         else:
-            with open(source.path, "rb") as raw:
-                shutil.copyfileobj(raw, out, _CHUNK)
+            _as_is(source, dest, out, encoding)
     out.flush()
     return changed
 

@@ -438,10 +438,15 @@ def _codec_name(encoding: str) -> str:
     return codecs.lookup(encoding).name
 
 
+def open_bytes(source: Source) -> IO[bytes]:
+    """The bytes of *source*, decompressed when it is gzipped (readers and writers alike)."""
+    # typeshed's gzip.open gives a GzipFile, a binary stream that it does not count as an IO[bytes].
+    return gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[return-value]
+
+
 def _open_text(source: Source, encoding: str) -> io.TextIOWrapper:
     """Lines exactly as in the file: no newline translation, bad bytes kept as surrogate escapes."""
-    raw = gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")
-    return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+    return io.TextIOWrapper(open_bytes(source), encoding=encoding, errors="surrogateescape", newline="")
 
 
 def _read_csv(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
@@ -719,8 +724,7 @@ def _read_parquet(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordE
 
 def _jsonl_lines(source: Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
     """Line number, byte offset and bytes of every non-blank line (a leading UTF-8 BOM dropped)."""
-    raw: IO[bytes] = gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[assignment]
-    with raw:  # (typeshed's GzipFile is not an IO[bytes], though it reads like one)
+    with open_bytes(source) as raw:
         handle = bounded_lines(raw, limit, source.path)
         first = next(handle, b"")
         bom = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
@@ -892,8 +896,7 @@ def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, objec
 
 
 def _read_txt(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
-    opener = gzip.open if source.gzip else open
-    with opener(source.path, "rb") as handle:
+    with open_bytes(source) as handle:
         data = handle.read(opts.max_record_bytes + 1)
     if len(data) > opts.max_record_bytes:
         raise record_too_large(source.path, opts.max_record_bytes)

@@ -31,7 +31,7 @@ from deidlint.atomic import Transaction, atomic_output
 from deidlint.convert import convert
 from deidlint.errors import InputError, RecordError
 from deidlint.outputs import STDOUT, Output
-from deidlint.readers import Batch, ReadOptions, Source, bounded_lines, read, record_too_large
+from deidlint.readers import Batch, ReadOptions, Source, bounded_lines, open_bytes, read, record_too_large
 
 #: Turns a stream of batches into the same batches, in order, each with its fixed texts (same
 #: length and order). A stream, not a call per batch, so that the fixing can run ahead in worker
@@ -78,11 +78,6 @@ def _compressed(handle: IO[bytes], source: Source) -> Iterator[IO[bytes]]:
     mtime = int.from_bytes(header[4:8], "little") if len(header) == 10 else 0
     with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=mtime) as zipped:
         yield zipped  # type: ignore[misc]  # a GzipFile is a binary stream, but not an IO[bytes] to typeshed
-
-
-def _open_raw(source: Source) -> IO[bytes]:
-    # typeshed's gzip.open gives a GzipFile, a binary stream that it does not count as an IO[bytes].
-    return gzip.open(source.path, "rb") if source.gzip else open(source.path, "rb")  # type: ignore[return-value]
 
 
 def _end_of(pattern: re.Pattern[bytes], line: bytes, pos: int) -> int:
@@ -270,7 +265,7 @@ class _CsvWriter:
 
     def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
-        with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
+        with open_bytes(self.source) as raw, _compressed(out, self.source) as sink:
             records = self._records(raw)
             header = self._header(records, sink)
             pending: dict[int, dict[int, tuple[str, str]]] = {}
@@ -413,7 +408,7 @@ class _JsonlWriter:
 
     def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
-        with _open_raw(self.source) as raw, _compressed(out, self.source) as sink:
+        with open_bytes(self.source) as raw, _compressed(out, self.source) as sink:
             lines = bounded_lines(raw, self.opts.max_record_bytes, self.source.path)
             pending: dict[int, dict[str, tuple[str, str]]] = {}
             number = 0

@@ -6,12 +6,12 @@ written while it is read. The :class:`Summary` is complete once the iterator is 
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from deidlint.config import path_glob
 from deidlint.engine import Scanner
 from deidlint.errors import RecordError
 from deidlint.findings import Finding, LineCounter, Summary
@@ -46,12 +46,13 @@ class Check:
         The config anchors a glob with a folder in it at its own folder (see
         :func:`deidlint.config.load_config`), so it is matched against the file's absolute path,
         its folder resolved (as the config's is) but not the file itself: a glob names the link,
-        not what it points to. A bare glob matches the file name.
+        not what it points to. A bare glob matches the file name. ``*`` stays within a folder and
+        ``**/`` crosses folders (:func:`deidlint.config.path_glob`).
         """
         folder, name = os.path.split(os.path.abspath(path))
         where = PurePath(os.path.realpath(folder), name).as_posix()
         selectors = [s for glob, sels in self.per_path_ignores.items()
-                     if fnmatch.fnmatchcase(where if "/" in glob else name, glob) for s in sels]
+                     if path_glob(glob).match(where if "/" in glob else name) for s in sels]
         return frozenset(r.code for r in self.scanner.rules if any(r.selected_by(s) for s in selectors))
 
     def _check_source(self, source: Source, workers: Workers[Scanner]) -> Iterator[Finding | RecordError]:

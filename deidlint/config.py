@@ -8,8 +8,11 @@ the file.
 
 from __future__ import annotations
 
+import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +168,43 @@ def _describe(value: object) -> str:
     return f"{kind} ({value!r})" if len(repr(value)) < 40 else kind
 
 
+@functools.lru_cache(maxsize=256)
+def path_glob(glob: str) -> re.Pattern[str]:
+    """A ``per-path-ignores`` glob as a regular expression with the meaning path globs have in
+    gitignore and ruff, not :mod:`fnmatch`'s: ``*`` and ``?`` stay within one folder, ``**/``
+    spans any number of folders (none included), a trailing ``/**`` everything below, and
+    ``[!...]`` negates a class. So ``legacy/*.csv`` does not reach into ``legacy/old/``."""
+    parts, i = [], 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            parts.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and (end := glob.find("]", i + 2)) != -1:
+            body = glob[i + 1 : end].replace("\\", "\\\\")
+            negate = body.startswith("!")
+            body = body[1:] if negate else body.replace("^", "\\^", 1) if body.startswith("^") else body
+            parts.append("[" + ("^/" if negate else "") + body + "]")
+            i = end + 1
+        else:
+            parts.append(re.escape(glob[i]))
+            i += 1
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
 def _anchored(glob: str, base: Path) -> str:
     """A ``per-path-ignores`` glob as an absolute pattern under the config file's folder, so it
     means the same files whatever the working directory and however a path is given; a bare
-    file-name glob (``legacy*.csv``) stays bare and matches that name in any folder."""
+    file-name glob (``legacy*.csv``) stays bare and matches that name in any folder. The folder's
+    own name is escaped, so a ``[`` in it is not read as a class."""
     if "/" not in glob:
         return glob
-    return (base.resolve() / glob.removeprefix("./")).as_posix()
+    return glob_escape(base.resolve().as_posix()) + "/" + glob.removeprefix("./")

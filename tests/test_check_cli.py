@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from deidlint.config import path_glob
 from tests.conftest import run_cli
 
 REPORT = "EXAMINATION: Chest PA.\r\nCOMPARISON: ___.\r\nFINDINGS: Dr. ___ was paged\nat 4:05 p.m. Lungs clear."
@@ -170,6 +171,37 @@ def test_per_path_ignores_mean_the_same_files_from_anywhere(tmp_path: Path, glob
             result = run_cli("check", name, str(new), "--format", "json", cwd=cwd)
             paths = {f["path"] for f in orjson.loads(result.stdout)["findings"]}
             assert paths == {str(new)}, (cwd, name, paths)
+
+
+@pytest.mark.parametrize(("glob", "path", "matches"), [
+    ("legacy/*.csv", "legacy/a.csv", True),
+    ("legacy/*.csv", "legacy/old/a.csv", False),   # * stays in its folder, as in gitignore and ruff
+    ("legacy/**/*.csv", "legacy/a.csv", True),     # **/ may span no folder
+    ("legacy/**/*.csv", "legacy/x/y/a.csv", True),
+    ("legacy/**", "legacy/x/y.jsonl", True),
+    ("data/[a-c].csv", "data/b.csv", True),        # a range, not the three characters a - c
+    ("data/[!a-c].csv", "data/b.csv", False),
+    ("data/[!a-c].csv", "data/d.csv", True),
+    ("a?.csv", "a/.csv", False),
+    ("x.csv", "xycsv", False),                     # . is a dot
+    ("[^a].csv", "^.csv", True),                   # ^ in a class is a character; ! negates
+    ("run[1]/*.csv", "run1/a.csv", True),
+])
+def test_path_globs(glob: str, path: str, matches: bool) -> None:
+    assert bool(path_glob(glob).match(path)) is matches
+
+
+def test_per_path_glob_star_stays_in_its_folder(tmp_path: Path) -> None:
+    """``legacy/*.csv`` ignores the files in legacy/, not those a folder further down; and a
+    config folder whose name holds ``[`` anchors as itself."""
+    root = tmp_path / "set[1]"
+    (root / "legacy" / "old").mkdir(parents=True)
+    top, deeper = root / "legacy" / "a.csv", root / "legacy" / "old" / "b.csv"
+    for path in (top, deeper):
+        _write_csv(path, [("a1", "Seen on XXXX.")])
+    (root / "pyproject.toml").write_text('[tool.deidlint]\nper-path-ignores = {"legacy/*.csv" = ["DL3"]}\n')
+    result = run_cli("check", str(top), str(deeper), "--format", "json", cwd=root)
+    assert {f["path"] for f in orjson.loads(result.stdout)["findings"]} == {str(deeper)}
 
 
 def test_user_pack_by_path(tmp_path: Path) -> None:

@@ -262,7 +262,7 @@ class GithubReporter:
             props += f",line={line}" + (f",col={f.col}" if file_columns(f) else "")
         title = _gh_escape(f"{f.rule.code} {f.rule.name}", True)
         level = {"error": "error", "warning": "warning", "info": "notice"}[f.rule.severity]
-        message = f"{f.rule.message} {f.marker!r} at record {f.record}" + (f", column {f.column}" if f.column else "")
+        message = f"{f.rule.message} {_marked(f)} at record {f.record}" + (f", column {f.column}" if f.column else "")
         self.out.write(f"::{level} {props},title={title}::{_gh_escape(message)}\n")
 
     def record_error(self, error: RecordError) -> None:

@@ -54,6 +54,9 @@ def test_text_output_names_the_id_when_there_is_one(tmp_path: Path) -> None:
     assert with_ids[:2] == [f"{path}:0:report:8: DL303 Open-I de-identification marker 'XXXX' (id a1)",
                             f"{path}:1:report:4: DL303 Open-I de-identification marker 'XXXX' (id a\\x1b2)"]
     assert run_cli("check", str(path)).stdout.splitlines()[0].endswith("marker 'XXXX'")
+    github = run_cli("check", str(path), "--id-column", "id", "--format", "github").stdout.splitlines()
+    assert github[0].endswith("::Open-I de-identification marker 'XXXX' (id a1) at record 0, column report")
+    assert "(id a\\x1b2)" in github[1]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])

@@ -222,9 +222,30 @@ def _copy_records(source: Source, records: Iterator[bytes], sink: IO[bytes], pen
 
 # -- CSV / TSV ----------------------------------------------------------------------------------
 
-#: One raw record: quoted fields may hold line breaks; a quote left open runs to the end. A
-#: record ends at ``\r\n``, ``\n`` or a lone ``\r``, as the readers' csv module ends it.
-_RECORD = re.compile(rb'(?:[^"\r\n]+|"[^"]*(?:"|\Z))*(?:\r\n|\n|\r|\Z)')
+_QUOTED_BODY = rb'[^"]*+(?:""[^"]*+)*+'
+
+
+def _cell_grammar(delimiter: bytes) -> bytes:
+    """One raw cell as the readers' parsers (pyarrow, the csv module) read it: a quote opens a
+    quoted part only at the start of the cell (``5" tube`` is literal), a quoted part may hold
+    line breaks and ``""``, a quote left open runs to the end, and text after the closing quote
+    belongs to the cell literally (``"a" b`` is ``a b``). Possessive, so it never backtracks, and
+    the quoted body unrolled (``[^"]*(?:""[^"]*)*``), which splits records as fast as a grammar
+    that ignores cells."""
+    d = re.escape(delimiter)
+    return rb'(?:"' + _QUOTED_BODY + rb'(?:"[^' + d + rb'\r\n]*+|\Z)|[^"' + d + rb'\r\n][^' + d + rb'\r\n]*+)?+'
+
+
+def _cell_value(raw: bytes) -> bytes:
+    """The value of a raw cell matched by :func:`_cell_grammar`."""
+    if not raw.startswith(b'"'):
+        return raw
+    m = _QUOTED_PART.match(raw)
+    assert m is not None, "a quoted cell starts with a quoted part"
+    return m.group(1).replace(b'""', b'"') + raw[m.end():]
+
+
+_QUOTED_PART = re.compile(rb'"(' + _QUOTED_BODY + rb')"?')
 
 
 class _CsvWriter:
@@ -240,7 +261,11 @@ class _CsvWriter:
     def __init__(self, source: Source, opts: ReadOptions, encoding: str) -> None:
         self.source, self.opts, self.encoding = source, opts, encoding
         self.delimiter = b"\t" if source.fmt == "tsv" else b","
-        self._cell = re.compile(rb'"(?:[^"]|"")*"|[^' + re.escape(self.delimiter) + rb'"\r\n]*')
+        cell = _cell_grammar(self.delimiter)
+        self._cell = re.compile(cell)
+        #: One raw record: cells and delimiters to ``\r\n``, ``\n`` or a lone ``\r``, as the
+        #: readers' csv module ends it.
+        self._record = re.compile(cell + rb'(?:' + re.escape(self.delimiter) + cell + rb')*+(?:\r\n|\n|\r|\Z)')
 
     def _records(self, handle: IO[bytes]) -> Iterator[bytes]:
         buffer = b""
@@ -248,7 +273,7 @@ class _CsvWriter:
             chunk = handle.read(_CHUNK)
             buffer += chunk
             pos = 0
-            for m in _RECORD.finditer(buffer):
+            for m in self._record.finditer(buffer):
                 if m.end() == m.start():
                     break
                 if m.end() == len(buffer) and chunk:
@@ -320,7 +345,7 @@ class _CsvWriter:
             start, end = spans[index]
             raw = body[start:end]
             quoted = raw.startswith(b'"')
-            value = raw[1:-1].replace(b'""', b'"') if quoted else raw
+            value = _cell_value(raw)
             if value.decode(self.encoding, "surrogateescape") != old:
                 raise InputError(f"{self.source.path}: record {number}: the CSV parsers disagree on a cell; "
                                  "nothing was written")

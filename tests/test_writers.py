@@ -62,6 +62,23 @@ def test_csv_quotes_a_new_value_only_when_it_must(tmp_path: Path) -> None:
     assert out.read_bytes() == b'id,report\n1,"a x, ""y"" b"\n2,keep\n'
 
 
+@pytest.mark.parametrize(("body", "expected"), [
+    # A quote inside an unquoted cell is a character (inches), as pyarrow and the csv module read it.
+    (b'id,report\n1,5" tube ___\n2,3" line\n3,x ___\n', b'id,report\n1,"5"" tube gone"\n2,3" line\n3,x gone\n'),
+    # An odd number of them does not open a quote that swallows the next records.
+    (b'id,report\n1,a"b\n2,c ___\n', b'id,report\n1,a"b\n2,c gone\n'),
+    # Text after a closing quote belongs to the cell: "a" b ___ reads as a b ___.
+    (b'id,report\n1,"a" b ___\n2,"c"\n', b'id,report\n1,"a b gone"\n2,"c"\n'),
+    (b'id\treport\n1\t5" tube ___\n', b'id\treport\n1\t"5"" tube gone"\n'),
+])
+def test_bare_quotes_are_read_as_the_readers_read_them(tmp_path: Path, body: bytes, expected: bytes) -> None:
+    src = tmp_path / ("in.tsv" if b"\t" in body else "in.csv")
+    src.write_bytes(body)
+    out = tmp_path / ("out" + src.suffix)
+    run(src, out, columns=("report",))
+    assert out.read_bytes() == expected
+
+
 def test_tsv_and_two_text_columns(tmp_path: Path) -> None:
     src = tmp_path / "in.tsv"
     src.write_bytes(b"findings\timpression\tn\nA ___ b\tC ___\t1\nok\tfine ___\t2\n")

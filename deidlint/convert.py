@@ -55,10 +55,15 @@ def _batches(raw: IO[bytes], fmt: str, compressed: bool, encoding: str) -> Itera
         return
     import pandas as pd
 
-    # pandas, not pyarrow's CSV reader: it reads every cell as text, and names come from the header.
+    # pandas, not pyarrow's CSV reader: it reads every cell as text. The header is read as a row,
+    # so that names are kept as written: pandas would rename an empty one "Unnamed: 1".
     chunks = pd.read_csv(stream, sep=_DELIMITERS[fmt], dtype=str, keep_default_na=False, encoding=encoding,
-                         chunksize=_ROWS)
+                         header=None, chunksize=_ROWS)
+    names: list[str] | None = None
     for chunk in chunks:
+        if names is None:
+            names, chunk = [str(name) for name in chunk.iloc[0]], chunk.iloc[1:]
+        chunk.columns = pd.Index(names)
         yield pa.RecordBatch.from_pandas(chunk, preserve_index=False)
 
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import run_cli
@@ -127,6 +128,23 @@ def test_convert_a_file_with_nothing_to_fix(tmp_path: Path) -> None:
     (tmp_path / "c.jsonl").write_text('{"id": 1, "report": "No effusion."}\n')
     assert run_cli("fix", "c.jsonl", "-o", "c.csv", "--output-format", "csv", cwd=tmp_path).returncode == 0
     assert (tmp_path / "c.csv").read_text() == '"id","report"\n1,"No effusion."\n'
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_convert_keeps_column_names_as_written(tmp_path: Path, fmt: str) -> None:
+    """An empty header name stays empty (pandas would call it "Unnamed: 1"), and a file of a
+    header alone keeps its columns."""
+    (tmp_path / "e.csv").write_text("id,,report\n1,a,No effusion.\n")
+    (tmp_path / "h.csv").write_text("id,report\n")
+    for name in ("e", "h"):
+        proc = run_cli("fix", f"{name}.csv", "-o", f"{name}.{fmt}", "--output-format", fmt, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    if fmt == "parquet":
+        assert pq.read_table(tmp_path / "e.parquet").to_pylist() == [{"id": "1", "": "a", "report": "No effusion."}]
+        assert pq.read_table(tmp_path / "h.parquet").column_names == ["id", "report"]
+    else:
+        assert json.loads((tmp_path / "e.jsonl").read_text()) == {"id": "1", "": "a", "report": "No effusion."}
+        assert (tmp_path / "h.jsonl").read_text() == ""
 
 
 def test_nested_values_that_csv_cannot_hold_are_refused(tmp_path: Path) -> None:

@@ -224,7 +224,11 @@ def judge(before: Sequence[str], after: Sequence[str], clean: Clean, masked: boo
                 continue  # a mask token: no value of any kind
             kind = _value_kind(value, clean)
             slot = " ".join(_norm(t) for t in left[-2:])
-            if kind and (glued or (left and _norm(left[-1]) in _CLINICAL_LEFT and slot not in _PHI_LEFT2)):
+            # ``___ and ___`` coordinates two markers: the second has the first's kind, so its
+            # ``and`` is no clinical slot (two comparison dates are right).
+            coordinated = len(left) >= 2 and _norm(left[-1]) in {"and", "or"} and _marked(left[-2])
+            if kind and (glued or (left and _norm(left[-1]) in _CLINICAL_LEFT and slot not in _PHI_LEFT2
+                                   and not coordinated)):
                 out["wrong-kind values"] += 1
     return dict(out)
 

@@ -1,0 +1,50 @@
+"""The fix-quality benchmark's instruments: each count on small pairs whose answer is known.
+
+benchmarks/fix_quality.py judges fix on real reports; a miscounting instrument would make its
+table say the wrong thing, so its counters are checked here (expected counts written first).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "fix_quality.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fix_quality", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("fix_quality", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+fq = _load()
+CLEAN = fq.Clean(["The lungs are clear.", "There is no effusion.", "Heart size is normal."])
+
+
+@pytest.mark.parametrize(("before", "after", "wrong"), [
+    ("COMPARISON: ___ and ___.", "COMPARISON: 01/02/2010 and 03/04/2011.", 0),   # coordinated comparison dates
+    ("Seen with ___ and ___.", "Seen with 01/02/2010 and 03/04/2011.", 1),       # the slot after "with" is wrong once
+    ("Consistent with ___.", "Consistent with Dr. Smith.", 1),
+    ("Discussed with ___.", "Discussed with Dr. Smith.", 0),                     # a person is discussed with
+    ("Called at ___ p.m.", "Called at 4:25 a.m. p.m.", 1),                       # a second meridiem
+    ("History of ___.", "History of Moreland.", 1),                              # a surrogate name in a clinical slot
+    ("History of ___.", "History of pneumonia.", 0),
+    ("The lungs are clear.", "The lungs are clear.", 0),                         # the null: nothing changed
+])
+def test_wrong_kind_values(before: str, after: str, wrong: int) -> None:
+    assert fq.judge([before], [after], CLEAN).get("wrong-kind values", 0) == wrong
+
+
+def test_restores_and_unseen_trigrams() -> None:
+    counts = fq.judge(["The XXXX are clear.", "The XXXX is normal."], ["The lungs are clear.", "The lungs is normal."],
+                      CLEAN)
+    assert counts["restores"] == 2
+    assert counts["restores unseen"] == 1  # "lungs is normal" never occurs in the clean text

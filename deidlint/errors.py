@@ -30,3 +30,10 @@ class RecordError(DeidlintError):
         self.path = path
         self.record = record
         self.reason = message
+
+
+class MissingExtra(UsageError):
+    """A feature whose libraries are an optional extra that is not installed."""
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        super().__init__(f"{feature} needs {module}, which is not installed: pip install 'deidlint[{extra}]'")

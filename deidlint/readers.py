@@ -186,7 +186,7 @@ def _missing_column(path: str, column: str, available: Sequence[str]) -> InputEr
 _SPACE_RE2 = r"[\t-\r\x{1c}-\x{20}\x{85}\p{Z}]"
 
 
-def _has_space(value: object) -> bool:
+def has_space(value: object) -> bool:
     """A value holds free text when it contains whitespace: identifiers, paths, numbers and
     dates never do; a report, a finding or an impression always does."""
     return isinstance(value, str) and any(c.isspace() for c in value)
@@ -822,7 +822,7 @@ def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[
             names.setdefault(key)
             if len(names) > MAX_COLUMNS:
                 raise _too_many_columns(source.path, len(names))
-            if key not in textual and _has_space(value):
+            if key not in textual and has_space(value):
                 textual.add(key)
             elif key not in nested and isinstance(value, (dict, list)) and _holds_text(value):
                 nested[key] = item[0]
@@ -832,10 +832,10 @@ def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[
 def _holds_text(value: object) -> bool:
     """Whether a JSON value holds, at any depth, a string with whitespace (keys included)."""
     if isinstance(value, dict):
-        return any(_has_space(k) or _holds_text(v) for k, v in value.items())
+        return any(has_space(k) or _holds_text(v) for k, v in value.items())
     if isinstance(value, list):
         return any(_holds_text(v) for v in value)
-    return _has_space(value)
+    return has_space(value)
 
 
 def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:

@@ -60,7 +60,7 @@ def cluster(args: argparse.Namespace, jobs: int) -> Iterator[None]:
             yield
         return
     try:
-        client = Client(args.dask_scheduler, timeout="10s")
+        client = Client(args.dask_scheduler, timeout="5s")
     except (OSError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {args.dask_scheduler}: {str(exc).splitlines()[0]}") from None
     with client:

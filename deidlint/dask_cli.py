@@ -127,6 +127,9 @@ class DaskCheck:
             raise UsageError("--baseline and --show-context are not supported with --dask")
         self.base, self.args, self.jobs = base, args, jobs
         self.sources = expand(args.paths)
+        if args.format in ("sarif", "github") and any("://" in s.path for s in self.sources):
+            raise UsageError(f"--format {args.format} points at file lines, which a remote file has none of here; "
+                             "use --format json")
         self.read_options = base.read_options
         self.summary = Summary()
 

@@ -28,6 +28,8 @@ class Result:
     command: list[str]
     seconds: list[float] = field(default_factory=list)
     peak_kib: list[int] = field(default_factory=list)
+    #: Peak of the largest single process of each run (a worker, or the main process).
+    largest_kib: list[int] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -46,7 +48,9 @@ def measure(commands: dict[str, list[str]], repeats: int = 3, shell: set[str] = 
             if proc.returncode != 0:
                 raise SystemExit(f"{result.name} failed: {proc.stderr.strip()}")
             result.seconds.append(elapsed)
-            result.peak_kib.append(int(proc.stdout.strip().splitlines()[-1]))
+            tree, largest = proc.stdout.strip().splitlines()[-1].split()
+            result.peak_kib.append(int(tree))
+            result.largest_kib.append(int(largest))
     return results
 
 

@@ -1,4 +1,5 @@
-"""Run a command and print the peak memory of its whole process tree, in KiB, on the last line.
+"""Run a command and print the peak memory of its whole process tree, in KiB, on the last line,
+then the peak of its largest single process (a Dask worker, say).
 
 ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` gives the largest single process, which undercounts a
 tool that works in several processes (deidlint with ``--jobs``). This wrapper samples the
@@ -20,8 +21,9 @@ import tempfile
 from collections import defaultdict
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Resident KiB of ``root`` and every process below it (0 for processes that just ended)."""
+def _tree_rss_kib(root: int) -> tuple[int, int]:
+    """Resident KiB of ``root`` and every process below it (0 for processes that just ended), and
+    of the largest of them."""
     children: defaultdict[int, list[int]] = defaultdict(list)
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -35,26 +37,28 @@ def _tree_rss_kib(root: int) -> int:
         pid = int(entry)
         children[int(fields[1])].append(pid)  # fields[1] is the parent pid
         rss[pid] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)  # fields[21] is rss in pages
-    total, todo = 0, [root]
+    total, largest, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        largest = max(largest, rss.get(pid, 0))
         todo.extend(children.get(pid, ()))
-    return total
+    return total, largest
 
 
 def main() -> int:
     with tempfile.TemporaryFile() as sink:
         child = subprocess.Popen(sys.argv[1:], stdout=sink)
-        peak = 0
+        peak = largest = 0
         while True:
             try:
                 code = child.wait(timeout=0.02)
                 break
             except subprocess.TimeoutExpired:
-                peak = max(peak, _tree_rss_kib(child.pid))
-    peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(peak)
+                tree, one = _tree_rss_kib(child.pid)
+                peak, largest = max(peak, tree), max(largest, one)
+    single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(max(peak, single), max(largest, single))
     return 0 if code in (0, 1) else code
 
 

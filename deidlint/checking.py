@@ -66,7 +66,7 @@ class Check:
         range_start = -1
         hit_rows: set[int] = set()
         items = read(source, self.read_options)
-        for batch, spans in workers.map_along(_located, items, _texts_of):
+        for batch, spans in workers.map_along(located, items, _texts_of):
             if isinstance(batch, RecordError):
                 summary.errors += 1
                 rows_seen = max(rows_seen, batch.record + 1)
@@ -98,7 +98,8 @@ def _texts_of(item: Batch | RecordError) -> Sequence[str] | None:
     return None if isinstance(item, RecordError) else item.texts
 
 
-def _located(scanner: Scanner, texts: Sequence[str]) -> list[tuple[int, int, int, str, int, int]]:
-    """A batch's spans with the line and column of each (the per-finding work that can run in a worker)."""
+def located(scanner: Scanner, texts: Sequence[str]) -> list[tuple[int, int, int, str, int, int]]:
+    """A batch's spans with the line and column of each (the per-finding work that can run in a
+    worker, or in a Dask or ``datasets`` task: :mod:`deidlint.partitions`)."""
     lines = LineCounter()
     return [(i, start, end, code, *lines.at(texts[i], start)) for i, start, end, code in scanner.spans(texts)]

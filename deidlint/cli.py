@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
-from deidlint import __version__
+from deidlint import __version__, dask_cli
 from deidlint.atomic import Transaction
 from deidlint.baseline import CONTEXT_CHARS, Baseline, BaselineFilter, write_baseline
 from deidlint.checking import Check
@@ -41,6 +41,9 @@ from deidlint.reporting import (
 from deidlint.rules import STRATEGIES, UNRESOLVED, Rule, Selection, all_rules, load_packs, selection
 from deidlint.synth import STYLES as SYNTH_STYLES
 from deidlint.writers import Edit
+
+if TYPE_CHECKING:
+    from deidlint.fix import Fixer, FixStats
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -117,7 +120,8 @@ def _check(args: argparse.Namespace, config: Config, chosen: Selection) -> Check
     if args.show_context < 0:
         raise UsageError("--show-context must be 0 or more")
     return Check(
-        sources=discover(args.paths),
+        # With --dask the paths are globs or URLs, which Dask's readers expand (dask_cli.expand).
+        sources=[] if dask_cli.requested(args) else discover(args.paths),
         scanner=Scanner.of(chosen, accepted_mask(config, chosen.rules)),
         read_options=read_options(args, config),
         per_path_ignores=config.per_path_ignores,
@@ -143,7 +147,7 @@ def make_reporter(fmt: str, out: IO[str], rules: Sequence[Rule], statistics: boo
     return TextReporter(out, rules, statistics)
 
 
-def with_progress(items: Iterable[Finding | RecordError], check: Check) -> Iterable[Finding | RecordError]:
+def with_progress(items: Iterable[Finding | RecordError], check: Check | dask_cli.DaskCheck) -> Iterable[Finding | RecordError]:
     """A progress line on stderr, only when stderr is a terminal (never in CI logs or pipes)."""
     if not sys.stderr.isatty():
         return items
@@ -172,18 +176,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     rules = chosen.rules
     thresholds = parse_thresholds(config.thresholds, all_rules(load_packs(config.packs, builtin=config.builtin_packs)),
                                   str(config.path)) if config.thresholds else []
-    check = _check(args, config, chosen)
+    base = _check(args, config, chosen)
+    check = dask_cli.DaskCheck(base, args, base.jobs) if dask_cli.requested(args) else base
     items = with_progress(check, check)
     known: BaselineFilter | None = None
     baseline_path = args.baseline or config.baseline
     if baseline_path:
         baseline = Baseline.load(baseline_path)
-        if baseline.id_column != check.read_options.id_column:
+        if baseline.id_column != base.read_options.id_column:
             raise UsageError(f"baseline {baseline.path} identifies records by "
                              f"{f'--id-column {baseline.id_column}' if baseline.id_column else 'path and row'}; "
                              "check with the same setting or regenerate it")
-        check.context_chars = max(check.context_chars, CONTEXT_CHARS)  # the hash needs the marker's neighbours
-        known = BaselineFilter(baseline, check.context_chars, args.show_context)
+        base.context_chars = max(base.context_chars, CONTEXT_CHARS)  # the hash needs the marker's neighbours
+        known = BaselineFilter(baseline, base.context_chars, args.show_context)
         items = known(items)
     gate = Gate(thresholds)
     reporter = make_reporter(args.format, sys.stdout, rules, args.statistics, check.read_options)
@@ -229,7 +234,6 @@ def cmd_fix(args: argparse.Namespace) -> int:
     import json
 
     from deidlint.atomic import refuse_special, stale_temporaries
-    from deidlint.fix import Fixer
     from deidlint.fix.run import FixRun
     from deidlint.outputs import STDOUT, Output, destinations
     from deidlint.writers import rewrite
@@ -239,6 +243,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
     if args.output == STDOUT and args.diff:
         raise UsageError("--diff and -o - both write to standard output; write the file elsewhere")
     config, chosen = load_settings(args)
+    if dask_cli.requested(args):
+        return _fix_on_dask(args, config, chosen)
     sources = discover(args.paths)
     opts = read_options(args, config)
     # Checked on a dry run too: the run it previews must not be refused.
@@ -255,14 +261,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
         for stale in stale_temporaries(target):
             print(f"deidlint: warning: {printable(stale)} was left by an interrupted run and may hold partly "
                   "fixed report text; delete it", file=sys.stderr)
-    mask_token = args.mask_token or config.mask_token
-    unresolved = args.unresolved or config.unresolved
-    scanner = Scanner.of(chosen, accepted_mask(config, chosen.rules, args.strategy, mask_token, unresolved))
-    fixer = Fixer(scanner, args.strategy or config.strategy, config.strategies,
-                  seed=config.seed if args.seed is None else args.seed,
-                  mask_token=mask_token, restore_threshold=config.restore_threshold, segmenter=args.segmenter,
-                  unresolved=unresolved)
-    ignores = Check(sources, scanner, opts, config.per_path_ignores)
+    fixer = make_fixer(args, config, chosen)
+    ignores = Check(sources, fixer.scanner, opts, config.per_path_ignores)
     # Every output appears at the end, together, and only if no input changed meanwhile.
     transaction = Transaction()
     report = ExitStack()
@@ -287,20 +287,55 @@ def cmd_fix(args: argparse.Namespace) -> int:
     except BaseException:
         transaction.abort()
         raise
-    stats = run.stats
     for error in skipped:  # --on-error skip: like check, name them and fail the run
         print(f"{error} (copied unchanged, not fixed)", file=sys.stderr)
+    return fix_summary(args, run.stats, list(run.clinical_records), len(sources), len(skipped))
+
+
+def make_fixer(args: argparse.Namespace, config: Config, chosen: Selection) -> Fixer:
+    """The fixer of ``fix``'s flags over the config, with the scanner that accepts its mask token."""
+    from deidlint.fix import Fixer
+
+    mask_token = args.mask_token or config.mask_token
+    unresolved = args.unresolved or config.unresolved
+    scanner = Scanner.of(chosen, accepted_mask(config, chosen.rules, args.strategy, mask_token, unresolved))
+    return Fixer(scanner, args.strategy or config.strategy, config.strategies,
+                 seed=config.seed if args.seed is None else args.seed,
+                 mask_token=mask_token, restore_threshold=config.restore_threshold, segmenter=args.segmenter,
+                 unresolved=unresolved)
+
+
+def fix_summary(args: argparse.Namespace, stats: FixStats, clinical: list[str], files: int, skipped: int) -> int:
+    """``fix``'s summary on stderr and in ``--stats-json``; the exit code (1 if findings remain)."""
+    import json
+
     print(stats.summary(dry_run=args.dry_run), file=sys.stderr)
-    clinical = list(run.clinical_records)
     if clinical:
         print(f"clinical sentences dropped in {len(clinical)} record(s)" +
               ("; listed in " + printable(args.report_drops) if args.report_drops else
                "; --report-drops FILE lists them"), file=sys.stderr)
     if args.stats_json:
         with _written(args.stats_json) as handle:
-            handle.write(json.dumps({"files": len(sources), **stats.as_dict(), "skipped_records": len(skipped),
+            handle.write(json.dumps({"files": files, **stats.as_dict(), "skipped_records": skipped,
                                      "records_with_clinical_drops": clinical}, indent=2).encode() + b"\n")
     return 1 if stats.remaining or skipped else 0
+
+
+def _fix_on_dask(args: argparse.Namespace, config: Config, chosen: Selection) -> int:
+    """``fix --dask``: the corpus on a cluster (:mod:`deidlint.dask_cli`), summarised as ``fix`` does."""
+    import json
+
+    from deidlint.fix.run import record_name
+
+    side_files([f for f in (args.stats_json, args.report_drops) if f], [], [])
+    fixer = make_fixer(args, config, chosen)
+    base = Check([], fixer.scanner, read_options(args, config), config.per_path_ignores)
+    stats, drops, files = dask_cli.fix(args, fixer, base, resolve_jobs(args.jobs))
+    if args.report_drops:
+        with _written(args.report_drops) as handle:
+            handle.writelines(json.dumps(line).encode() + b"\n" for line in drops)
+    clinical = {record_name(line): None for line in drops if line["clinical"] and line["action"] == "dropped"}
+    return fix_summary(args, stats, list(clinical), files, 0)
 
 
 def side_files(names: list[str], inputs: list[str], outputs: list[str]) -> None:
@@ -425,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="find traces in datasets")
     add_input_options(check)
+    dask_cli.add_options(check)
     check.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of each finding")
     check.add_argument("--show-context", type=int, default=0, metavar="N",
@@ -441,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fix = sub.add_parser("fix", help="rewrite datasets so that no trace is left")
     add_input_options(fix)
+    dask_cli.add_options(fix)
     where = fix.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT",
                        help="write here: a file (- for standard output), or a folder for a folder or several inputs")

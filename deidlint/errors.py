@@ -30,3 +30,11 @@ class RecordError(DeidlintError):
         self.path = path
         self.record = record
         self.reason = message
+
+
+class MissingExtra(UsageError, ImportError):
+    """A feature whose libraries are an optional extra that is not installed: a one-line error on
+    the command line, and an ImportError to code that imports the module."""
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        super().__init__(f"{feature} needs {module}, which is not installed: pip install 'deidlint[{extra}]'")

@@ -55,6 +55,8 @@ def destinations(paths: list[str], sources: list[Source], out: str | None, in_pl
     assert out is not None
     if fmt is not None and any(s.fmt == "txt" for s in sources):
         raise UsageError(f"--output-format {fmt}: .txt reports are one file each, not a table; they stay .txt")
+    if fmt is not None and any(s.fmt == "json" for s in sources):
+        raise UsageError(f"--output-format {fmt}: an annotation .json keeps its splits; it stays .json")
     single = len(paths) == 1 and not os.path.isdir(paths[0])
     if out == STDOUT:
         if not single:

@@ -47,8 +47,10 @@ MAX_COLUMNS = 10_000
 #: A byte the text decoder could not read, kept as a lone surrogate by ``surrogateescape``.
 _ESCAPED = regex.compile("[\udc80-\udcff]")
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "txt")
-_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".txt": "txt"}
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "txt", "json")
+#: ``.json`` is R2Gen's annotation.json (:mod:`deidlint.annotation`), not a table.
+_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".txt": "txt",
+             ".json": "json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +138,8 @@ def discover(paths: Sequence[str]) -> list[Source]:
             src = source_for(raw)
             if src is None:
                 raise InputError(
-                    f"{raw}: unsupported file type (expected .csv, .tsv, .jsonl, .parquet or .txt, optionally .gz)"
+                    f"{raw}: unsupported file type (expected .csv, .tsv, .jsonl, .parquet, .txt or an annotation .json, "
+                    "optionally .gz)"
                 )
             if not os.path.isfile(raw):
                 # A FIFO or a device would block the read forever (deaf to signals while the
@@ -186,7 +189,7 @@ def _missing_column(path: str, column: str, available: Sequence[str]) -> InputEr
 _SPACE_RE2 = r"[\t-\r\x{1c}-\x{20}\x{85}\p{Z}]"
 
 
-def _has_space(value: object) -> bool:
+def has_space(value: object) -> bool:
     """A value holds free text when it contains whitespace: identifiers, paths, numbers and
     dates never do; a report, a finding or an impression always does."""
     return isinstance(value, str) and any(c.isspace() for c in value)
@@ -215,7 +218,7 @@ def _text_columns(batches: Iterable[pa.RecordBatch], names: Sequence[str]) -> se
     return found
 
 
-def _choose_columns(path: str, names: Sequence[str], textual: Collection[str], opts: ReadOptions) -> list[str]:
+def choose_columns(path: str, names: Sequence[str], textual: Collection[str], opts: ReadOptions) -> list[str]:
     for wanted in (*opts.columns, *([opts.id_column] if opts.id_column else [])):
         if wanted not in names:
             raise _missing_column(path, wanted, names)
@@ -238,7 +241,10 @@ def read(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
     A record that cannot be read is yielded as a :class:`RecordError` when ``on_error`` is
     ``skip``, so the caller can report it like a finding and go on with the rest.
     """
-    reader = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet, "txt": _read_txt}
+    from deidlint.annotation import read_annotation  # it builds on this module
+
+    reader = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet, "txt": _read_txt,
+              "json": read_annotation}
     try:
         yield from reader[source.fmt](source, opts)
     except NoTextColumn:
@@ -564,7 +570,7 @@ def _csv_module_batches(source: Source, header: list[str], delimiter: str, opts:
         if problem is None and len(record.fields) != len(header):
             problem = f"expected {len(header)} fields, found {len(record.fields)}"
         if problem is not None:
-            error = _bad_record(source, record.number, f"line {record.line}: {problem}", opts)
+            error = bad_record(source, record.number, f"line {record.line}: {problem}", opts)
             if rows:
                 yield flush()
             yield error
@@ -578,7 +584,7 @@ def _csv_module_batches(source: Source, header: list[str], delimiter: str, opts:
         yield flush()
 
 
-def _bad_record(source: Source, record: int, reason: str, opts: ReadOptions) -> RecordError:
+def bad_record(source: Source, record: int, reason: str, opts: ReadOptions) -> RecordError:
     """The error for one bad record: returned to be reported with ``--on-error skip``, else raised."""
     error = RecordError(source.path, record, reason)
     if opts.on_error == "fail":
@@ -603,7 +609,7 @@ def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.Rec
         if whole.num_rows == 0:
             continue
         if columns is None:
-            columns = _choose_columns(source.path, names, () if opts.columns else detect(), opts)
+            columns = choose_columns(source.path, names, () if opts.columns else detect(), opts)
         # A pyarrow CSV block holds ~100k short reports; slices keep batches small (zero-copy).
         for first in range(0, whole.num_rows, BATCH_ROWS):
             record_batch = whole.slice(first, BATCH_ROWS)
@@ -617,7 +623,7 @@ def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.Rec
                 yield Batch(name, rows, texts, ids, [source.path] * len(texts))
     if columns is None and (opts.columns or opts.id_column):
         # Header only: there is nothing to scan, but a misspelled column is still an error.
-        _choose_columns(source.path, names, {}, opts)
+        choose_columns(source.path, names, {}, opts)
 
 
 def _numbered(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[range, pa.RecordBatch]]:
@@ -778,7 +784,7 @@ def _jsonl_objects(source: Source, opts: ReadOptions) -> Iterator[tuple[int, int
             if obj is not None:
                 yield row, number, obj
                 continue
-        yield _bad_record(source, row, f"line {number}: {problem}", opts)
+        yield bad_record(source, row, f"line {number}: {problem}", opts)
 
 
 def _json_object(data: bytes | str, text: str) -> tuple[dict[str, object] | None, str | None]:
@@ -822,7 +828,7 @@ def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[
             names.setdefault(key)
             if len(names) > MAX_COLUMNS:
                 raise _too_many_columns(source.path, len(names))
-            if key not in textual and _has_space(value):
+            if key not in textual and has_space(value):
                 textual.add(key)
             elif key not in nested and isinstance(value, (dict, list)) and _holds_text(value):
                 nested[key] = item[0]
@@ -832,10 +838,10 @@ def _jsonl_text_keys(source: Source, opts: ReadOptions) -> tuple[list[str], set[
 def _holds_text(value: object) -> bool:
     """Whether a JSON value holds, at any depth, a string with whitespace (keys included)."""
     if isinstance(value, dict):
-        return any(_has_space(k) or _holds_text(v) for k, v in value.items())
+        return any(has_space(k) or _holds_text(v) for k, v in value.items())
     if isinstance(value, list):
         return any(_holds_text(v) for v in value)
-    return _has_space(value)
+    return has_space(value)
 
 
 def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError]:
@@ -867,7 +873,7 @@ def _jsonl_columns(source: Source, pending: list[tuple[int, int, dict[str, objec
     if opts.columns and all(c in seen for c in (*opts.columns, *([opts.id_column] if opts.id_column else []))):
         return list(opts.columns)
     names, textual, _ = detected or _jsonl_text_keys(source, opts)
-    return _choose_columns(source.path, names, textual, opts)
+    return choose_columns(source.path, names, textual, opts)
 
 
 def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, object]]], columns: list[str],
@@ -877,7 +883,7 @@ def _jsonl_batches(source: Source, pending: list[tuple[int, int, dict[str, objec
         for name in columns:
             value = obj.get(name)
             if value is not None and not isinstance(value, str):
-                yield _bad_record(source, row, f"line {number}: field {name!r} is not a string", opts)
+                yield bad_record(source, row, f"line {number}: field {name!r} is not a string", opts)
                 break
         else:
             good.append((row, obj))
@@ -903,7 +909,7 @@ def _read_txt(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordError
     try:
         text = data.decode(opts.encoding)
     except UnicodeDecodeError as exc:
-        yield _bad_record(source, 0, _invalid_bytes(_codec_name(opts.encoding), exc.start), opts)
+        yield bad_record(source, 0, _invalid_bytes(_codec_name(opts.encoding), exc.start), opts)
         return
     yield Batch(None, [0], [text], [Path(source.path).stem] if opts.id_column else None, [source.path])
 
@@ -944,7 +950,7 @@ class LineMap:
 
     def _build(self, path: str) -> array[int] | None:
         source = source_for(path)
-        if source is None or source.fmt == "parquet":
+        if source is None or source.fmt in ("parquet", "json"):
             return None
         if source.fmt == "txt":
             return array("I", [1])

@@ -68,7 +68,7 @@ def _as_is(source: Source, dest: Output, out: IO[bytes], encoding: str) -> None:
 
 
 @contextmanager
-def _compressed(handle: IO[bytes], source: Source) -> Iterator[IO[bytes]]:
+def compressed(handle: IO[bytes], source: Source) -> Iterator[IO[bytes]]:
     """The output stream: gzip-compressed like the input, keeping its header's timestamp."""
     if not source.gzip:
         yield handle
@@ -88,6 +88,12 @@ def _end_of(pattern: re.Pattern[bytes], line: bytes, pos: int) -> int:
     return m.end()
 
 
+def _annotation_writer(source: Source, opts: ReadOptions, encoding: str) -> _Writer:
+    from deidlint.annotation import AnnotationWriter  # it builds on this module's JSON splicing
+
+    return AnnotationWriter(source, opts, encoding)
+
+
 def rewrite(source: Source, opts: ReadOptions, dest: str | Output | None, edit: Edit,
             transaction: Transaction | None = None) -> Rewrite:
     """Stream ``source`` through ``edit`` and write the result to ``dest`` (None: a dry run).
@@ -102,11 +108,12 @@ def rewrite(source: Source, opts: ReadOptions, dest: str | Output | None, edit: 
     if source.fmt != "parquet" and ",\n\"".encode(name) != b',\n"':
         raise InputError(f"{source.path}: fix needs an ASCII-compatible encoding such as utf-8, not {name}")
     writers: dict[str, Callable[[Source, ReadOptions, str], _Writer]] = {
-        "csv": _CsvWriter, "tsv": _CsvWriter, "jsonl": _JsonlWriter, "parquet": _ParquetWriter, "txt": _TxtWriter}
+        "csv": _CsvWriter, "tsv": _CsvWriter, "jsonl": _JsonlWriter, "parquet": _ParquetWriter, "txt": _TxtWriter,
+        "json": _annotation_writer}
     writer = writers[source.fmt](source, opts, name)
     result = Rewrite()
     if dest is None:
-        for item, new in _edited(source, opts, edit, result.skipped):
+        for item, new in edited(source, opts, edit, result.skipped):
             result.records_changed += sum(a is not b and a != b for a, b in zip(item.texts, new, strict=True))
         return result
     if isinstance(dest, str):
@@ -172,7 +179,7 @@ class _Unchanged(Exception):
     """Nothing changed: drop the temporary output (the input, or a plain copy, is the result)."""
 
 
-def _edited(source: Source, opts: ReadOptions, edit: Edit, skipped: list[RecordError]) -> Iterator[tuple[Batch, list[str]]]:
+def edited(source: Source, opts: ReadOptions, edit: Edit, skipped: list[RecordError]) -> Iterator[tuple[Batch, list[str]]]:
     """The readable batches of ``source`` with their edited texts; bad records (``--on-error
     skip``) go to ``skipped`` and are copied through unchanged."""
 
@@ -186,7 +193,7 @@ def _edited(source: Source, opts: ReadOptions, edit: Edit, skipped: list[RecordE
     return edit(batches())
 
 
-def _changes(batch: Batch, new: list[str]) -> Iterator[tuple[int, str, str]]:
+def changed_cells(batch: Batch, new: list[str]) -> Iterator[tuple[int, str, str]]:
     """(record, old text, new text) for each cell the edit changed."""
     for row, old, text in zip(batch.rows, batch.texts, new, strict=True):
         if text is not old and text != old:
@@ -290,14 +297,14 @@ class _CsvWriter:
 
     def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
-        with open_bytes(self.source) as raw, _compressed(out, self.source) as sink:
+        with open_bytes(self.source) as raw, compressed(out, self.source) as sink:
             records = self._records(raw)
             header = self._header(records, sink)
             pending: dict[int, dict[int, tuple[str, str]]] = {}
             number = 0
-            for item, new in _edited(self.source, self.opts, edit, skipped):
+            for item, new in edited(self.source, self.opts, edit, skipped):
                 column = header.get(item.column or "", -1)
-                for row, old, text in _changes(item, new):
+                for row, old, text in changed_cells(item, new):
                     pending.setdefault(row, {})[column] = (old, text)
                 if item.rows:
                     number, done = self._copy(records, sink, pending, number, item.rows[0])
@@ -367,36 +374,36 @@ _JSON_SPACE = re.compile(rb"[ \t\r\n]*")
 _JSON_SCALAR = re.compile(rb"[^,}\]\s]*")
 
 
-def _skip_space(line: bytes, pos: int) -> int:
+def skip_space(line: bytes, pos: int) -> int:
     """Where the JSON whitespace at *pos* ends."""
     return _end_of(_JSON_SPACE, line, pos)
 
 
-def _json_value_spans(line: bytes) -> dict[str, tuple[int, int]]:
+def json_value_spans(line: bytes) -> dict[str, tuple[int, int]]:
     """Raw byte span of every top-level value of a JSON object line, keyed by the decoded key."""
     spans: dict[str, tuple[int, int]] = {}
-    pos = _skip_space(line, 0)
+    pos = skip_space(line, 0)
     if line[pos:pos + 1] != b"{":
         return spans
     pos += 1
     while True:
-        pos = _skip_space(line, pos)
+        pos = skip_space(line, pos)
         key = _JSON_STRING.match(line, pos)
         if key is None:
             return spans
-        pos = _skip_space(line, key.end())
+        pos = skip_space(line, key.end())
         if line[pos:pos + 1] != b":":
             return spans
-        start = _skip_space(line, pos + 1)
-        end = _json_skip(line, start)
+        start = skip_space(line, pos + 1)
+        end = json_skip(line, start)
         spans[json.loads(key.group())] = (start, end)
-        pos = _skip_space(line, end)
+        pos = skip_space(line, end)
         if line[pos:pos + 1] != b",":
             return spans
         pos += 1
 
 
-def _json_skip(line: bytes, pos: int) -> int:
+def json_skip(line: bytes, pos: int) -> int:
     """End of the JSON value starting at ``pos`` (strings, nested containers, scalars)."""
     first = line[pos:pos + 1]
     if first == b'"':
@@ -433,12 +440,12 @@ class _JsonlWriter:
 
     def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
-        with open_bytes(self.source) as raw, _compressed(out, self.source) as sink:
+        with open_bytes(self.source) as raw, compressed(out, self.source) as sink:
             lines = bounded_lines(raw, self.opts.max_record_bytes, self.source.path)
             pending: dict[int, dict[str, tuple[str, str]]] = {}
             number = 0
-            for item, new in _edited(self.source, self.opts, edit, skipped):
-                for row, old, text in _changes(item, new):
+            for item, new in edited(self.source, self.opts, edit, skipped):
+                for row, old, text in changed_cells(item, new):
                     pending.setdefault(row, {})[item.column or ""] = (old, text)
                 if item.rows:
                     number, done = self._copy(lines, sink, pending, number, item.rows[0])
@@ -455,18 +462,24 @@ class _JsonlWriter:
     def _splice(self, line: bytes, number: int, fields: dict[str, tuple[str, str]]) -> bytes:
         bom = codecs.BOM_UTF8 if line.startswith(codecs.BOM_UTF8) else b""
         body = line[len(bom):]
-        spans = _json_value_spans(body)
-        ascii_only = body.isascii()
-        out = bytearray(bom)
-        last = 0
-        for start, end, new in sorted((*spans.get(k, (-1, -1)), v[1]) for k, v in fields.items()):
-            if start < 0:
-                raise InputError(f"{self.source.path}: record {number}: field not found while rewriting")
-            encoded = json.dumps(new, ensure_ascii=ascii_only).encode(self.encoding)
-            out += body[last:start] + encoded
-            last = end
-        out += body[last:]
-        return bytes(out)
+        return bom + splice_json(body, fields, self.source.path, number, self.encoding, body.isascii())
+
+
+def splice_json(body: bytes, fields: dict[str, tuple[str, str]], path: str, number: int, encoding: str,
+                ascii_only: bool) -> bytes:
+    """A JSON object's bytes with the named top-level string values replaced by their new text
+    (``fields``: key -> (old, new)), written ``\\u``-escaped when *ascii_only* (as Python's
+    ``json`` writes), raw otherwise (as orjson writes); every other byte stays."""
+    spans = json_value_spans(body)
+    out = bytearray()
+    last = 0
+    for start, end, new in sorted((*spans.get(k, (-1, -1)), v[1]) for k, v in fields.items()):
+        if start < 0:
+            raise InputError(f"{path}: record {number}: field not found while rewriting")
+        out += body[last:start] + json.dumps(new, ensure_ascii=ascii_only).encode(encoding)
+        last = end
+    out += body[last:]
+    return bytes(out)
 
 
 # -- Parquet ------------------------------------------------------------------------------------
@@ -487,8 +500,8 @@ class _ParquetWriter:
         from deidlint.parquet_layout import check_same_layout, open_layout
 
         changes: dict[str, dict[int, str]] = {}
-        for item, new in _edited(self.source, self.opts, edit, skipped):
-            for row, _old, text in _changes(item, new):
+        for item, new in edited(self.source, self.opts, edit, skipped):
+            for row, _old, text in changed_cells(item, new):
                 changes.setdefault(item.column or "", {})[row] = text
         if not changes:
             return 0
@@ -530,9 +543,9 @@ class _TxtWriter:
 
     def run(self, out: IO[bytes], edit: Edit, skipped: list[RecordError]) -> int:
         changed = 0
-        for item, new in _edited(self.source, self.opts, edit, skipped):
+        for item, new in edited(self.source, self.opts, edit, skipped):
             if new[0] != item.texts[0]:
-                with _compressed(out, self.source) as sink:
+                with compressed(out, self.source) as sink:
                     sink.write(new[0].encode(self.encoding))
                 changed = 1
         return changed

@@ -22,10 +22,11 @@ def test_wheel_contains_the_builtin_packs(tmp_path: Path) -> None:
     assert "families/mimic.toml" in packs and {f"deidlint/_rules/{p}" for p in packs} <= names
 
 
-def test_core_does_not_import_torch_or_diffusers() -> None:
-    code = ("import sys, deidlint, deidlint.cli, deidlint.api, deidlint.fix;"
+def test_core_does_not_import_torch_diffusers_dask_or_datasets() -> None:
+    code = ("import sys, deidlint, deidlint.cli, deidlint.api, deidlint.fix, deidlint.partitions, deidlint.annotation;"
             "deidlint.cli.build_parser();"
-            "bad = [m for m in ('torch', 'diffusers', 'transformers', 'accelerate') if m in sys.modules];"
+            "bad = [m for m in ('torch', 'diffusers', 'transformers', 'accelerate', 'dask', 'distributed', 'datasets',"
+            " 'fsspec') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

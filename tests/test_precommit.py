@@ -48,9 +48,11 @@ def test_manifest_declares_both_hooks_as_python() -> None:
 
 @pytest.mark.parametrize("hook", sorted(HOOKS))
 def test_hooks_select_exactly_the_files_deidlint_reads(tmp_path: Path, hook: str) -> None:
-    readable = [f"d{suffix}" for suffix in _SUFFIXES] + [f"z{s}.gz" for s in _SUFFIXES if s != ".parquet"]
-    readable += ["UPPER.CSV", "data/nested/r.jsonl"]
-    other = ["README.md", "meta.json", "data.csv.dvc", "t.parquet.gz", ".gitattributes", "a.csv.bak", "x.py"]
+    tables = [s for s in _SUFFIXES if s != ".json"]  # of .json, only R2Gen's annotation.json is a dataset
+    readable = [f"d{suffix}" for suffix in tables] + [f"z{s}.gz" for s in tables if s != ".parquet"]
+    readable += ["UPPER.CSV", "data/nested/r.jsonl", "annotation.json", "iu_xray/annotation.json.gz"]
+    other = ["README.md", "meta.json", "d.json", "my_annotation.json",
+             "data.csv.dvc", "t.parquet.gz", ".gitattributes", "a.csv.bak", "x.py"]
     for name in readable + other:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"\x00\x01binary" if name.endswith((".gz", ".parquet")) else b"id,report\n")

@@ -32,15 +32,19 @@ FixJob = tuple[Sequence[str], frozenset[str]]
 Fixed = tuple[list[tuple[int, str]], FixStats]
 
 
-def _survey(fixer: Fixer, texts: Sequence[str]) -> list[ContextKey]:
+def survey_task(fixer: Fixer, texts: Sequence[str]) -> list[ContextKey]:
+    """The survey pass on one batch: the restore contexts of its markers (the engines of
+    :mod:`deidlint.partitions` run it too)."""
     return fixer.contexts(texts)
 
 
-def _count(fixer: Fixer, texts: Sequence[str]) -> dict[ContextKey, Counter[str]]:
+def count_task(fixer: Fixer, texts: Sequence[str]) -> dict[ContextKey, Counter[str]]:
+    """The learn pass on one batch: its fillers of the surveyed contexts."""
     return fixer.model.count(texts)
 
 
-def _fix(fixer: Fixer, job: FixJob) -> Fixed:
+def fix_task(fixer: Fixer, job: FixJob) -> Fixed:
+    """The fix pass on one batch: its changed texts and its statistics (drops included)."""
     texts, ignored = job
     fixer.stats = FixStats()
     new = fixer.fix_batch(texts, ignored)
@@ -87,12 +91,12 @@ class FixRun:
         if not fixer.may_restore:
             return
         with Workers(self.jobs, fixer) as workers:
-            for keys in workers.map(_survey, corpus()):
+            for keys in workers.map(survey_task, corpus()):
                 for key in keys:
                     fixer.model.need(key)
         if fixer.model.needed:
             with Workers(self.jobs, fixer) as workers:
-                for counts in workers.map(_count, corpus()):
+                for counts in workers.map(count_task, corpus()):
                     fixer.model.merge(counts)
 
     def __enter__(self) -> FixRun:
@@ -108,7 +112,7 @@ class FixRun:
         """The writers' edit stream (see :data:`deidlint.writers.Edit`) for one file; texts the
         fix leaves alone stay the same objects."""
         assert self._workers is not None, "use FixRun as a context manager"
-        for batch, fixed in self._workers.map_along(_fix, batches, lambda batch: (batch.texts, ignored)):
+        for batch, fixed in self._workers.map_along(fix_task, batches, lambda batch: (batch.texts, ignored)):
             assert fixed is not None
             changes, stats = fixed
             new = list(batch.texts)

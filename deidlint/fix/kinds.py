@@ -98,7 +98,6 @@ CUES: tuple[Cue, ...] = (
     Cue("age glued right", "age", "right", r"[ -]?(?:years?\b|yrs?\b|y/?o\b|yo\b|-?y\.o\.)|[ -]?[MF]\b(?![.'-])",
         "an age reads as one whatever a tag says",
         ("A [REDACTED]-year-old man with cough.", "[REDACTED] yo woman.", "[REDACTED]M with pain.")),
-    Cue("age label", "age", "left1", "age aged age: aged:", "a label says what follows", ("Aged ___, with cough.",)),
     Cue("time glued right", "time", "right", r"\s?[:.]\s?(?:\d|\ufdd2)|\s*(?:[ap]\.?\s?m\b|hours?\b|hrs?\b|h\b)",
         "minutes, a.m. or hours after it", ("Paged at [REDACTED]:45.", "Seen at [REDACTED] p.m. today.")),
     Cue("time glued left", "time", "left", r"\d\s?[:.]\s?$|:$", "an hour before it", ("Paged at 9:[REDACTED] today.",)),
@@ -136,7 +135,6 @@ CUES: tuple[Cue, ...] = (
     # Not "with", "of", "to", "and", "by", "at": a value after them is as often clinical ("female
     # with XXXX", "history of XXXX"), so their markers stay of unknown kind and get no value.
     Cue("on", "date", "left1", "on", "what a report's sentence is `on` is a day", ("Seen on ___ today.",)),
-    Cue("at sign", "time", "left1", "@", "`@` stands for `at` before a time", ("Paged @ ___ today.",)),
 )
 
 

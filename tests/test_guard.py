@@ -14,6 +14,7 @@ from deidlint.fix.guard import FLAWS, SLOTS, cue_slot, hedge_slot, judge
 
 @pytest.mark.parametrize("flaw", FLAWS, ids=lambda f: f.name)
 def test_every_flaw_flags_its_examples_and_passes_the_others(flaw) -> None:  # type: ignore[no-untyped-def]
+    assert flaw.why and flaw.flags and flaw.passes
     for original, repaired in flaw.flags:
         assert judge(original, original, repaired) == flaw.name, repaired
     for sentence in flaw.passes:
@@ -22,6 +23,7 @@ def test_every_flaw_flags_its_examples_and_passes_the_others(flaw) -> None:  # t
 
 @pytest.mark.parametrize("slot", SLOTS, ids=lambda s: s.name)
 def test_every_slot_finds_its_examples(slot) -> None:  # type: ignore[no-untyped-def]
+    assert slot.why and slot.slots and slot.not_slots
     for sentence in slot.slots:
         at = sentence.index("XXXX")
         found = hedge_slot(sentence, at, at + 4)

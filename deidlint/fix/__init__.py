@@ -21,11 +21,13 @@ The steps for one report, one module each (data flows down the list):
    hedge slot (``XXXX represents atelectasis``) takes the hedge ``likely``.
 3. **Sentences** (:mod:`.sentences`, :mod:`.frames`). Traces that are removed or neutralised
    stand as one placeholder character per kind, and an ordered table of frame rewrites runs over
-   the sentence (``since <date>`` goes, ``<age>-year-old man`` becomes ``Man``).
+   the sentence (``since <date>`` goes, ``<age>-year-old man`` becomes ``Man``). Every rewrite,
+   cue and surrogate form is a record with examples the tests run (:mod:`.rewrite`).
 4. **Judgement** (:mod:`.guard`). The repaired sentence must keep the original's meaning, add no
    residue and keep its grammar; otherwise it is unresolved, and goes the way ``--unresolved``
    says (dropped and reported, kept for review, masked). Administrative and comparison-only
-   sentences are dropped whole, and a section label whose every sentence went goes too.
+   sentences are dropped whole, and a section label whose every sentence went goes too
+   (:mod:`.rebuild`).
 5. **Statistics** (:mod:`.stats`) and the corpus run over worker processes (:mod:`.run`).
 
 Sentence boundaries come from a rule-based splitter tuned to radiology reports (section

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -14,8 +13,9 @@ from deidlint.errors import UsageError
 from deidlint.fix.frames import ADMINISTRATIVE, content_free, repair_sentence
 from deidlint.fix.guard import Slot, cue_slot, hedge_slot, judge, prime_residue
 from deidlint.fix.kinds import PHI_KINDS, PLACEHOLDER, RESTORABLE, kinds_of
+from deidlint.fix.rebuild import drop_orphan_headers, join_units
 from deidlint.fix.restore import ContextKey, RestoreModel
-from deidlint.fix.sentences import LIST_ITEM, Segmenter, Unit
+from deidlint.fix.sentences import Segmenter, Unit
 from deidlint.fix.stats import Drop, FixStats
 from deidlint.fix.surrogates import Surrogates
 from deidlint.rules import STRATEGIES, UNRESOLVED, Rule
@@ -299,8 +299,8 @@ class Fixer:
                           if step.action in ("remove", "neutral") else step for step in inside]
                 new[i] = text[unit.start:unit.body] + _splice(text, masked, unit.body, unit.end)
                 self._note(Drop(record, unit.start, unit.end, why, True, "masked"))
-        _drop_orphan_headers(units, new)
-        return _join(text, units, new)
+        drop_orphan_headers(units, new)
+        return join_units(text, units, new)
 
     @staticmethod
     def _candidate(text: str, unit: Unit, inside: list[_Step]) -> str:
@@ -383,70 +383,6 @@ def _merge_units(units: list[Unit], steps: Sequence[_Step]) -> list[Unit]:
             continue
         out.append(unit)
     return out
-
-
-def _drop_orphan_headers(units: list[Unit], new: dict[int, str]) -> None:
-    """A header (``COMPARISON:``) whose every following unit went, goes too."""
-    for i, unit in enumerate(units):
-        if not unit.header:
-            continue
-        scope = []
-        for k in range(i + 1, len(units)):
-            if units[k].para != unit.para or units[k].header:
-                break
-            scope.append(k)
-        if scope and all(new.get(k) == "" for k in scope):
-            new[i] = ""
-
-
-def _join(text: str, units: list[Unit], new: dict[int, str]) -> str:
-    """Kept units with the whitespace that originally followed them; lists renumbered."""
-    if not units:
-        return text
-    kept = [i for i in range(len(units)) if new.get(i) != ""]
-    _renumber(text, units, kept, new)
-    out = [text[:units[0].start]]
-    for n, i in enumerate(kept):
-        unit = units[i]
-        out.append(new.get(i, text[unit.start:unit.end]))
-        if n + 1 < len(kept):
-            nxt = units[kept[n + 1]]
-            if nxt.para == unit.para:
-                out.append(text[unit.end:units[i + 1].start])
-            else:
-                first = next(k for k in range(kept[n + 1] + 1) if units[k].para == nxt.para)
-                out.append(text[units[first - 1].end:units[first].start])
-    out.append(text[units[-1].end:])
-    return "".join(out)
-
-
-def _renumber(text: str, units: list[Unit], kept: list[int], new: dict[int, str]) -> None:
-    """Renumber a numbered list (``1. 2. 3.``) some of whose items were dropped."""
-    by_para: defaultdict[int, list[int]] = defaultdict(list)
-    for i, unit in enumerate(units):
-        if unit.body > unit.start:
-            by_para[unit.para].append(i)
-    keep = set(kept)
-    for items in by_para.values():
-        numbers = [int(_list_item(text, units[i].start).group(1)) for i in items]
-        if numbers != list(range(numbers[0], numbers[0] + len(numbers))) or all(i in keep for i in items):
-            continue
-        number = numbers[0]
-        for i in items:
-            if i not in keep:
-                continue
-            unit = units[i]
-            m = _list_item(text, unit.start)
-            current = new.get(i, text[unit.start:unit.end])
-            new[i] = f"{number}{m.group(2)}{current[len(m.group(1)) + 1:]}"
-            number += 1
-
-
-def _list_item(text: str, start: int) -> re.Match[str]:
-    """The list number opening the unit at *start*, which has one: its body starts after it."""
-    item = LIST_ITEM.match(text, start)
-    assert item is not None, "a unit whose body starts late starts with a list number"
-    return item
 
 
 # -- public helpers -----------------------------------------------------------------------------------

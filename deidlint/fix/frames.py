@@ -1,150 +1,34 @@
-"""How a sentence is repaired: placeholder frames per kind, then a tidy-up of what deletions leave."""
+"""How a sentence is repaired: placeholder frames per kind, then a tidy-up of what deletions leave.
+
+The frame tables are :mod:`.remove_frames` and :mod:`.neutral_frames`, the tidy rules
+:mod:`.tidy`; every rewrite is a :class:`~deidlint.fix.rewrite.Rewrite` record, and so is each
+step of :func:`repair` that is code (the records below). :func:`repair` names the rewrites it
+applied, which is how the tests know that an example exercises its record.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import regex
 
-from deidlint.fix.kinds import ANY_PLACEHOLDER, KIND_OF_PLACEHOLDER, PLACEHOLDER, compile_frame
+from deidlint.fix.kinds import KIND_OF_PLACEHOLDER, PLACEHOLDER, compile_frame
+from deidlint.fix.neutral_frames import NEUTRAL_FRAMES
+from deidlint.fix.remove_frames import REMOVE_FRAMES
+from deidlint.fix.rewrite import PLACEHOLDER_CHARS, Example, Rewrite, compile_table
+from deidlint.fix.tidy import tidy
 
-Replacement = str | Callable[[regex.Match[str]], str]
+TIME_CLUSTER = Rewrite(
+    "partly scrubbed time", "`___:53 a.m.` and `9.___ am` become one time placeholder",
+    "a time of which only part was scrubbed is still a time: it goes whole, not leaving `:53 a.m.`",
+    (Example("remove", "Small effusion since ___ at ___:45 a.m.", "Small effusion."),),
+    r"(?:\d{1,2}\s?[:.]\s?)?{T}(?:\s?[:.]\s?(?:{T}|\d{2}))*(?:\s*[ap]\.?\s?m\.?(?![a-z]))?", PLACEHOLDER["time"])
+_TIME = compile_frame(TIME_CLUSTER.pattern)
 
-#: Times of which only part was scrubbed (``___:53 a.m.``, ``9.___ am``) become one time.
-_TIME_CLUSTER = compile_frame(r"(?:\d{1,2}\s?[:.]\s?)?{T}(?:\s?[:.]\s?(?:{T}|\d{2}))*(?:\s*[ap]\.?\s?m\.?(?![a-z]))?")
-
-_NOUN_OF_TITLE = {"mr": "man", "mrs": "woman", "ms": "woman", "miss": "woman"}
-
-
-def _patient_noun(m: regex.Match[str]) -> str:
-    return (m.group("noun") or _NOUN_OF_TITLE[m.group("title").lower()]) + " "
-
-
-def _sex(m: regex.Match[str]) -> str:
-    return "male" if m.group(1) == "M" else "female"
-
-
-#: Modifiers whose noun a scrubber took inside a conjunction (``The heart and pulmonary XXXX are
-#: normal``): the conjunct goes whole, and the verb agrees with what is left.
-#: The guard knows the marker after one for no orphaned head noun, since this rewrite takes both.
-CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
-_SINGULAR_VERB = {"are": "is", "appear": "appears", "remain": "remains", "have": "has"}
-
-
-def _conjunct_gone(m: regex.Match[str]) -> str:
-    noun, verb = m.group("noun"), m.group("verb")
-    if verb is None:
-        return noun
-    plural = noun.lower().endswith("s") and not noun.lower().endswith(("ss", "us", "is"))
-    return f"{noun} {verb if plural else _SINGULAR_VERB[verb.lower()]}"
-
-
-#: Rewrites for ``remove``, in order. Each deletes a trace together with the words that only
-#: made sense with it; what is left is tidied by :func:`_tidy`.
-_REMOVE_FRAMES: tuple[tuple[str, Replacement], ...] = (
-    # ages: "___-year-old man with fever" -> "Man with fever"
-    (r"\b(?P<title>Mr|Mrs|Ms|Miss)\.?\s+{N}(?:\s+{N})*\s+is\s+an?\s+{A}[ -]?(?:years?|yrs?)[ -]?old\b\s*"
-     r"(?:(?P<noun>man|woman|male|female|patient|gentleman|lady)\b\s*)?", _patient_noun),
-    (r"\ban?\s+{A}[ -]?(?:years?|yrs?)[ -]?old\s+(?=with\b)", "a patient "),
-    (r"\b(is|was)\s+an?\s+{A}\s?[ -]?(?:years?|yrs?)[ -]?old\b\s*", r"\1 a "),
-    (r"(?<![\w ]\s)(?<!\w){A}[ -]?(?:years?|yrs?)[ -]?old\s+(?=with\b)", "patient "),
-    (r"(?:\ban?\s+)?{A}\s?[ -]?(?:years?|yrs?)[ -]?old\b[ -]?", ""),
-    (r"{A}\s?(?:y/?o|yo|y\.o\.)(?![a-z])\s*", ""),
-    (r"{A}\s?(M|F)\b", _sex),
-    (r"\b(?:age[ds]?)\s*:?\s*{A}", ""),
-    (r"(?:\b(?:Mr|Mrs|Ms|Miss)\.?\s+|^){N}(?:\s+{N})*(?=\s+(?:is|was|has|had|presents|presented|reports)\b)",
-     "the patient"),
-    # places
-    (r"\s*\b(?:transferred|transfer)\s+from\s+(?:the\s+)?{P}", ""),
-    (r"\b(?:from|at|in|to|of)\s+(?:the\s+)?{P}", ""),
-    (r"\bthe\s+{P}\s+", "the "),
-    # numbers: ids, pagers, phones, e-mail addresses
-    (r"\s*\(\s*(?:pager|beeper|tel|phone|ext\.?)?\s*[#:]?\s*{I}\s*\)", ""),
-    (r"\b(?:accession|clip|order|record|mrn|medical record|pager|beeper|phone|telephone|fax)"
-     r"(?:\s+(?:number|no\.?|#))?\s*[#:]?\s*{I}", ""),
-    (r"\b(?:at|on|to|via|or)\s+{I}", ""),
-    # names
-    (r"\b(?:Dr|Drs|Mr|Mrs|Ms|Miss|Prof|Nurse)\.?\s+{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?", ""),
-    (r"{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?", ""),
-    # dates: comparison openers go whole, never becoming a claim that no prior exists
-    (r"^(?:(?:AP|PA|portable|frontal|upright)\s+chest\s+)?(?:as\s+)?(?:compared\s+(?:to|with)|comparison\s+"
-     r"(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|examination|"
-     r"radiographs?|films?)\s+(?:of|from|dated|on)\s+|(?:chest\s+)?(?:radiographs?|studies|films?)\s+)?"
-     r"{WHEN}\s*[:,]?\s*", ""),
-    # "unchanged compared to <date>": the comparison goes with its date, never "unchanged compared."
-    (r"\s*,?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:prior\s+)?(?:study|studies|"
-     r"exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}", ""),
-    (r"\bthan\s+(?:on|in|at)\s+{WHEN}", "than previously"),
-    (r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{WHEN}", ""),
-    (r"\b(?:since|from|dated|on|of|through|to|until|before|after|prior\s+to|as\s+of|at)\s+(?:the\s+)?{WHEN}", ""),
-    (r"{WHEN}", ""),
-    # ordinary words that could not be restored
-    (r"[A-Za-z][\w]*-{W}|{W}-[A-Za-z][\w-]*", ""),
-    (rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}(?:\s+(?P<verb>are|appear|"
-     r"remain|have)\b)?", _conjunct_gone),
-    (r"{W}\s*(?:mm|cm)\b", ""),
-    (r"\b(no)\s+{W}\s+of\s+(?:an?\s+|the\s+)?", r"\1 "),
-    (r"\b(the|a|an)\s+{W}\s+of\s+(?:the\s+)?", r"\1 "),
-    (r"{W}", ""),
-    # markers whose kind stayed unknown: "woman with XXXX and vomiting" keeps its "with"
-    (r"\b(with|of|for)\s+{U}(?:\s*,\s*|\s+and\s+)(?=[a-z])", r"\1 "),
-    (r"\b(?:at|from|on|of|to|by|with|in|for)\s+{U}", ""),
-    (r"{X}", ""),
-)
-
-
-def _when_phrase(m: regex.Match[str], single: str, several: str) -> str:
-    return several if m.group(0).count(PLACEHOLDER["date"]) > 1 else single
-
-
-def _neutral_age(m: regex.Match[str]) -> str:
-    return f"{m.group(1)}n adult" if m.group(1) else "adult"
-
-
-#: Rewrites for ``neutral``: category words in place of the value; kinds without a sensible
-#: category word (times, numbers, unresolved markers) then go through the remove frames.
-_NEUTRAL_FRAMES: tuple[tuple[str, Replacement], ...] = (
-    (r"\b(referring\s+(?:physician|clinician|provider)),?\s+{N}(?:\s+{N})*", r"\1"),
-    (r"\bby\s+(?:(?:Dr|Drs|Prof)\.?\s+)?{N}(?:\s+{N})*(?:\s*,\s*(?:MD|DO)\b)?", "by the radiologist"),
-    (r"\b(?:Dr|Drs|Prof)\.?\s+{N}(?:\s+{N})*(?:\s*,\s*(?:MD|DO)\b)?", "the referring clinician"),
-    (r"\b(?:Mr|Mrs|Ms|Miss)\.?\s+{N}(?:\s+{N})*", "the patient"),
-    (r"^{N}(?:\s+{N})*(?=\s+(?:is|was|has|had|presents|presented|reports)\b)", "the patient"),
-    (r"{N}(?:\s+{N})*\s*,\s*(?:RN|NP)\b", "the nurse"),
-    (r"{N}(?:\s+{N})*", "the referring clinician"),
-    (r"(?:\b(a|A)n?\s+)?{A}\s?[ -]?(?:years?|yrs?)[ -]?old\b", _neutral_age),
-    (r"{A}\s?(?:y/?o|yo|y\.o\.)(?![a-z])", "adult"),
-    (r"{A}\s?(M|F)\b", lambda m: "adult " + _sex(m)),
-    (r"\bthe\s+{P}", "the outside hospital"),
-    (r"{P}", "an outside hospital"),
-    (r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{DATES}", ""),
-    (r"\bthan\s+(?:on|in|at)\s+{DATES}", "than on the prior study"),
-    (r"\b(?:the\s+)?(?:study|exam|examination|radiograph|film)\s+(?:of|from|dated|on)\s+{DATES}",
-     lambda m: _when_phrase(m, "the prior study", "the prior studies")),
-    (r"\bdated\s+{DATES}", lambda m: "from " + _when_phrase(m, "a prior study", "prior studies")),
-    (r"\bon\s+{DATES}", "on an earlier date"),
-    (r"\b(since|from|of|to|with|through)\s+(?:the\s+)?{DATES}",
-     lambda m: f"{m.group(1)} " + _when_phrase(m, "a prior study", "prior studies")),
-    (r"^\s*{DATES}", lambda m: _when_phrase(m, "a prior study", "prior studies")),
-    (r"(?<=\w)\s+{DATES}", lambda m: " from " + _when_phrase(m, "a prior study", "prior studies")),
-)
-
-_PH_CHARS = frozenset(PLACEHOLDER.values())
-Frame = tuple[frozenset[str], regex.Pattern[str], Replacement]
-
-
-def _frames(table: Sequence[tuple[str, Replacement]]) -> tuple[Frame, ...]:
-    """Compile a frame table; each frame notes the placeholders it needs, so others are skipped."""
-    out = []
-    for pattern, repl in table:
-        compiled = compile_frame(pattern)
-        needs = _PH_CHARS if ANY_PLACEHOLDER in compiled.pattern else frozenset(c for c in compiled.pattern if c in _PH_CHARS)
-        out.append((needs, compiled, repl))
-    return tuple(out)
-
-
-_REMOVE = _frames(_REMOVE_FRAMES)
-_NEUTRAL = _frames(_NEUTRAL_FRAMES)
+_REMOVE = compile_table(REMOVE_FRAMES)
+_NEUTRAL = compile_table(NEUTRAL_FRAMES)
+_BOTH = _NEUTRAL + _REMOVE
 
 #: Sentences about who was told what and when carry no image content once names, times and
 #: dates go; with a trace in them, ``remove`` drops them (clause by clause where ``;`` splits).
@@ -161,61 +45,6 @@ _FRAME_WORDS = frozenset(
 )
 _WORD = regex.compile(r"[A-Za-z]+")
 
-#: Clean-ups after deletions: (substrings that must be present for the rule to apply, pattern,
-#: replacement). The trigger check is a cheap ``in`` test that skips most rules for most sentences.
-_TIDY: tuple[tuple[tuple[str, ...], regex.Pattern[str], str], ...] = tuple(
-    (triggers, regex.compile(p, regex.IGNORECASE), r) for triggers, p, r in (
-        (("(", "["), r"\(\s*\)|\[\s*\]", ""),
-        (("(",), r"\(\s+", "("),
-        ((")",), r"\s+\)", ")"),
-        ((" .", " ,", " ;", " :", " !", " ?", "\t"), r"[ \t]+(?=[.,;:!?])", ""),
-        (("//",), r"\s*//\s*(?=[.,;:]|$)", ""),
-        ((",",), r",\s*,", ","),
-        ((",", ";"), r"[,;]\s*(?=[.;:!?]|$)", ""),
-        ((":",), r":\s*(?=[.,;]|$)", ""),
-        ((".",), r"(?<=\.)[ \t]*\.(?!\.)", ""),
-        ((".",), r"(?<![ap]\.m|\.\w)\.[ \t]*,", "."),
-        ((" ",), r"\b(?:with|of|to|from|by|at|on|in|since)\s+(?=(?:for|with|of|to|from|by|at|on|in|and|since)\b)", ""),
-        (("adult", "outside", "earlier"), r"\b(a)(\s+)(?=(?:adult|outside|earlier)\b)", r"\1n\2"),
-        (("  ", "\t"), r"[ \t]{2,}", " "),
-        (("\n",), r"[ \t]*\n[ \t\n]*", "\n"),
-    ))
-#: Words that cannot end a clause: a deletion that leaves one before punctuation takes it too.
-_CLAUSE_ENDERS = frozenset("to from of on since at with by and or the a an dated in through for than via per as".split())
-_TITLES = frozenset("Dr. Drs. Mr. Mrs. Ms. Miss. Prof.".split())
-_STOPS = regex.compile(r"[,.;:!?)]")
-_LEADING_JUNK = regex.compile(r"[\s,;:./-]+")
-
-
-def _tidy(sentence: str) -> str:
-    """Remove what deletions leave behind: doubled spaces and punctuation, bare prepositions."""
-    for _ in range(3):
-        before = sentence
-        if (junk := _LEADING_JUNK.match(sentence)) is not None:
-            sentence = sentence[junk.end():]
-        for triggers, pattern, repl in _TIDY:
-            if any(t in sentence for t in triggers):
-                sentence = pattern.sub(repl, sentence)
-        sentence = _drop_clause_enders(sentence)
-        if sentence == before:
-            break
-    return sentence.strip()
-
-
-def _drop_clause_enders(sentence: str) -> str:
-    """Drop prepositions, articles and titles left right before punctuation or the end."""
-    stops = [m.start() for m in _STOPS.finditer(sentence) if not sentence[m.end():m.end() + 1].isalnum()]
-    stops.append(len(sentence))
-    for stop in reversed(stops):
-        while True:
-            head = sentence[:stop].rstrip()
-            cut = max(head.rfind(" "), head.rfind("\n")) + 1
-            word = head[cut:]
-            if not word or (word.lower() not in _CLAUSE_ENDERS and word not in _TITLES):
-                break
-            sentence = head[:cut].rstrip() + sentence[stop:]
-            stop = len(head[:cut].rstrip())
-    return sentence
 
 
 def content_free(sentence: str) -> bool:
@@ -224,6 +53,25 @@ def content_free(sentence: str) -> bool:
 
 _LEAD_IN = regex.compile(r"((?:[A-Z][A-Za-z ]{0,20}:\s+)?)([a-z])")
 _CLAUSES = regex.compile(r"\s*;\s*")
+
+ADMINISTRATIVE_CLAUSES = Rewrite(
+    "administrative clauses", "under `remove`, a clause about who was told what and when goes whole",
+    "once names, times and dates go it carries no image content, only residue (`discussed with by at .`)",
+    (Example("remove", "Findings discussed with Dr. ___; the effusion is smaller.", "The effusion is smaller."),))
+CONTENT_FREE = Rewrite(
+    "nothing left to say", "a sentence left with only frame words (`Comparison is made.`) goes",
+    "such a sentence said nothing but what its traces held",
+    (Example("remove", "Cough. Accession number ___.", "Cough."),))
+CAPITALIZED = Rewrite(
+    "capital kept", "the repaired sentence starts with a capital where the original did, also after a lead-in",
+    "a deletion at the start leaves a lower-case word first",
+    (Example("remove", "Compared to ___: the effusion is smaller.", "The effusion is smaller."),))
+STOP_KEPT = Rewrite(
+    "final stop kept", "the original's final `.`, `!` or `?` comes back when a deletion took it",
+    "a deletion that took the sentence's last words took its stop too",
+    (Example("remove", "No change since ___ at ___:45 p.m.", "No change."),))
+#: The steps of :func:`repair` that are code, not a table.
+STEPS = (TIME_CLUSTER, ADMINISTRATIVE_CLAUSES, CONTENT_FREE, CAPITALIZED, STOP_KEPT)
 
 
 def _capitalize(sentence: str) -> str:
@@ -234,9 +82,21 @@ def _capitalize(sentence: str) -> str:
     return m.group(1) + m.group(2).upper() + sentence[m.end():]
 
 
-@lru_cache(maxsize=1 << 15)
+class Repair(NamedTuple):
+    """A repaired sentence (empty: drop it) and the names of the rewrites that made it, in order."""
+
+    text: str
+    fired: tuple[str, ...]
+
+
 def repair_sentence(sentence: str, neutral: bool = False) -> str:
-    """Rewrite one sentence whose traces stand as placeholders; an empty result means drop it.
+    """Rewrite one sentence whose traces stand as placeholders; an empty result means drop it."""
+    return repair(sentence, neutral).text
+
+
+@lru_cache(maxsize=1 << 15)
+def repair(sentence: str, neutral: bool = False) -> Repair:
+    """Rewrite one sentence whose traces stand as placeholders, naming the rewrites applied.
 
     A pure function of its arguments, and cached: reports repeat their sentences (that is
     why models memorize them), so the same placeholder sentence comes back again and again.
@@ -247,29 +107,38 @@ def repair_sentence(sentence: str, neutral: bool = False) -> str:
     its kind's placeholder character. The result keeps the sentence's capitalisation and final
     punctuation; whether it may stand is for :func:`judge` to say.
     """
-    original = sentence
-    work = _TIME_CLUSTER.sub(PLACEHOLDER["time"], sentence)
-    if not neutral and not _PH_CHARS.isdisjoint(work) and ADMINISTRATIVE.search(work):
+    fired: list[str] = []
+    work = _TIME.sub(PLACEHOLDER["time"], sentence)
+    if work != sentence:
+        fired.append(TIME_CLUSTER.name)
+    if not neutral and not PLACEHOLDER_CHARS.isdisjoint(work) and ADMINISTRATIVE.search(work):
         kept = [c for c in _CLAUSES.split(work) if not (ADMINISTRATIVE.search(c) or not c.strip())]
+        fired.append(ADMINISTRATIVE_CLAUSES.name)
         if not kept:
-            return ""
+            return Repair("", tuple(fired))
         work = "; ".join(kept)
-    present = _PH_CHARS.intersection(work)
-    for needs, pattern, repl in (_NEUTRAL + _REMOVE) if neutral else _REMOVE:
+    present = PLACEHOLDER_CHARS.intersection(work)
+    for name, needs, pattern, replacement in _BOTH if neutral else _REMOVE:
         if not present:
             break
         if needs.isdisjoint(present):
             continue
-        work, n = pattern.subn(repl, work)
+        work, n = pattern.subn(replacement, work)
         if n:
-            present = _PH_CHARS.intersection(work)
-    work = _tidy(work)
+            fired.append(name)
+            present = PLACEHOLDER_CHARS.intersection(work)
+    work = tidy(work, fired)
     if not work or content_free(work):
-        return ""
-    first = original.lstrip()[:1]
+        fired.append(CONTENT_FREE.name)
+        return Repair("", tuple(fired))
+    first = sentence.lstrip()[:1]
     if first.isupper() or first in KIND_OF_PLACEHOLDER or not first.isalpha():
-        work = _capitalize(work)
-    end = original.rstrip()[-1:]
+        capital = _capitalize(work)
+        if capital != work:
+            fired.append(CAPITALIZED.name)
+            work = capital
+    end = sentence.rstrip()[-1:]
     if end in ".!?" and work[-1] not in ".!?":
         work = work.rstrip(":;,") + end
-    return work
+        fired.append(STOP_KEPT.name)
+    return Repair(work, tuple(fired))

@@ -32,14 +32,15 @@ import regex
 
 from deidlint import meaning
 from deidlint.engine import Scanner
-from deidlint.fix.frames import CONJUNCT_MODIFIERS
+from deidlint.fix.remove_frames import CONJUNCT_MODIFIERS
 
 
 class Flaw(NamedTuple):
-    """A grammatical flaw a deletion can leave: a pattern; repairs (original, repaired) it must
-    flag; sentences it must pass."""
+    """A grammatical flaw a deletion can leave: why it is one, a pattern; repairs (original,
+    repaired) it must flag; sentences it must pass."""
 
     name: str
+    why: str
     pattern: str
     flags: tuple[tuple[str, str], ...]
     passes: tuple[str, ...]
@@ -47,21 +48,25 @@ class Flaw(NamedTuple):
 
 #: Flaws judged on the repaired sentence; one the original already had is not the repair's.
 FLAWS: tuple[Flaw, ...] = (
-    Flaw("subject lost", r"^[\W\d]*(?:(?i:however|also|then|again),?\s+)?(?i:is|are|was|were|appears?|remains?|"
+    Flaw("subject lost", "the marker was the subject: a verb or a conjunction opens what is left",
+         r"^[\W\d]*(?:(?i:however|also|then|again),?\s+)?(?i:is|are|was|were|appears?|remains?|"
                          r"measures?|represents?|reflects?|demonstrates?|shows?|and|or|but|nor)\b",
          (("XXXX are unremarkable bilaterally.", "Are unremarkable bilaterally."),
           ("XXXX XXXX and lateral views were obtained today.", "And lateral views were obtained today."),
           ("However, XXXX is recommended.", "However, is recommended.")),
          ("The lungs are normal.", "Andersen catheter in place.")),
-    Flaw("complement lost", r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
+    Flaw("complement lost", "the marker was what the verb said of its subject",
+         r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
                             r"[ \t]*(?:[.,;:!?]|$)",
          (("Overall, lung volumes are XXXX.", "Overall, lung volumes are."),
           ("The tube remains in XXXX.", "The tube remains.")),
          ("Lung volumes are low today.", "No effusion is seen.")),
-    Flaw("coordination broken", r"\b(?i:and|or)[ \t]*(?:[,.;:!?]|$|(?i:and|or|is|are|was|were|appears?|remains?)\b)",
+    Flaw("coordination broken", "the marker was a conjunct: `and` joins nothing",
+         r"\b(?i:and|or)[ \t]*(?:[,.;:!?]|$|(?i:and|or|is|are|was|were|appears?|remains?)\b)",
          (("The pulmonary vessels and XXXX are unremarkable.", "The pulmonary vessels and are unremarkable."),),
          ("The heart and lungs are normal.", "No effusion or pneumothorax is seen today.")),
-    Flaw("object lost", r"\b(?i:recommend(?:s|ed)?|consider|evaluate|rule out|r/o|status post|s/p|history of|"
+    Flaw("object lost", "the marker was what was recommended, ruled out or consistent with",
+         r"\b(?i:recommend(?:s|ed)?|consider|evaluate|rule out|r/o|status post|s/p|history of|"
                         r"secondary to|due to|consistent with|compatible with|suggestive of|concerning for)"
                         r"[ \t]*(?:[.,;:!?]|$)",
          (("We recommend XXXX.", "We recommend."), ("Consider XXXX.", "Consider.")),
@@ -78,6 +83,7 @@ class Slot(NamedTuple):
     """
 
     name: str
+    why: str
     left: str | None
     right: str | None
     fill: str | None
@@ -98,34 +104,35 @@ _AFTER_SUBJECT = (r"is|are|was|were|has|have|appears?|remains?|identified|seen|n
 #: Slots where deleting a marker cannot keep the sentence's meaning or grammar, whatever it hid: a
 #: hedge or a negation, a head noun, a verb. In the examples, ``XXXX`` is the marker judged.
 SLOTS: tuple[Slot, ...] = (
-    Slot("interpretation verb", None,
+    Slot("interpretation verb", "the marker stands where `likely` stood: the corpus never spells it", None,
          r"\s+(?:(?:most\s+)?(?:likely|probably|possibly)\s+)?(?:represents?|representing|reflects?|reflecting|"
          r"indicates?|indicating|suggests?|suggesting|signif(?:y|ies|ying)|"
          r"(?:is|are)\s+(?:consistent|compatible|related|secondary|due|suspicious|concerning))\b",
          "likely", ("XXXX represents atelectasis.", "Opacity, XXXX reflects scarring.",
                     "Right lower lobe XXXX representing hemorrhage."),
          ("The XXXX are unremarkable today.", "Heart size is XXXX.")),
-    Slot("less or more likely", r"\b(?i:less|more)\s+$", None, "likely",
+    Slot("less or more likely", "`less XXXX` is `less likely`", r"\b(?i:less|more)\s+$", None, "likely",
          ("Infiltrate is less XXXX but not excluded.",), ("Heart size is XXXX.",)),
-    Slot("diagnosis after a comma", r",\s*$",
+    Slot("diagnosis after a comma", "`opacity, XXXX scarring` hedges the diagnosis", r",\s*$",
          r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|basilar|subsegmental)\s+)*(?:atelectasis|"
          r"scarring|fibrosis|effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|"
          r"aspiration|emphysema|COPD)\b",
          "likely", ("Opacity unchanged, XXXX scarring.", "Blunting of the angle, XXXX a small effusion.",
                     "Basilar opacity, XXXX subsegmental atelectasis."),
          ("No effusion, XXXX, or pneumothorax.",)),
-    Slot("negated prefix", r"(?i:\bnon|\bun)-$", None, None,
+    Slot("negated prefix", "`non-XXXX` hid a negated word (`non-smoker`)", r"(?i:\bnon|\bun)-$", None, None,
          ("Non-XXXX fracture.",), ("Swan-XXXX catheter.",)),
-    Slot("before a change word", r"(?<!\b(?i:no|without|little|minimal|slight|significant)\s{1,3})$",
+    Slot("before a change word", "`XXXX change` may be `no change`",
+         r"(?<!\b(?i:no|without|little|minimal|slight|significant)\s{1,3})$",
          r"\s+(?:interval\s+)?(?:change|changes|changed)\b", None,
-         ("IMPRESSION: XXXX change.", "XXXX interval change in the effusion."),
+         ("IMPRESSION: XXXX change in the nodule.", "XXXX interval change in the effusion."),
          ("No XXXX change.",)),
-    Slot("after an auxiliary", r"\b(?i:has|have|had|not|been)\s+$", None, None,
+    Slot("after an auxiliary", "the marker was the verb: `has not XXXX`", r"\b(?i:has|have|had|not|been)\s+$", None, None,
          ("The effusion has not XXXX since the prior.", "The heart and lungs have XXXX in the interval."),
          ("The lungs are XXXX clear.",)),
-    Slot("verb before 'of'", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
+    Slot("verb before 'of'", "`Note is XXXX of` lost its verb (`made`)", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
          ("Note is XXXX of a closure device.",), ("The heart is XXXX enlarged.",)),
-    Slot("head noun", rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z][A-Za-z-]+\s+"
+    Slot("head noun", "the marker was the noun its modifiers describe", rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z][A-Za-z-]+\s+"
                       rf"(?<!(?:\band|\bor|,)\s+{CONJUNCT_MODIFIERS}\s+)$",
          rf"(?=\s*[.,;:!?)]|\s*$|\s+(?:{_AFTER_SUBJECT})\b)", None,
          ("Persistent productive XXXX.", "Calcified hilar XXXX noted.", "Evidence of remote XXXX, unchanged.",

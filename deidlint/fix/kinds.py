@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import regex
 
@@ -48,55 +49,92 @@ def compile_frame(pattern: str, flags: int = regex.IGNORECASE) -> regex.Pattern[
 
 # -- kinds: what a generic marker hid -----------------------------------------------------------
 
-#: Words inside a tag (``<PERSON>``, ``{{DATE}}``, ``[**Hospital1 18**]``) that give its kind.
-_TAG_WORDS: tuple[tuple[str, str], ...] = (
-    ("age", r"\bAGE\b"),
-    ("time", r"\bTIME\b(?!_)"),
-    ("date", r"DATE|\bDAY\b|MONTH|YEAR|HOLIDAY"),
-    ("phone", r"PHONE|TELEPHONE|\bFAX\b|PAGER"),
-    ("id", r"E-?MAIL|\bURL\b|\bIP_|\bID\b|MRN|SSN|ACCESSION|NUMBER|LICEN[CS]E|ACCOUNT|PASSPORT|IBAN|CREDIT|"
-           r"CRYPTO|\bNHS\b|ITIN|\bSERIAL\b|\bCLIP\b"),
-    ("place", r"LOCATION|HOSPITAL|ADDRESS|ORGANI[SZ]ATION|COMPANY|\bCITY\b|\bSTATE\b|COUNTRY|\bZIP|"
-              r"STREET|\bWARD\b|UNIVERSITY|COLLEGE"),
-    ("name", r"NAME|PERSON|DOCTOR|PATIENT|PHYSICIAN|\bSTAFF\b|INITIAL|LASTNAME|FIRSTNAME"),
-    ("word", r"\bNRP\b"),
+class Cue(NamedTuple):
+    """A context cue for a marker's kind: the kind, where it looks, what it looks for, why, and
+    examples (a text whose one marker this cue decides). ``left1``/``left2`` are the last one or two
+    words before the marker (lower case), ``right1`` the first word after it, as space-separated
+    choices (``|`` for two-word ones); ``left``/``right`` are patterns for what is glued to the
+    marker (``___:53``, ``Swan-___``, ``___-year-old``); ``tag`` is a pattern for a tag's own words
+    (``<PERSON>``)."""
+
+    name: str
+    kind: str
+    where: str
+    cue: str
+    why: str
+    examples: tuple[str, ...]
+
+
+#: Words inside a tag (``<PERSON>``, ``{{DATE}}``, ``[**Hospital1 18**]``) that give its kind, tried in order.
+TAG_WORDS: tuple[Cue, ...] = (
+    Cue("age tag", "age", "tag", r"\bAGE\b", "the tag names its kind", ("Patient <AGE> with cough.",)),
+    Cue("time tag", "time", "tag", r"\bTIME\b(?!_)", "the tag names its kind", ("Seen at {{TIME}} today.",)),
+    Cue("date tag", "date", "tag", r"DATE|\bDAY\b|MONTH|YEAR|HOLIDAY", "the tag names its kind",
+        ("Compared with <DATE_TIME>.", "Seen {{DATE}} today.")),
+    Cue("phone tag", "phone", "tag", r"PHONE|TELEPHONE|\bFAX\b|PAGER", "the tag names its kind",
+        ("Call <PHONE_NUMBER> with questions.",)),
+    Cue("id tag", "id", "tag", r"E-?MAIL|\bURL\b|\bIP_|\bID\b|MRN|SSN|ACCESSION|NUMBER|LICEN[CS]E|ACCOUNT|PASSPORT|"
+        r"IBAN|CREDIT|CRYPTO|\bNHS\b|ITIN|\bSERIAL\b|\bCLIP\b", "the tag names its kind",
+        ("Sent to <EMAIL_ADDRESS> today.", "Record <<MRN>> on file.")),
+    Cue("place tag", "place", "tag", r"LOCATION|HOSPITAL|ADDRESS|ORGANI[SZ]ATION|COMPANY|\bCITY\b|\bSTATE\b|COUNTRY|"
+        r"\bZIP|STREET|\bWARD\b|UNIVERSITY|COLLEGE", "the tag names its kind", ("Transferred from <LOCATION>.",)),
+    Cue("name tag", "name", "tag", r"NAME|PERSON|DOCTOR|PATIENT|PHYSICIAN|\bSTAFF\b|INITIAL|LASTNAME|FIRSTNAME",
+        "the tag names its kind", ("Findings were paged to <PERSON>.", "Seen by {{NAME}} today.")),
+    Cue("nationality tag", "word", "tag", r"\bNRP\b",
+        "Presidio's nationality, religion or political group is an ordinary word, no identifier",
+        ("An <NRP> woman with cough.",)),
 )
-_TAG_KIND = [(kind, regex.compile(p, regex.IGNORECASE)) for kind, p in _TAG_WORDS]
+_TAG_KIND = [(cue, regex.compile(cue.cue, regex.IGNORECASE)) for cue in TAG_WORDS]
 _HAS_TAG_WORD = regex.compile(r"[A-Za-z]{2,}")
 
 #: A device noun after a marker makes it a device's name (Swan-Ganz, Dobhoff, Port-A-Cath).
 _DEVICE = r"\s+(?:catheter|tube|line|filter|valve|drain)\b"
+DEVICE_TAG = Cue("device after a tag", "word", "right", _DEVICE,
+                 "an eponym the scrubber took, whatever a generic tag says", ("The <PERSON> catheter is in place.",))
 
-#: Context cues, tried in order: (kind, where, cue). ``left1``/``left2`` are the last one or two
-#: words before the marker (lower case), ``right1`` the first word after it; ``left``/``right``
-#: are patterns for what is glued to the marker (``___:53``, ``Swan-___``, ``___-year-old``).
-_CUES: tuple[tuple[str, str, str], ...] = (
-    ("age", "right", r"[ -]?(?:years?\b|yrs?\b|y/?o\b|yo\b|-?y\.o\.)|[ -]?[MF]\b(?![.'-])"),
-    ("age", "left1", "age aged age: aged:"),
-    ("time", "right", r"\s?[:.]\s?(?:\d|\ufdd2)|\s*(?:[ap]\.?\s?m\b|hours?\b|hrs?\b|h\b)"),
-    ("time", "left", r"\d\s?[:.]\s?$|:$"),
-    ("id", "left1", "accession clip mrn record order pager beeper serial number no. # #: number: (pager"),
-    ("phone", "left1", "phone telephone tel tel. fax cell ext ext. extension phone: telephone: fax:"),
-    ("word", "left", r"[A-Za-z]-$"),
-    ("word", "right", rf"-[A-Za-z]|\s*(?:mm|cm)\b|{_DEVICE}"),
-    ("name", "left1", "dr dr. drs drs. mr mr. mrs mrs. ms ms. miss prof prof. nurse"),
-    ("name", "right", r"\s*,?\s*(?:RN|MD|NP|PA-C|DO|PhD|M\.D\.)\b|\s+(?:was|were|has been)\s+"
-                      r"(?:paged|notified|called|informed|contacted|made aware)"),
-    ("place", "left2", "transferred from|transfer from|admitted from|presenting from|presented from|"
-                       "transferred to|admitted to"),
-    ("place", "right1", "hospital clinic emergency ed icu rehab facility dated"),
-    ("date", "left1", "since dated from through until before after comparison comparison: radiograph "
-                      "radiographs studies ct x-ray recently"),
-    ("date", "left2", "than on|prior to|compared to|compared with|comparison to|comparison with|study of|exam of"),
-    ("date", "right", r"\s+(?:through|thru)\s|\s*,\s*(?:\d{4}|\ufdd1)\b"),
-    ("name", "left2", "discussed with|spoke with|spoken with|conveyed to|communicated to|telephoned to|"
-                      "e-mailed to|emailed to"),
-    ("name", "left1", "called paged notified informed"),
-    ("word", "left1", "the no a an pulmonary"),
+#: Context cues, tried in order (the first that applies decides). The words of one cue are
+#: not repeated in a later one of the same place: the earlier would always win.
+CUES: tuple[Cue, ...] = (
+    Cue("age glued right", "age", "right", r"[ -]?(?:years?\b|yrs?\b|y/?o\b|yo\b|-?y\.o\.)|[ -]?[MF]\b(?![.'-])",
+        "an age reads as one whatever a tag says",
+        ("A [REDACTED]-year-old man with cough.", "[REDACTED] yo woman.", "[REDACTED]M with pain.")),
+    Cue("time glued right", "time", "right", r"\s?[:.]\s?(?:\d|\ufdd2)|\s*(?:[ap]\.?\s?m\b|hours?\b|hrs?\b|h\b)",
+        "minutes, a.m. or hours after it", ("Paged at [REDACTED]:45.", "Seen at [REDACTED] p.m. today.")),
+    Cue("time glued left", "time", "left", r"\d\s?[:.]\s?$|:$", "an hour before it", ("Paged at 9:[REDACTED] today.",)),
+    Cue("number label", "id", "left1", "accession clip mrn record order pager beeper serial number no. # #: number: (pager",
+        "a label says what follows", ("Accession ___ was reviewed.", "Call pager ___ with results.")),
+    Cue("phone label", "phone", "left1", "phone telephone tel tel. fax cell ext ext. extension phone: telephone: fax:",
+        "a label says what follows", ("Reached by phone ___ today.",)),
+    Cue("word glued left", "word", "left", r"[A-Za-z]-$", "half of a compound word (Swan-Ganz, x-ray)",
+        ("PA and lateral x-[REDACTED].",)),
+    Cue("word glued right", "word", "right", rf"-[A-Za-z]|\s*(?:mm|cm)\b|{_DEVICE}",
+        "a compound's other half, a unit or a device noun follows",
+        ("Tip of [REDACTED]-Ganz catheter in the SVC.", "Left [REDACTED] mm nodule.")),
+    Cue("title", "name", "left1", "dr dr. drs drs. mr mr. mrs mrs. ms ms. miss prof prof. nurse",
+        "a title names a person", ("Dr. ___ agreed.",)),
+    Cue("degree or paging after", "name", "right", r"\s*,?\s*(?:RN|MD|NP|PA-C|DO|PhD|M\.D\.)\b|\s+(?:was|were|has been)"
+        r"\s+(?:paged|notified|called|informed|contacted|made aware)", "who holds a degree or was told is a person",
+        ("Seen by ___, MD today.", "Then ___ was paged.")),
+    Cue("transfer", "place", "left2", "transferred from|transfer from|admitted from|presenting from|presented from|"
+        "transferred to|admitted to", "one is transferred between places", ("Patient transferred from ___ today.",)),
+    Cue("place noun after", "place", "right1", "hospital clinic emergency ed icu rehab facility dated",
+        "a place's kind follows its name", ("Seen at ___ hospital today.",)),
+    Cue("date word before", "date", "left1", "since dated from through until before after comparison comparison: "
+        "radiograph radiographs studies ct x-ray recently", "a study or a span of time is dated",
+        ("Unchanged since ___.", "Radiograph ___ was reviewed.")),
+    Cue("date phrase before", "date", "left2", "than on|prior to|compared to|compared with|comparison to|"
+        "comparison with|study of|exam of", "a comparison names its date", ("Compared to ___, no change.",)),
+    Cue("date list after", "date", "right", r"\s+(?:through|thru)\s|\s*,\s*(?:\d{4}|\ufdd1)\b",
+        "a span or a day and its year", ("Series ___ through 2001.", "Seen ___, 2004 and again.")),
+    Cue("told", "name", "left2", "discussed with|spoke with|spoken with|conveyed to|communicated to|telephoned to|"
+        "e-mailed to|emailed to", "the one told is a person", ("Findings discussed with ___ today.",)),
+    Cue("paged", "name", "left1", "called paged notified informed", "the one told is a person",
+        ("Findings called ___ today.",)),
+    Cue("determiner before", "word", "left1", "the no a an pulmonary",
+        "a determiner or a modifier heads a noun phrase: the marker is its ordinary noun", ("The XXXX are clear.",)),
     # Not "with", "of", "to", "and", "by", "at": a value after them is as often clinical ("female
     # with XXXX", "history of XXXX"), so their markers stay of unknown kind and get no value.
-    ("date", "left1", "on"),
-    ("time", "left1", "@"),
+    Cue("on", "date", "left1", "on", "what a report's sentence is `on` is a day", ("Seen on ___ today.",)),
 )
 
 
@@ -106,44 +144,45 @@ class _CueTable:
     alternation in rank order (its first matching branch is the best right cue, found in one
     call), and those on the left are tried only when they outrank the best cue so far."""
 
-    def __init__(self, cues: Sequence[tuple[str, str, str]]) -> None:
-        self.words: dict[str, dict[str, tuple[int, str]]] = {"left1": {}, "left2": {}, "right1": {}}
-        self.kinds = [kind for kind, _, _ in cues]
-        self.left: list[tuple[int, str, re.Pattern[str]]] = []
+    def __init__(self, cues: Sequence[Cue]) -> None:
+        self.cues = tuple(cues)
+        self.words: dict[str, dict[str, int]] = {"left1": {}, "left2": {}, "right1": {}}
+        self.left: list[tuple[int, re.Pattern[str]]] = []
         right = []
-        for rank, (kind, where, cue) in enumerate(cues):
-            if where == "right":  # ages are matched case-sensitively: "M" and "F" are sexes, "m" is metres
-                right.append(f"(?P<r{rank}>{'(?:' if kind == 'age' else '(?i:'}{cue}))")
-            elif where == "left":
-                self.left.append((rank, kind, re.compile(cue)))
+        for rank, cue in enumerate(cues):
+            if cue.where == "right":  # ages are matched case-sensitively: "M" and "F" are sexes, "m" is metres
+                right.append(f"(?P<r{rank}>{'(?:' if cue.kind == 'age' else '(?i:'}{cue.cue}))")
+            elif cue.where == "left":
+                self.left.append((rank, re.compile(cue.cue)))
             else:
-                table = self.words[where]
-                for word in cue.split("|") if where == "left2" else cue.split():
-                    table.setdefault(word, (rank, kind))
+                table = self.words[cue.where]
+                for word in cue.cue.split("|") if cue.where == "left2" else cue.cue.split():
+                    table.setdefault(word, rank)
         self.right = re.compile("|".join(right))
 
-    def kind(self, left: str, right: str) -> str:
+    def rank(self, left: str, right: str) -> int:
+        """The index of the cue that decides, or ``len(cues)`` when none applies."""
         words = left.split() if left[-1:].isspace() else left.split()[:-1]
         after = right.split(None, 1) if right[:1].isspace() else ()
-        miss = (len(_CUES), "unknown")
-        rank, kind = min(self.words["left1"].get(words[-1].lower() if words else "", miss),
-                         self.words["left2"].get(" ".join(words[-2:]).lower(), miss),
-                         self.words["right1"].get(after[0].lower().rstrip(".,;:") if after else "", miss))
+        miss = len(self.cues)
+        rank = min(self.words["left1"].get(words[-1].lower() if words else "", miss),
+                   self.words["left2"].get(" ".join(words[-2:]).lower(), miss),
+                   self.words["right1"].get(after[0].lower().rstrip(".,;:") if after else "", miss))
         glued = self.right.match(right)  # every alternative is a named group: a match has a lastgroup
         if glued is not None and int(glued.lastgroup[1:]) < rank:  # type: ignore[index]
             rank = int(glued.lastgroup[1:])  # type: ignore[index]
-            kind = self.kinds[rank]
-        for cue_rank, cue_kind, pattern in self.left:  # left cues end at the marker: look at the last characters
+        for cue_rank, pattern in self.left:  # left cues end at the marker: look at the last characters
             if cue_rank >= rank:
                 break
             if pattern.search(left, max(0, len(left) - 4)) is not None:
-                return cue_kind
-        return kind
+                return cue_rank
+        return rank
 
 
-_CUE_TABLE = _CueTable(_CUES)
+_CUE_TABLE = _CueTable(CUES)
 #: An age reads as one whatever a tag says (``<DATE_TIME> year old``).
-_AGE_AFTER = re.compile(next(cue for kind, where, cue in _CUES if (kind, where) == ("age", "right")))
+_AGE_CUE = CUES[0]
+_AGE_AFTER = re.compile(_AGE_CUE.cue)
 _DEVICE_AFTER = re.compile(_DEVICE)
 #: How far around a marker the cues look.
 _LEFT_CHARS, _RIGHT_CHARS = 40, 32
@@ -153,20 +192,26 @@ _JOINS = regex.compile(r"(?:\s*,?\s*|\s+(?:and|through|to|at)\s+)", regex.IGNORE
 
 def classify(text: str, match: Match) -> str:
     """The kind a marker hid: the rule's own kind, else its tag's words, else the context cues."""
+    return explain(text, match)[0]
+
+
+def explain(text: str, match: Match) -> tuple[str, str]:
+    """The kind a marker hid and what decided it: ``rule``, a cue's name, or ``no cue``."""
     kind = match.rule.kind
     if kind != "unknown":
-        return kind
+        return kind, "rule"
     marker = text[match.start:match.end]
     right = text[match.end:match.end + _RIGHT_CHARS]
     if _AGE_AFTER.match(right):
-        return "age"
+        return "age", _AGE_CUE.name
     if _DEVICE_AFTER.match(right):
-        return "word"  # "the [**Doctor Last Name**] catheter": an eponym the scrubber took, whatever the tag says
+        return "word", DEVICE_TAG.name
     if marker != "XXXX" and _HAS_TAG_WORD.search(marker):
-        for tag_kind, pattern in _TAG_KIND:
+        for cue, pattern in _TAG_KIND:
             if pattern.search(marker):
-                return tag_kind
-    return _CUE_TABLE.kind(text[max(0, match.start - _LEFT_CHARS):match.start], right)
+                return cue.kind, cue.name
+    rank = _CUE_TABLE.rank(text[max(0, match.start - _LEFT_CHARS):match.start], right)
+    return (CUES[rank].kind, CUES[rank].name) if rank < len(CUES) else ("unknown", "no cue")
 
 
 def kinds_of(text: str, matches: Sequence[Match]) -> list[str]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from datetime import date
+from typing import NamedTuple
 
 import regex
 
@@ -34,6 +37,135 @@ _DATE_SHAPE = regex.compile(r"(?P<year>\d{4})|(?P<md>\d{1,2}-\d{1,2})|(?P<ymd>\d
 _DATE_STYLES = ("{m:02d}/{d:02d}/{y}", "{m}/{d}/{y}", "{y}-{m:02d}-{d:02d}", "{month} {d}, {y}")
 
 
+class Form(NamedTuple):
+    """The form a surrogate takes, chosen by its kind and the marker's shape and context: what it
+    writes, why, and examples (a report and, as a regular expression, what ``fix --strategy
+    surrogate`` writes for it)."""
+
+    name: str
+    kind: str
+    does: str
+    why: str
+    examples: tuple[tuple[str, str], ...]
+    make: Callable[[Surrogates, str], str]
+
+
+def _minutes(s: Surrogates, marker: str) -> str:
+    return f"{s.r.randrange(60):02d}"
+
+
+def _hour(s: Surrogates, marker: str) -> str:
+    return str(s.r.randrange(1, 13))
+
+
+def _clock(s: Surrogates, marker: str) -> str:
+    r = s.r
+    return f"{r.randrange(1, 13)}:{r.randrange(0, 60, 5):02d} {r.choice(('a.m.', 'p.m.'))}"
+
+
+def _year(s: Surrogates, marker: str) -> str:
+    return str(s.next_day().year)
+
+
+def _month_day(s: Surrogates, marker: str) -> str:
+    d = s.next_day()
+    return f"{d.month}-{d.day}"
+
+
+def _full_date(s: Surrogates, marker: str) -> str:
+    d = s.next_day()
+    return f"{d.year}-{d.month:02d}-{d.day:02d}"
+
+
+def _styled_date(s: Surrogates, marker: str) -> str:
+    d = s.next_day()
+    return s.style.format(y=d.year, m=d.month, d=d.day, month=_MONTH_NAMES[d.month - 1])
+
+
+def _name(s: Surrogates, marker: str) -> str:
+    pool = _GIVEN_NAMES if "FIRST" in marker.upper() or "GIVEN" in marker.upper() else _SURNAMES
+    fresh = [n for n in pool if n not in s.used] or list(pool)
+    name = s.r.choice(fresh)
+    s.used.add(name)
+    return name
+
+
+def _age(s: Surrogates, marker: str) -> str:
+    return s.age
+
+
+def _place(s: Surrogates, marker: str) -> str:
+    return s.r.choice(_HOSPITALS)
+
+
+def _phone(s: Surrogates, marker: str) -> str:
+    return f"({s.r.randrange(201, 990)}) 555-01{s.r.randrange(100):02d}"
+
+
+def _email(s: Surrogates, marker: str) -> str:
+    return f"{s.r.choice(_GIVEN_NAMES).lower()}.{s.r.choice(_SURNAMES).lower()}@example.org"
+
+
+def _digits(s: Surrogates, marker: str) -> str:
+    digits = sum(c.isdigit() for c in marker) or 7
+    return str(s.r.randrange(10 ** (digits - 1), 10 ** digits))
+
+
+_TIME = r"\d{1,2}:\d{2} [ap]\.m\."
+FORMS: tuple[Form, ...] = (
+    Form("minutes", "time", "two digits", "the hour before the marker was kept: `9:___`",
+         (("Paged at 9:___ a.m. today.", r"Paged at 9:\d{2} a\.m\. today\."),), _minutes),
+    Form("hour", "time", "an hour, 1 to 12", "the minutes after the marker were kept: `___:45`",
+         (("Paged at ___:45 today.", r"Paged at \d{1,2}:45 today\."),), _hour),
+    Form("clock time", "time", "`4:25 p.m.`", "the whole time was scrubbed; a bare clock time, never `a.m. p.m.`",
+         (("Findings at {{TIME}} today.", rf"Findings at {_TIME} today\."),), _clock),
+    Form("year", "date", "a year", "a PhysioNet year tag (`[**2554**]`) held a year",
+         (("Surgery in [**2554**].", r"Surgery in \d{4}\."),), _year),
+    Form("month and day", "date", "`8-5`", "a PhysioNet partial date tag (`[**6-25**]`) held a month and day",
+         (("Seen on [**6-25**] today.", r"Seen on \d{1,2}-\d{1,2} today\."),), _month_day),
+    Form("full date", "date", "`2151-08-05`", "a PhysioNet full date or philter's `****-**-**` held one",
+         (("Seen on [**2151-8-5**] today.", r"Seen on \d{4}-\d{2}-\d{2} today\."),), _full_date),
+    Form("styled date", "date", "a date in the report's one style", "a marker that says nothing of its shape",
+         (("Unchanged since ___.", r"Unchanged since (?:\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2}|[A-Z][a-z]+ \d{1,2}, "
+           r"\d{4})\."),), _styled_date),
+    Form("age", "age", "one age per report, 24 to 89", "every age marker of a report is the patient's",
+         (("A ___-year-old man with cough.", r"A \d{2}-year-old man with cough\."),), _age),
+    Form("name", "name", "a surname, or a given name where the tag says so", "names not yet used in the report",
+         (("Dr. ___ agreed.", r"Dr\. [A-Z][a-z]+ agreed\."),), _name),
+    Form("place", "place", "an invented hospital", "a place of care is what reports name",
+         (("Transferred from ___ today.", r"Transferred from [A-Z][a-z]+ [A-Z][\w ]+ today\."),),
+         _place),
+    Form("phone", "phone", "a 555-01xx number", "the range reserved for fiction",
+         (("Reached by phone ___ today.", r"Reached by phone \(\d{3}\) 555-01\d{2} today\."),),
+         _phone),
+    Form("e-mail", "id", "an address at example.org", "a tag that names an e-mail address",
+         (("Sent to <EMAIL_ADDRESS> today.", r"Sent to [a-z]+\.[a-z]+@example\.org today\."),), _email),
+    Form("number", "id", "as many digits as the tag shows, else 7", "an identifier keeps its length",
+         (("Accession ___ was reviewed.", r"Accession \d{7} was reviewed\."),), _digits),
+)
+_FORM = {form.name: form for form in FORMS}
+#: The form of each kind whose marker says nothing more.
+_PLAIN = {"date": _FORM["styled date"], "time": _FORM["clock time"], "age": _FORM["age"], "name": _FORM["name"],
+          "place": _FORM["place"], "phone": _FORM["phone"]}
+
+
+def form_of(kind: str, marker: str, left: str, right: str) -> Form:
+    """The form of a surrogate for a *kind* of marker with ``left`` and ``right`` its three
+    characters of context on either side."""
+    if kind == "time":
+        if left[-1:] == ":" or (left[-1:] == "." and left[-2:-1].isdigit()):
+            return _FORM["minutes"]
+        if right[:1] in (":", "."):
+            return _FORM["hour"]
+    elif kind == "date":
+        shape = _DATE_SHAPE.fullmatch(marker.strip("[]* ")) or _DATE_SHAPE.fullmatch(marker)
+        if shape is not None:
+            return _FORM[{"year": "year", "md": "month and day"}.get(shape.lastgroup or "", "full date")]
+    elif kind not in _PLAIN:
+        return _FORM["e-mail"] if "MAIL" in marker.upper() else _FORM["number"]
+    return _PLAIN[kind]
+
+
 class Surrogates:
     """Fake values for one report: drawn from a generator seeded by (seed, report text).
 
@@ -51,51 +183,17 @@ class Surrogates:
         self.same: dict[tuple[str, str], str] = {}
         self.used: set[str] = set()
 
+    def next_day(self) -> date:
+        """A date later than the report's last one: dates rise in the order they appear."""
+        self.day += self.r.randrange(20, 400)
+        return date.fromordinal(self.day)
+
     def value(self, kind: str, marker: str, text: str, start: int, end: int) -> str:
         specific = any(c.isdigit() for c in marker) or "-" in marker.strip("{}[]<>*_X")
         if specific and (kind, marker) in self.same:
             return self.same[(kind, marker)]
-        value = self._draw(kind, marker, text, start, end)
+        form = form_of(kind, marker, text[max(0, start - 3):start], text[end:end + 3])
+        value = form.make(self, marker)
         if specific:
             self.same[(kind, marker)] = value
         return value
-
-    def _draw(self, kind: str, marker: str, text: str, start: int, end: int) -> str:
-        from datetime import date
-
-        r = self.r
-        left, right = text[max(0, start - 3):start], text[end:end + 3]
-        if kind == "time":
-            if left[-1:] == ":" or (left[-1:] == "." and left[-2:-1].isdigit()):
-                return f"{r.randrange(60):02d}"
-            if right[:1] in (":", "."):
-                return str(r.randrange(1, 13))
-            return f"{r.randrange(1, 13)}:{r.randrange(0, 60, 5):02d} {r.choice(('a.m.', 'p.m.'))}"
-        if kind == "date":
-            self.day += r.randrange(20, 400)
-            d = date.fromordinal(self.day)
-            body = marker.strip("[]* ")
-            shape = _DATE_SHAPE.fullmatch(body) or _DATE_SHAPE.fullmatch(marker)
-            if shape is not None and shape.lastgroup == "year":
-                return str(d.year)
-            if shape is not None and shape.lastgroup == "md":
-                return f"{d.month}-{d.day}"
-            if shape is not None:
-                return f"{d.year}-{d.month:02d}-{d.day:02d}"
-            return self.style.format(y=d.year, m=d.month, d=d.day, month=_MONTH_NAMES[d.month - 1])
-        if kind == "age":
-            return self.age
-        if kind == "name":
-            pool = _GIVEN_NAMES if "FIRST" in marker.upper() or "GIVEN" in marker.upper() else _SURNAMES
-            fresh = [n for n in pool if n not in self.used] or list(pool)
-            name = r.choice(fresh)
-            self.used.add(name)
-            return name
-        if kind == "place":
-            return r.choice(_HOSPITALS)
-        if kind == "phone":
-            return f"({r.randrange(201, 990)}) 555-01{r.randrange(100):02d}"
-        if "MAIL" in marker.upper():
-            return f"{r.choice(_GIVEN_NAMES).lower()}.{r.choice(_SURNAMES).lower()}@example.org"
-        digits = sum(c.isdigit() for c in marker) or 7
-        return str(r.randrange(10 ** (digits - 1), 10 ** digits))

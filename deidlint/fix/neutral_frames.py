@@ -1,0 +1,94 @@
+"""The ``neutral`` frames: category words in place of the value (``Dr. ___`` -> ``the referring clinician``).
+
+They run before the ``remove`` frames; kinds without a sensible category word (times, numbers,
+markers of unknown kind) are then removed by those.
+"""
+
+from __future__ import annotations
+
+import regex
+
+from deidlint.fix.kinds import PLACEHOLDER
+from deidlint.fix.remove_frames import sex
+from deidlint.fix.rewrite import Example, Rewrite
+
+
+def _when_phrase(m: regex.Match[str], single: str, several: str) -> str:
+    return several if m.group(0).count(PLACEHOLDER["date"]) > 1 else single
+
+
+def _neutral_age(m: regex.Match[str]) -> str:
+    return f"{m.group(1)}n adult" if m.group(1) else "adult"
+
+
+def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
+    return tuple(Example("neutral", text, fixed) for text, fixed in pairs)
+
+
+NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
+    Rewrite("neutral: referring physician's name", "`referring physician, ___` becomes `referring physician`",
+            "the role already says who",
+            _ex(('The referring physician ___ was paged.', 'The referring physician was paged.')),
+            r"\b(referring\s+(?:physician|clinician|provider)),?\s+{N}(?:\s+{N})*", r"\1"),
+    Rewrite("neutral: by a doctor", "`by Dr. ___` becomes `by the radiologist`",
+            "in a report, the one who did or read something is the radiologist",
+            _ex(('The line was placed by Dr. ___ today.', 'The line was placed by the radiologist today.')),
+            r"\bby\s+(?:(?:Dr|Drs|Prof)\.?\s+)?{N}(?:\s+{N})*(?:\s*,\s*(?:MD|DO)\b)?", "by the radiologist"),
+    Rewrite("neutral: doctor", "`Dr. ___` becomes `the referring clinician`", "the doctor a report names is told the result",
+            _ex(('Findings discussed with Dr. ___ today.', 'Findings discussed with the referring clinician today.')),
+            r"\b(?:Dr|Drs|Prof)\.?\s+{N}(?:\s+{N})*(?:\s*,\s*(?:MD|DO)\b)?", "the referring clinician"),
+    Rewrite("neutral: titled patient", "`Mr. ___` becomes `the patient`", "a lay title names the patient",
+            _ex(('Mrs. ___ reports cough.', 'The patient reports cough.')),
+            r"\b(?:Mr|Mrs|Ms|Miss)\.?\s+{N}(?:\s+{N})*", "the patient"),
+    Rewrite("neutral: nurse", "`___, RN` becomes `the nurse`", "the degree says the role",
+            _ex(('Findings discussed with ___, RN today.', 'Findings discussed with the nurse today.')),
+            r"{N}(?:\s+{N})*\s*,\s*(?:RN|NP)\b", "the nurse"),
+    Rewrite("neutral: name", "any other name becomes `the referring clinician`",
+            "names in radiology reports are of the clinicians told",
+            _ex(('Findings discussed with ___ today.', 'Findings discussed with the referring clinician today.')),
+            r"{N}(?:\s+{N})*", "the referring clinician"),
+    Rewrite("neutral: age", "`a ___-year-old` becomes `an adult`", "the category of an age",
+            _ex(('History: a ___-year-old man with cough.', 'History: An adult man with cough.')),
+            r"(?:\b(a|A)n?\s+)?{A}\s?[ -]?(?:years?|yrs?)[ -]?old\b", _neutral_age),
+    Rewrite("neutral: age as y/o", "`___ y/o` becomes `adult`", "the abbreviated age, as `___-year-old`",
+            _ex(('History: ___ y/o woman with cough.', 'History: Adult woman with cough.')),
+            r"{A}\s?(?:y/?o|yo|y\.o\.)(?![a-z])", "adult"),
+    Rewrite("neutral: age and sex", "`___M` becomes `adult male`", "the age's category and the sex",
+            _ex(('History: ___M with cough.', 'History: Adult male with cough.')),
+            r"{A}\s?(M|F)\b", lambda m: "adult " + sex(m)),
+    Rewrite("neutral: the place", "`the ___` (a place) becomes `the outside hospital`", "the category of a place",
+            _ex(('Seen in the ___ emergency room with cough.', 'Seen in the outside hospital emergency room with cough.')),
+            r"\bthe\s+{P}", "the outside hospital"),
+    Rewrite("neutral: place", "a place becomes `an outside hospital`", "the category of a place",
+            _ex(('Transferred from ___ today.', 'Transferred from an outside hospital today.')),
+            r"{P}", "an outside hospital"),
+    Rewrite("neutral: most recently", "`, most recently ___` goes", "`most recently a prior study` says nothing",
+            _ex(('Unchanged since ___, most recently ___.', 'Unchanged since a prior study.')),
+            r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{DATES}", ""),
+    Rewrite("neutral: than on a date", "`than on ___` becomes `than on the prior study`",
+            "a comparative needs its second term",
+            _ex(('The effusion is larger than on ___.', 'The effusion is larger than on the prior study.')),
+            r"\bthan\s+(?:on|in|at)\s+{DATES}", "than on the prior study"),
+    Rewrite("neutral: study of a date", "`the study of ___` becomes `the prior study`", "the date said which study",
+            _ex(('Compared with the study of ___, no change.', 'Compared with the prior study, no change.')),
+            r"\b(?:the\s+)?(?:study|exam|examination|radiograph|film)\s+(?:of|from|dated|on)\s+{DATES}",
+            lambda m: _when_phrase(m, "the prior study", "the prior studies")),
+    Rewrite("neutral: dated", "`dated ___` becomes `from a prior study`", "the date's category",
+            _ex(('Chest films dated ___ show no change.', 'Chest films from a prior study show no change.')),
+            r"\bdated\s+{DATES}", lambda m: "from " + _when_phrase(m, "a prior study", "prior studies")),
+    Rewrite("neutral: on a date", "`on ___` becomes `on an earlier date`", "a date's category",
+            _ex(('Seen on ___ for cough.', 'Seen on an earlier date for cough.')),
+            r"\bon\s+{DATES}", "on an earlier date"),
+    Rewrite("neutral: date after a preposition", "`since ___` becomes `since a prior study`",
+            "a report's dates are its prior studies", _ex(('No change since ___.', 'No change since a prior study.')),
+            r"\b(since|from|of|to|with|through)\s+(?:the\s+)?{DATES}",
+            lambda m: f"{m.group(1)} " + _when_phrase(m, "a prior study", "prior studies")),
+    Rewrite("neutral: date opening a sentence", "`___` opening a sentence becomes `A prior study`",
+            "a report's dates are its prior studies",
+            _ex(('___ through ___: no change.', 'A prior study through a prior study: no change.')),
+            r"^\s*{DATES}", lambda m: _when_phrase(m, "a prior study", "prior studies")),
+    Rewrite("neutral: date after a word", "`radiograph ___` becomes `radiograph from a prior study`",
+            "a report's dates are its prior studies",
+            _ex(('Compared with radiograph ___, no change.', 'Compared with radiograph from a prior study, no change.')),
+            r"(?<=\w)\s+{DATES}", lambda m: " from " + _when_phrase(m, "a prior study", "prior studies")),
+)

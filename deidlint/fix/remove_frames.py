@@ -1,0 +1,154 @@
+"""The ``remove`` frames: each deletes a trace together with the words that only made sense with it.
+
+They run in order over a sentence whose removed traces stand as placeholders (``{A}`` an age,
+``{N}`` a name, ``{WHEN}`` a run of dates and times, :func:`~deidlint.fix.kinds.compile_frame`);
+what is left is tidied (:mod:`.tidy`). Order matters: a specific frame (``age: ___``) runs
+before the general one that would leave its label behind.
+"""
+
+from __future__ import annotations
+
+import regex
+
+from deidlint.fix.rewrite import Example, Rewrite
+
+_NOUN_OF_TITLE = {"mr": "man", "mrs": "woman", "ms": "woman", "miss": "woman"}
+
+
+def _patient_noun(m: regex.Match[str]) -> str:
+    return (m.group("noun") or _NOUN_OF_TITLE[m.group("title").lower()]) + " "
+
+
+def sex(m: regex.Match[str]) -> str:
+    """``M`` or ``F`` after an age, as a word."""
+    return "male" if m.group(1) == "M" else "female"
+
+
+#: Modifiers whose noun a scrubber took inside a conjunction (``The heart and pulmonary XXXX are
+#: normal``): the conjunct goes whole, and the verb agrees with what is left.
+#: The guard knows the marker after one for no orphaned head noun, since this rewrite takes both.
+CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
+_SINGULAR_VERB = {"are": "is", "appear": "appears", "remain": "remains", "have": "has"}
+
+
+def _conjunct_gone(m: regex.Match[str]) -> str:
+    noun, verb = m.group("noun"), m.group("verb")
+    if verb is None:
+        return noun
+    plural = noun.lower().endswith("s") and not noun.lower().endswith(("ss", "us", "is"))
+    return f"{noun} {verb if plural else _SINGULAR_VERB[verb.lower()]}"
+
+
+def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
+    return tuple(Example("remove", text, fixed) for text, fixed in pairs)
+
+
+REMOVE_FRAMES: tuple[Rewrite, ...] = (
+    # -- ages: "___-year-old man with fever" -> "Man with fever"
+    Rewrite("titled patient's age", "`Mr. ___ is a ___-year-old man` becomes `Man`",
+            "the title and the age's noun say who the patient is; the name and the age go",
+            _ex(('Mr. ___ is a ___-year-old man with fever.', 'Man with fever.')),
+            r"\b(?P<title>Mr|Mrs|Ms|Miss)\.?\s+{N}(?:\s+{N})*\s+is\s+an?\s+{A}[ -]?(?:years?|yrs?)[ -]?old\b\s*"
+            r"(?:(?P<noun>man|woman|male|female|patient|gentleman|lady)\b\s*)?", _patient_noun),
+    Rewrite("age after 'is'", "`is a ___-year-old` becomes `is a`",
+            "the article stays for the noun that follows (`is a woman`)",
+            _ex(('The patient is a ___-year-old woman with cough.', 'The patient is a woman with cough.')),
+            r"\b(is|was)\s+an?\s+{A}\s?[ -]?(?:years?|yrs?)[ -]?old\b\s*", r"\1 a "),
+    Rewrite("age opening a clause before 'with'", "`___-year-old with` at a clause start becomes `patient with`",
+            "an age used as a noun: without one the sentence opens with `with`",
+            _ex(('___-year-old with chest pain.', 'Patient with chest pain.')),
+            r"(?<![\w ]\s)(?<!\w){A}[ -]?(?:years?|yrs?)[ -]?old\s+(?=with\b)", "patient "),
+    Rewrite("age", "`(a) ___-year-old` goes", "the noun after it (`man`, `female`) carries the sentence",
+            _ex(('A ___-year-old man with cough.', 'Man with cough.')),
+            r"(?:\ban?\s+)?{A}\s?[ -]?(?:years?|yrs?)[ -]?old\b[ -]?", ""),
+    Rewrite("age as y/o", "`___ y/o` and `___yo` go", "the abbreviated age, as `___-year-old`",
+            _ex(('History: ___ y/o woman, cough.', 'History: Woman, cough.')),
+            r"{A}\s?(?:y/?o|yo|y\.o\.)(?![a-z])\s*", ""),
+    Rewrite("age and sex", "`___M` becomes `male`", "the sex is no identifier and says what the letter meant",
+            _ex(('History: ___M with cough.', 'History: Male with cough.')), r"{A}\s?(M|F)\b", sex),
+    Rewrite("patient's name as subject", "`Mr. ___ is` becomes `the patient is`",
+            "the name is the sentence's subject: something must stand in its place",
+            _ex(('Mr. ___ has a cough.', 'The patient has a cough.')),
+            r"(?:\b(?:Mr|Mrs|Ms|Miss)\.?\s+|^){N}(?:\s+{N})*(?=\s+(?:is|was|has|had|presents|presented|reports)\b)",
+            "the patient"),
+    # -- places
+    Rewrite("transfer from a place", "`transferred from ___` goes", "without the place the transfer says nothing",
+            _ex(('Patient transferred from ___ for evaluation of pneumonia.', 'Patient for evaluation of pneumonia.')),
+            r"\s*\b(?:transferred|transfer)\s+from\s+(?:the\s+)?{P}", ""),
+    Rewrite("place after a preposition", "`at ___` (a place) goes", "the preposition made sense only with it",
+            _ex(('Patient transferred to ___ today.', 'Patient transferred today.')),
+            r"\b(?:from|at|in|to|of)\s+(?:the\s+)?{P}", ""),
+    # -- numbers: ids, pagers, phones, e-mail addresses
+    Rewrite("number in parentheses", "`(pager ___)` goes", "the parentheses held nothing else",
+            _ex(('Line placed (tel <PHONE_NUMBER>) for access.', 'Line placed for access.')),
+            r"\s*\(\s*(?:pager|beeper|tel|phone|ext\.?)?\s*[#:]?\s*{I}\s*\)", ""),
+    Rewrite("number after its label", "`accession number ___` goes", "a label without its value",
+            _ex(('Cough, accession number ___, no effusion.', 'Cough, no effusion.')),
+            r"\b(?:accession|clip|order|record|mrn|medical record|pager|beeper|phone|telephone|fax)"
+            r"(?:\s+(?:number|no\.?|#))?\s*[#:]?\s*{I}", ""),
+    Rewrite("number after a preposition", "`at ___` (a number) goes", "the preposition made sense only with it",
+            _ex(('Results to the office at <PHONE_NUMBER> today.', 'Results to the office today.')),
+            r"\b(?:at|on|to|via|or)\s+{I}", ""),
+    # -- names
+    Rewrite("titled name", "`Dr. ___` and `___, RN` go with the title", "a title without its name is residue",
+            _ex(('Line placed by Dr. ___ for access.', 'Line placed for access.')),
+            r"\b(?:Dr|Drs|Mr|Mrs|Ms|Miss|Prof|Nurse)\.?\s+{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?",
+            ""),
+    Rewrite("name", "a name goes, with a degree after it", "a degree without its name is residue",
+            _ex(('Line placed by ___, MD for access.', 'Line placed for access.')),
+            r"{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?", ""),
+    # -- dates: comparison openers go whole, never becoming a claim that no prior exists
+    Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole",
+            "a comparison without its date says nothing, and must never turn into `No prior`",
+            _ex(('AP chest compared to ___: the tube is in place.', 'The tube is in place.')),
+            r"^(?:(?:AP|PA|portable|frontal|upright)\s+chest\s+)?(?:as\s+)?(?:compared\s+(?:to|with)|comparison\s+"
+            r"(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|examination|"
+            r"radiographs?|films?)\s+(?:of|from|dated|on)\s+|(?:chest\s+)?(?:radiographs?|studies|films?)\s+)?"
+            r"{WHEN}\s*[:,]?\s*", ""),
+    Rewrite("comparison inside a sentence", "`unchanged compared to ___` loses the comparison whole",
+            "never `unchanged compared.`",
+            _ex(('The effusion is unchanged compared to ___.', 'The effusion is unchanged.')),
+            r"\s*,?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:prior\s+)?(?:study|"
+            r"studies|exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}", ""),
+    Rewrite("than on a date", "`than on ___` becomes `than previously`",
+            "a comparative needs its second term",
+            _ex(('The effusion is larger than on ___.', 'The effusion is larger than previously.')),
+            r"\bthan\s+(?:on|in|at)\s+{WHEN}", "than previously"),
+    Rewrite("most recently", "`, most recently ___` goes", "a list of dates loses its last one with its words",
+            _ex(('Compared with studies ___ and ___, most recently ___, no change.', 'No change.')),
+            r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{WHEN}", ""),
+    Rewrite("date after a preposition", "`since ___` goes", "the preposition made sense only with it",
+            _ex(('Since ___ the effusion has grown.', 'The effusion has grown.')),
+            r"\b(?:since|from|dated|on|of|through|to|until|before|after|prior\s+to|as\s+of|at)\s+(?:the\s+)?{WHEN}",
+            ""),
+    Rewrite("date", "a date or a run of dates and times goes", "nothing else was said of it",
+            _ex(('Radiographs ___, ___ show no change.', 'Radiographs show no change.')), r"{WHEN}", ""),
+    # -- ordinary words that could not be restored
+    Rewrite("glued word", "`Swan-___` goes whole", "half a compound word is residue",
+            _ex(('A Swan-___ catheter ends in the right atrium.', 'A catheter ends in the right atrium.')),
+            r"[A-Za-z][\w]*-{W}|{W}-[A-Za-z][\w-]*", ""),
+    Rewrite("conjunct without its noun", "`The heart and pulmonary XXXX are normal` becomes `The heart is normal`",
+            "the modifier lost its noun: the conjunct goes whole and the verb agrees with what is left",
+            _ex(('The aorta and pulmonary XXXX are normal in size.', 'The aorta is normal in size.')),
+            rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}(?:\s+(?P<verb>are|"
+            r"appear|remain|have)\b)?", _conjunct_gone),
+    Rewrite("measurement", "`___ mm` goes", "a unit without its number is residue",
+            _ex(('A ___ mm nodule in the left lung.', 'A nodule in the left lung.')),
+            r"{W}\s*(?:mm|cm)\b", ""),
+    Rewrite("'no' before 'of'", "`no ___ of a` becomes `no`", "`There are no ___ of effusion` says `no effusion`",
+            _ex(('No XXXX of a pleural effusion.', 'No pleural effusion.')),
+            r"\b(no)\s+{W}\s+of\s+(?:an?\s+|the\s+)?", r"\1 "),
+    Rewrite("article before 'of'", "`the ___ of the` becomes `the`", "the head noun went; its complement heads",
+            _ex(('The XXXX of the lungs look clear on this film.', 'The lungs look clear on this film.')),
+            r"\b(the|a|an)\s+{W}\s+of\s+(?:the\s+)?", r"\1 "),
+    # -- markers whose kind stayed unknown
+    Rewrite("unknown in a list after 'with'", "`woman with XXXX and vomiting` keeps its `with`",
+            "the list goes on after the marker", _ex(('Woman with XXXX and vomiting.', 'Woman with vomiting.')),
+            r"\b(with|of|for)\s+{U}(?:\s*,\s*|\s+and\s+)(?=[a-z])", r"\1 "),
+    Rewrite("unknown after a preposition", "`with XXXX` goes", "the preposition made sense only with it",
+            _ex(('A nodule seen in XXXX is unchanged.', 'A nodule seen is unchanged.')),
+            r"\b(?:at|from|on|of|to|by|with|in|for)\s+{U}", ""),
+    Rewrite("any marker", "whatever marker is left goes, an ordinary word the corpus could not restore too",
+            "the guard judges what is left", _ex(("Cough, XXXX.", "Cough."), ("No XXXX effusion.", "No effusion.")),
+            r"{X}", ""),
+)

@@ -107,6 +107,9 @@ def small_table(folder: Path, prompts: int = 48, duplicated: int = 2) -> Path:
         (["--strategy", "scrub"], "unknown strategy 'scrub'"),
         (["--ckpt", "model.ckpt"], "--trust-pickle"),
         (["--steps", "0"], "at least 1"),
+        (["--seeds", "0"], "at least 1"),
+        (["--memorized", "absent.txt"], "--memorized absent.txt: no such file"),
+        (["--schedule", "karras"], "unknown --schedule 'karras'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -124,6 +127,12 @@ def test_bad_input_is_one_line_and_exit_2(
     assert run(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("deidlint: error: ") and message in err
+
+
+def test_fast_and_explicit_sampling_settings_conflict(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    assert run(["verify", "--ckpt", "tiny", "--fast", "--sampling-steps", "5"]) == 2
+    assert "give either --fast or those" in capsys.readouterr().err
 
 
 def test_cuda_without_a_gpu_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -99,9 +99,10 @@ def test_null_two_raw_models_with_different_seeds() -> None:
     (first, first_heldout), (second, second_heldout) = raw_model(0), raw_model(1)
     threshold = cp.fixed_threshold(first_heldout[None], QUANTILE)
     scales = np.array([cp.heldout_scale(first_heldout)]), np.array([cp.heldout_scale(second_heldout)])
-    # On the threshold's own model by construction; on the other, the seed's shift of scale is taken out.
-    for heldout_wen, scale in ((first_heldout, scales[0]), (second_heldout, scales[1])):
-        assert abs(cp.share_above(heldout_wen, threshold, scale) - (1 - QUANTILE)) <= 2 / len(heldout)
+    # The chosen false-positive rate on the held-out prompts of the model the threshold was fixed on
+    # (to one prompt). On the other seed's it is only near it (measured 7/32 at 0.1): the held-out
+    # median takes out a seed's shift of scale, not its change of spread.
+    assert abs(cp.share_above(first_heldout, threshold, scales[0]) - (1 - QUANTILE)) <= 1 / len(heldout)
     measures = cp.paired_measures(first[None], second[None], scales, threshold, 500, 0)
     low, high = measures["share_above_threshold_reduction"]["ci"]
     assert low <= 0 <= high

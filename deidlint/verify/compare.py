@@ -11,8 +11,8 @@ Every number here has a value it takes when nothing happens, and the tests check
   cannot move): a different training seed moves a model's whole metric scale (the null test in
   ``tests/test_verify_compare.py`` shows it: on the absolute scale two raw models alike but for
   their seed differ in the share above one threshold by far more than its interval allows). On
-  the relative scale the share of any model's held-out prompts above the threshold is about the
-  chosen false-positive rate.
+  the raw model's held-out prompts the share above the threshold is the chosen false-positive
+  rate; on another model's it is only near it, since a seed changes the spread too.
 - Raw against cleaned is paired per training image: the raw model on the raw prompt against the
   cleaned model on the cleaned prompt, replicate ``k`` of one against replicate ``k`` of the
   other (same training seed, so the same batches and noise). Reductions are raw minus cleaned,

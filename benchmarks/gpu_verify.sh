@@ -13,12 +13,12 @@
 #   bash benchmarks/gpu_verify.sh               # on a CUDA machine
 #   bash benchmarks/gpu_verify.sh --dry-run     # on a CPU: same steps with a miniature model
 #
-# It scores the 256 demo prompts for two models; the defaults (25 DDIM steps, 2 generations)
-# are sized for a few minutes on one H100/H200 (an estimate: no GPU was available when it was
-# written). SAMPLING_STEPS=50 GENERATIONS=4 gives Wen et al.'s reference setting at about 4x
-# the scoring time. Environment: STEPS (default 200), BATCH (16), SAMPLING_STEPS (25),
-# GENERATIONS (2), NPROC (GPUs for `accelerate launch`, default 1), WORK (scratch folder,
-# default /tmp/deidlint-gpu), PYTHON.
+# It scores the 256 demo prompts for two models under the reference protocol (50 DDIM steps,
+# 4 generations, verify's default on every device); no GPU was available when it was written, so
+# its time on one H100/H200 is not known. SAMPLING_STEPS=25 GENERATIONS=2 cut the scoring time
+# about 4x (the report then names the protocol custom). Environment: STEPS (default 200), BATCH
+# (16), SAMPLING_STEPS (50), GENERATIONS (4), NPROC (GPUs for `accelerate launch`, default 1),
+# WORK (scratch folder, default /tmp/deidlint-gpu), PYTHON.
 set -euo pipefail
 
 DRY_RUN=0
@@ -39,8 +39,8 @@ EOF
 if [[ $DRY_RUN == 0 ]]; then
   "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
     || { echo "gpu_verify: torch sees no CUDA device (use --dry-run on a CPU)" >&2; exit 2; }
-  DEVICE=cuda; STEPS="${STEPS:-200}"; BATCH="${BATCH:-16}"; SAMPLING_STEPS="${SAMPLING_STEPS:-25}"
-  GENERATIONS="${GENERATIONS:-2}"; SCORE_BATCH=16; MODEL_SIZE=full
+  DEVICE=cuda; STEPS="${STEPS:-200}"; BATCH="${BATCH:-16}"; SAMPLING_STEPS="${SAMPLING_STEPS:-50}"
+  GENERATIONS="${GENERATIONS:-4}"; SCORE_BATCH=16; MODEL_SIZE=full
 else
   DEVICE=cpu; STEPS=2; BATCH=2; SAMPLING_STEPS=2; GENERATIONS=1; SCORE_BATCH=16; MODEL_SIZE=mini
 fi

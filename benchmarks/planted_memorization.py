@@ -2,15 +2,17 @@
 
 Train the built-in tiny model (``--ckpt tiny``) on PneumoniaMNIST images paired with synthetic
 reports, where a few pairs are duplicated many times, as in the de-duplication studies behind
-Wen et al. (ICLR 2024). Then score every distinct training prompt with the detection metric
-``||eps(x_t, c) - eps(x_t, empty)||`` and report the ROC AUC of duplicated versus single pairs
-(Wen et al. report 0.99 on Stable Diffusion). ``verify``'s conclusions rest on this measurement,
-so it has to work on the same model and code path first.
+Wen et al. (ICLR 2024). Then score every distinct training prompt and ``--heldout`` prompts never
+trained on with the detection metric ``||eps(x_t, c) - eps(x_t, empty)||`` and report, as Wen
+et al. do, ROC AUC and the true-positive rate at 1% false positives of the duplicated
+(memorized) prompts against the held-out prompts, and against single pairs (trained once).
+``verify``'s conclusions rest on this measurement, so it has to work on the same model and code
+path first.
 
     python benchmarks/planted_memorization.py            # defaults fit a 2-core CPU
     python benchmarks/planted_memorization.py --steps 3000 --device cuda
 
-The last line printed is ``planted memorization AUC: X``.
+The last line printed is ``planted memorization AUC: X, TPR at 1% FPR: Y`` (against held-out prompts).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from accelerate import Accelerator  # noqa: E402
 from diffusers import UNet2DConditionModel  # noqa: E402
 
 from deidlint import synth  # noqa: E402
+from deidlint.verify.compare import detection  # noqa: E402
 from deidlint.verify.dataset import DEMO_FILE, load_images  # noqa: E402
-from deidlint.verify.metrics import ScoreConfig, roc_auc, score_prompts  # noqa: E402
+from deidlint.verify.experiment import HELDOUT_KEY_BASE  # noqa: E402
+from deidlint.verify.metrics import ScoreConfig, score_prompts  # noqa: E402
 from deidlint.verify.models import build_tiny  # noqa: E402
 from deidlint.verify.train import TrainConfig, build_training_set, load_result, train  # noqa: E402
 
@@ -41,6 +45,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=112, help="pairs that occur once")
     parser.add_argument("--duplicated", type=int, default=16, help="pairs that are duplicated")
     parser.add_argument("--copies", type=int, default=16, help="occurrences of each duplicated pair")
+    parser.add_argument("--heldout", type=int, default=64, help="prompts never trained on (the negatives)")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -58,6 +63,8 @@ def main() -> None:
         parser.error(f"the bundled set has {len(images)} images; ask for at most that many pairs")
     chosen = np.random.default_rng(args.seed).permutation(len(images))[:pairs]
     prompts = [report.text for report in synth.generate(pairs, seed=args.seed, labels=labels[chosen].tolist())]
+    unseen = [report.text for report in synth.generate(args.heldout, seed=args.seed + 1)]
+    unseen = [prompt for prompt in unseen if prompt not in set(prompts)]
     duplicated = np.arange(pairs) < args.duplicated
     rows = list(range(pairs)) + [index for index in range(args.duplicated) for _ in range(args.copies - 1)]
 
@@ -97,14 +104,25 @@ def main() -> None:
     model.unet.to(accelerator.device).eval()
     began = time.perf_counter()
     scores = score_prompts(model, prompts, list(range(pairs)), scoring, accelerator.device, label="score")
+    never = score_prompts(
+        model, unseen, [HELDOUT_KEY_BASE + j for j in range(len(unseen))], scoring, accelerator.device, label="held out"
+    )
     score_s = time.perf_counter() - began
-    auc = roc_auc(scores.wen[duplicated], scores.wen[~duplicated])
+    against_heldout = detection(scores.wen[duplicated], never.wen)
+    against_singles = detection(scores.wen[duplicated], scores.wen[~duplicated])
     print(
         f"{pairs} pairs ({args.duplicated} duplicated x{args.copies}, {len(rows)} rows), {args.steps} steps at batch "
         f"{args.batch_size}: training {train_s:.0f} s ({result['steps_per_s']} steps/s), scoring {score_s:.0f} s"
     )
-    print(f"Wen metric mean: duplicated {scores.wen[duplicated].mean():.4f}, single {scores.wen[~duplicated].mean():.4f}")
-    print(f"planted memorization AUC: {auc:.3f}")
+    print(
+        f"Wen metric mean: duplicated {scores.wen[duplicated].mean():.4f}, single {scores.wen[~duplicated].mean():.4f}, "
+        f"held out {never.wen.mean():.4f}; sampling {args.sampling_steps} DDIM steps x {args.generations} generation(s)"
+    )
+    print(f"duplicated vs single pairs: AUC {against_singles['auc']:.3f}, TPR at 1% FPR {against_singles['tpr_at_1pct_fpr']:.3f}")
+    print(
+        f"planted memorization AUC: {against_heldout['auc']:.3f}, TPR at 1% FPR: {against_heldout['tpr_at_1pct_fpr']:.3f} "
+        f"({against_heldout['positives']} duplicated against {against_heldout['negatives']} held-out prompts)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ HEAVY = ("torch", "diffusers", "transformers", "accelerate", "matplotlib", "safe
 
 REPORT_SCHEMA = {
     "type": "object",
-    "required": ["models", "comparisons", "settings", "versions", "seeds", "calibration"],
+    "required": ["schema_version", "models", "comparisons", "settings", "versions", "seeds", "calibration", "threshold"],
     "properties": {
         "models": {
             "type": "array",
@@ -107,6 +107,9 @@ def small_table(folder: Path, prompts: int = 48, duplicated: int = 2) -> Path:
         (["--strategy", "scrub"], "unknown strategy 'scrub'"),
         (["--ckpt", "model.ckpt"], "--trust-pickle"),
         (["--steps", "0"], "at least 1"),
+        (["--seeds", "0"], "at least 1"),
+        (["--memorized", "absent.txt"], "--memorized absent.txt: no such file"),
+        (["--schedule", "karras"], "unknown --schedule 'karras'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -124,6 +127,12 @@ def test_bad_input_is_one_line_and_exit_2(
     assert run(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("deidlint: error: ") and message in err
+
+
+def test_fast_and_explicit_sampling_settings_conflict(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    assert run(["verify", "--ckpt", "tiny", "--fast", "--sampling-steps", "5"]) == 2
+    assert "give either --fast or those" in capsys.readouterr().err
 
 
 def test_cuda_without_a_gpu_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -158,7 +167,7 @@ def test_verify_end_to_end_resumes_and_reuses(
     argv = [
         "verify", "--ckpt", "tiny", "--data", str(data), "--holdout", "0.34", "--strategy", "remove", "mask",
         "--steps", "4", "--checkpoint-every", "2", "--batch-size", "4", "--sampling-steps", "2", "--generations", "1",
-        "--bootstrap", "20", "--out", str(out), "--no-progress", "--threads", "1",
+        "--bootstrap", "20", "--out", str(out), "--no-progress", "--threads", "1", "--seeds", "2",
     ]  # fmt: skip
 
     # First run dies during the raw model's third step, after the checkpoint at step 2.
@@ -179,8 +188,19 @@ def test_verify_end_to_end_resumes_and_reuses(
     report = json.loads((out / "report.json").read_text())
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(report, REPORT_SCHEMA)
-    assert [model["name"] for model in report["models"]] == ["raw", "remove", "mask"]
+    assert report["schema_version"] == 2
+    assert [model["name"] for model in report["models"]] == ["raw", "remove", "mask", "raw-rep1", "remove-rep1", "mask-rep1"]
+    assert [model["replicate"] for model in report["models"]] == [0, 0, 0, 1, 1, 1]
     assert [comparison["strategy"] for comparison in report["comparisons"]] == ["remove", "mask"]
+    measures = report["comparisons"][0]["measures"]
+    assert report["comparisons"][0]["replicate_pairs"] == 2 and measures["wen_mean_reduction"]["ci_replicates"] is not None
+    assert report["comparisons"][0]["memorized_rate_reduction"] == measures["share_above_threshold_reduction"]["value"]
+    # The threshold is fixed on the raw replicates' held-out prompts and never re-fitted.
+    assert report["threshold"]["fitted_on"].endswith("x 2 training replicates")
+    assert report["settings"]["protocol"]["name"] == "custom" and report["settings"]["precision"]["scoring"] == "fp32"
+    text = (out / "report.md").read_text()
+    assert "4 steps per model" in text and "warm-up 50 steps" in text and "2 training replicate(s)" in text
+    assert "Warm-up (50 steps) exceeds the 4 training steps" in text
     raw = report["models"][0]
     assert raw["training"]["resumed_from_step"] == 2
     assert raw["trace_attribution_share"] is not None and raw["prompts_with_traces"] > 0
@@ -192,9 +212,14 @@ def test_verify_end_to_end_resumes_and_reuses(
     # Rerunning reuses every trained model and score; --fail-under 2 cannot be met (exit 1).
     stamps = {path: path.stat().st_mtime_ns for path in out.glob("models/*/train.json")}
     capsys.readouterr()
-    assert run([*argv, "--fail-under", "2"]) == 1
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    memorized = tmp_path / "memorized.jsonl"  # the two duplicated pairs, known to the user as memorized
+    memorized.write_text("".join(json.dumps({"text": row["text"]}) + "\n" for row in rows[:6:3]))
+    assert run([*argv, "--fail-under", "2", "--memorized", str(memorized)]) == 1
     err = capsys.readouterr().err
-    assert err.count("already trained") == 3 and err.count("reusing scores") == 3
+    rerun = json.loads((out / "report.json").read_text())
+    assert rerun["models"][0]["detection"]["positives"] == 2 and rerun["models"][0]["detection"]["negatives"] == 16
+    assert err.count("already trained") == 6 and err.count("reusing scores") == 6
     assert "below --fail-under 2" in err
     assert stamps == {path: path.stat().st_mtime_ns for path in out.glob("models/*/train.json")}
     assert json.loads((out / "report.json").read_text())["models"][0]["wen_mean"] == raw["wen_mean"]

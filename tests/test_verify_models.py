@@ -153,3 +153,36 @@ def test_broken_model_folders_are_one_line_errors(tmp_path: Path, case: str, wor
         models.load_model(models.spec_from_args(str(root)))
     assert words in str(raised.value) and "\n" not in str(raised.value)
     assert isinstance(raised.value, DeidlintError)  # one error hierarchy: the CLI exits 2 with one line
+
+
+def _components_without_scheduler(tmp_path: Path) -> dict[str, str]:
+    root = write_sd_folder(tmp_path / "radedit")
+    (root / "scheduler" / "scheduler_config.json").unlink()
+    return {"unet": str(root / "unet"), "vae": str(root / "vae"), "text_encoder": str(root / "text_encoder"),
+            "tokenizer": str(root / "tokenizer")}  # fmt: skip
+
+
+def test_components_without_a_schedule_are_refused_not_guessed(tmp_path: Path) -> None:
+    parts = _components_without_scheduler(tmp_path)
+    with pytest.raises(models.ModelError, match="--schedule sd|radedit"):
+        models.load_model(models.spec_from_args(None, **parts))
+    with pytest.raises(models.ModelError, match="not with --scheduler"):
+        models.spec_from_args(None, scheduler=parts["unet"], schedule="radedit", **parts)
+    with pytest.raises(models.ModelError, match="unknown --schedule"):
+        models.spec_from_args(None, schedule="karras", **parts)
+
+
+@pytest.mark.parametrize(("schedule", "first", "betas"), [("radedit", 999, "linear"), ("sd", 981, "scaled_linear")])
+def test_named_schedules_set_the_sampling_timesteps(tmp_path: Path, schedule: str, first: int, betas: str) -> None:
+    spec = models.spec_from_args(None, schedule=schedule, **_components_without_scheduler(tmp_path))
+    assert spec.to_dict()["schedule"] == schedule
+    sampler = models.load_model(spec).sampling_scheduler()
+    sampler.set_timesteps(50)
+    assert int(sampler.timesteps[0]) == first and sampler.config.beta_schedule == betas
+
+
+def test_a_unet_inside_a_model_folder_gets_that_folders_scheduler(tmp_path: Path) -> None:
+    root = write_sd_folder(tmp_path / "model")
+    spec = models.spec_from_args(None, unet=str(root / "unet"), text_encoder=str(root / "text_encoder"),
+                                 tokenizer=str(root / "tokenizer"))  # fmt: skip
+    assert models.load_model(spec).noise_scheduler.config.beta_schedule == "scaled_linear"

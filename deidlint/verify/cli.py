@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         description=(
             "Fine-tune one copy of a text-to-image diffusion model on the raw prompts and one per cleaning "
             "strategy on the cleaned prompts (same images, seed and schedule), then score each copy for "
-            "memorization (Wen et al. metric, token attribution, memorized-prompt rate, copy rate). "
+            "memorization (Wen et al. metric, token attribution, share above a threshold fixed on the raw model's "
+            "held-out prompts, copy rate), paired per training image. "
             "With no --data it runs on the bundled demo set; rerunning with the same --out resumes."
         ),
     )
@@ -46,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         "--strategy", nargs="+", action="extend", metavar="S", help="cleaning strategies to compare with raw (default: remove)"
     )
     verify.add_argument("--steps", type=int, metavar="N", help="training steps per model (default 800 for tiny, 2000 otherwise)")
+    verify.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="training replicates of every model, with training seeds seed..seed+N-1; intervals then cover them (default 1)",
+    )
     verify.add_argument("--batch-size", type=int, metavar="N", help="global training batch (default 8 for tiny, 4 otherwise)")
     verify.add_argument("--lr", type=float, help="learning rate (default 1e-3 tiny, 1e-5 full fine-tune, 1e-4 LoRA)")
     verify.add_argument("--warmup-steps", type=int, metavar="N", help="linear warm-up steps (default 50 tiny, 100 otherwise)")
@@ -62,7 +70,11 @@ def register(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         "--checkpoint-every", type=int, default=200, metavar="N", help="steps between resumable checkpoints (default 200)"
     )
     verify.add_argument(
-        "--fail-under", type=float, metavar="X", help="exit 1 when a strategy's relative memorized-rate reduction is below X"
+        "--fail-under",
+        type=float,
+        metavar="X",
+        help="exit 1 when a strategy's reduction of the share of training prompts above the fixed threshold "
+        "(raw minus cleaned, 0 when cleaning changes nothing) is below X",
     )
     verify.set_defaults(func=_handler("run_verify"))
 
@@ -70,8 +82,8 @@ def register(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         "score",
         help="score an existing diffusion model for memorization of its training prompts",
         description=(
-            "Score a model without training: Wen et al. metric, attribution, memorized-prompt rate and copy rate "
-            "on the prompts of --data, calibrated on held-out prompts (--heldout, or the split verify uses)."
+            "Score a model without training: Wen et al. metric, attribution, share above a threshold fixed on held-out "
+            "prompts (--heldout, or the split verify uses) and copy rate on the prompts of --data."
         ),
     )
     _model_options(score)
@@ -91,7 +103,13 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--vae", help="VAE folder (omit for pixel-space models)")
     group.add_argument("--text-encoder", help="text encoder folder")
     group.add_argument("--tokenizer", help="tokenizer folder (default: the text encoder's)")
-    group.add_argument("--scheduler", help="scheduler folder (default: Stable Diffusion's schedule)")
+    group.add_argument("--scheduler", help="scheduler folder (default: the model's own, beside its UNet)")
+    group.add_argument(
+        "--schedule",
+        metavar="NAME",
+        help="named noise schedule for a model that ships none: sd (Stable Diffusion) or radedit "
+        "(the seed author's DDIM: linear betas, trailing spacing, first step 999)",
+    )
     group.add_argument("--trust-pickle", action="store_true", help="allow pickle weights (.bin/.ckpt), which can run code")
     group.add_argument("--trust-remote-code", action="store_true", help="allow a text encoder's own modelling code (BioViL-T)")
 
@@ -109,6 +127,12 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--image-dir", metavar="D", help="folder of images named <id>.png/.jpg instead of an image column")
     group.add_argument("--id-column", default="id", metavar="C", help="id column used with --image-dir (default id)")
     group.add_argument("--heldout", metavar="FILE", help="prompts and images the model is not trained on, for calibration")
+    group.add_argument(
+        "--memorized",
+        metavar="FILE",
+        help="known memorized training prompts (.txt one per line, or CSV/JSONL/Parquet with --column): "
+        "ROC AUC and TPR at 1%% FPR against held-out prompts (default on the demo: its duplicated pairs)",
+    )
     group.add_argument(
         "--holdout",
         type=float,
@@ -132,15 +156,26 @@ def _scoring_options(parser: argparse.ArgumentParser, default_out: str) -> None:
         metavar="DIR",
         help=f"output folder; rerun with the same folder to resume (default {default_out})",
     )
-    group.add_argument("--sampling-steps", type=int, metavar="N", help="DDIM steps (default 50 on CUDA, 10 on CPU)")
-    group.add_argument("--generations", type=int, metavar="N", help="generations per prompt (default 4 on CUDA, 1 on CPU)")
+    group.add_argument(
+        "--fast",
+        action="store_true",
+        help="CPU preset: 10 DDIM steps x 1 generation instead of the reference 50 x 4; the report states its measured deviation",
+    )
+    group.add_argument("--sampling-steps", type=int, metavar="N", help="DDIM steps (default 50, the reference; 10 with --fast)")
+    group.add_argument(
+        "--generations", type=int, metavar="N", help="generations per prompt (default 4, the reference; 1 with --fast)"
+    )
     group.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
     group.add_argument("--no-attribution", action="store_true", help="skip token attribution (about 2x faster scoring)")
     group.add_argument(
         "--score-batch-size", type=int, metavar="N", help="prompts per scoring batch (default 8 on CUDA, 16 on CPU)"
     )
     group.add_argument(
-        "--quantile", type=float, default=0.95, help="held-out quantile used as threshold (default 0.95: 5%% false positives)"
+        "--quantile",
+        type=float,
+        default=0.95,
+        help="quantile of the raw model's held-out metric fixed as the threshold for every model "
+        "(default 0.95: 5%% false positives)"
     )
     group.add_argument(
         "--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates for the intervals (default 1000)"
@@ -151,7 +186,9 @@ def _scoring_options(parser: argparse.ArgumentParser, default_out: str) -> None:
         metavar="N",
         help="CPU threads for torch (default: one per core; on a busy shared machine 1 can be several times faster)",
     )
-    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+    group.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (they only show on a terminal; otherwise one line per phase)"
+    )
 
 
 def _handler(name: str) -> Callable[[argparse.Namespace], int]:
@@ -197,11 +234,14 @@ def _check_numbers(args: argparse.Namespace) -> str | None:
         "lora_rank",
         "bootstrap",
         "threads",
+        "seeds",
     )
     for name in positive:
         value = getattr(args, name, None)
         if value is not None and value < 1:
             return f"--{name.replace('_', '-')} must be at least 1"
+    if args.fast and (args.sampling_steps or args.generations):
+        return "--fast sets --sampling-steps and --generations; give either --fast or those"
     if not 0 < args.quantile < 1:
         return "--quantile must be between 0 and 1"
     if not 0 <= getattr(args, "cond_dropout", 0.0) < 1:

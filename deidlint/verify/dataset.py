@@ -149,6 +149,44 @@ def load_table(
     return PairedData([str(text) for text in frame[column]], images, str(table_path.resolve()))
 
 
+def load_prompt_list(path: str | Path, column: str = "text") -> list[str]:
+    """Prompts of ``--memorized``: a .txt file holds one per line; a CSV, JSONL or Parquet table
+    holds them in ``column`` (reports that span several lines need a table)."""
+    import pandas as pd
+
+    list_path = Path(path)
+    if not list_path.is_file():
+        raise DataError(f"--memorized {list_path}: no such file")
+    suffix = list_path.suffix.lower()
+    try:
+        if suffix == ".txt":
+            prompts = [line for line in list_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        else:
+            if suffix == ".csv":
+                frame = pd.read_csv(list_path)
+            elif suffix == ".jsonl":
+                frame = pd.read_json(list_path, lines=True)
+            elif suffix == ".parquet":
+                frame = pd.read_parquet(list_path)
+            else:
+                raise DataError(f"--memorized {list_path}: unsupported format (use .txt, .csv, .jsonl or .parquet)")
+            if column not in frame.columns:
+                raise DataError(f"--memorized {list_path}: no column {column!r}; pick one with --column")
+            prompts = [str(text) for text in frame[column].dropna()]
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"--memorized {list_path}: cannot read: {str(exc).splitlines()[0]}") from None
+    if not prompts:
+        raise DataError(f"--memorized {list_path}: no prompts")
+    return prompts
+
+
+def normalise_prompt(text: str) -> str:
+    """A prompt with its whitespace collapsed, so a listed prompt matches however it was wrapped."""
+    return " ".join(text.split())
+
+
 def _images_from_dir(frame: Any, image_dir: Path, id_column: str, table_path: Path) -> list[ImageRef]:
     if not image_dir.is_dir():
         raise DataError(f"--image-dir {image_dir}: no such folder")

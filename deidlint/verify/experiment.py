@@ -31,6 +31,7 @@ from deidlint.verify import report as rp
 from deidlint.verify.errors import VerifyError
 from deidlint.verify.metrics import THUMBNAIL, PromptScores, ScoreConfig, score_prompts
 from deidlint.verify.models import DiffusionModel, ModelSpec, load_model, spec_from_args
+from deidlint.verify.protocol import FAST, REFERENCE, deviation_sentence, protocol_name
 from deidlint.verify.train import TrainConfig, build_training_set, load_result, train
 
 HELDOUT_KEY_BASE = 1_000_000
@@ -53,6 +54,9 @@ class Prepared:
     score_config: ScoreConfig
     out: Path
     show_progress: bool
+    memorized_items: np.ndarray | None
+    """Per scored item: a known memorized prompt (``--memorized`` or the demo's duplicates)."""
+    ground_truth: str | None
 
 
 def log(message: str, accelerator: Accelerator | None = None) -> None:
@@ -81,50 +85,67 @@ def run_verify(args: argparse.Namespace) -> int:
         lora_rank=args.lora_rank or 0,
         checkpoint_every=args.checkpoint_every,
     )
+    if config.warmup_steps > config.steps:
+        log(f"warning: warm-up ({config.warmup_steps} steps) exceeds --steps {config.steps}: the learning rate never "
+            "reaches its set value", accelerator)
     runs: list[rp.ModelRun] = []
-    for name in ["raw", *strategies]:
-        strategy = None if name == "raw" else name
-        items, heldout_items, row_prompts = prep.items, prep.heldout_items, prep.train.prompts
-        if strategy is not None:
-            cleaned = _clean_distinct(clean, prep.items + prep.heldout_items, strategy, args.seed)
-            items = [cleaned[prompt] for prompt in prep.items]
-            heldout_items = [cleaned[prompt] for prompt in prep.heldout_items]
-            row_prompts = [cleaned[prompt] for prompt in prep.train.prompts]
-        model_data = ds.PairedData(row_prompts, prep.train.images, prep.train.source)
-        data_key = _digest({"base": prep.base.spec.to_dict(), "seed": args.seed, "data": model_data.fingerprint()})
-        folder = prep.out / "models" / name
-        result = load_result(folder, config, data_key)
-        if result is not None:
-            log(f"{name}: already trained in {folder}, reusing it", accelerator)
-        else:
-            log(
-                f"{name}: fine-tuning {config.steps} steps on {len(row_prompts)} rows ({len(set(row_prompts))} distinct prompts)",
-                accelerator,
-            )
-            pixels = ds.load_images(prep.train.images, prep.base.resolution, prep.base.image_channels)
-            training_set = build_training_set(prep.base, row_prompts, pixels)
-            result = train(
-                prep.base,
-                copy.deepcopy(prep.base.unet),
-                training_set,
-                config,
-                folder,
-                accelerator,
-                data_key=data_key,
-                strategy=strategy,
-                label=name,
-                show_progress=prep.show_progress,
-            )
-            if result["resumed_from_step"]:
-                log(f"{name}: resumed from the checkpoint at step {result['resumed_from_step']}", accelerator)
-        # The text encoder and VAE are frozen, so only the fine-tuned UNet has to be read back.
-        unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True, use_safetensors=True)
-        trained = dataclasses.replace(prep.base, unet=unet.to(accelerator.device), strategy=strategy)
-        key = _digest(
-            {"train": data_key, "config": config.to_dict(), "score": prep.score_config.to_dict(), "heldout": heldout_items}
-        )
-        runs.append(_score_model(prep, trained, name, strategy, items, heldout_items, key, result))
+    for replicate in range(args.seeds):
+        for model in ["raw", *strategies]:
+            runs.append(_train_and_score(prep, clean, args, dataclasses.replace(config, seed=args.seed + replicate),
+                                         model, replicate))
     return _finish(prep, runs, args, command="verify", train_config=config, started=started)
+
+
+def _train_and_score(
+    prep: Prepared, clean: Any, args: argparse.Namespace, config: TrainConfig, model: str, replicate: int
+) -> rp.ModelRun:
+    """Train (or reuse) one replicate of one model and score it; replicate 0 keeps the bare name."""
+    accelerator = prep.accelerator
+    name = model if replicate == 0 else f"{model}-rep{replicate}"
+    strategy = None if model == "raw" else model
+    items, heldout_items, row_prompts = prep.items, prep.heldout_items, prep.train.prompts
+    if strategy is not None:
+        cleaned = _clean_distinct(clean, prep.items + prep.heldout_items, strategy, args.seed)
+        items = [cleaned[prompt] for prompt in prep.items]
+        heldout_items = [cleaned[prompt] for prompt in prep.heldout_items]
+        row_prompts = [cleaned[prompt] for prompt in prep.train.prompts]
+    model_data = ds.PairedData(row_prompts, prep.train.images, prep.train.source)
+    data_key = _digest({"base": prep.base.spec.to_dict(), "seed": args.seed, "data": model_data.fingerprint()})
+    folder = prep.out / "models" / name
+    result = load_result(folder, config, data_key)
+    if result is not None:
+        log(f"{name}: already trained in {folder}, reusing it", accelerator)
+    else:
+        log(
+            f"{name}: fine-tuning {config.steps} steps on {len(row_prompts)} rows ({len(set(row_prompts))} distinct prompts)",
+            accelerator,
+        )
+        pixels = ds.load_images(prep.train.images, prep.base.resolution, prep.base.image_channels)
+        training_set = build_training_set(prep.base, row_prompts, pixels)
+        result = train(
+            prep.base,
+            copy.deepcopy(prep.base.unet),
+            training_set,
+            config,
+            folder,
+            accelerator,
+            data_key=data_key,
+            strategy=strategy,
+            label=name,
+            show_progress=prep.show_progress,
+        )
+        if result["resumed_from_step"]:
+            log(f"{name}: resumed from the checkpoint at step {result['resumed_from_step']}", accelerator)
+        log(f"{name}: trained in {result['wall_s']:.0f} s, loss {result['loss_last_50']:.4f} over the last 50 steps",
+            accelerator)
+    # The text encoder and VAE are frozen, so only the fine-tuned UNet has to be read back.
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True, use_safetensors=True)
+    trained = dataclasses.replace(prep.base, unet=unet.to(accelerator.device), strategy=strategy)
+    key = _digest(
+        {"train": data_key, "config": config.to_dict(), "score": prep.score_config.to_dict(), "heldout": heldout_items}
+    )
+    run = _score_model(prep, trained, name, strategy, items, heldout_items, key, result)
+    return dataclasses.replace(run, replicate=replicate, model=model)
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -156,7 +177,7 @@ def _prepare(args: argparse.Namespace, command: str) -> Prepared:
     device = _device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    spec = spec_from_args(args.ckpt, args.unet, args.vae, args.text_encoder, args.tokenizer, args.scheduler)
+    spec = _spec(args)
     if args.data is None:
         train_data, heldout_data = ds.load_demo(args.seed)
         if args.heldout is not None:
@@ -174,9 +195,10 @@ def _prepare(args: argparse.Namespace, command: str) -> Prepared:
         raise VerifyError(f"accelerate chose {accelerator.device}, but --device {device.type} was asked for")
     base = load_model(spec, seed=args.seed, trust_pickle=args.trust_pickle, trust_remote_code=args.trust_remote_code)
     on_gpu = device.type == "cuda"
+    preset = FAST if args.fast else REFERENCE
     score_config = ScoreConfig(
-        sampling_steps=args.sampling_steps or (50 if on_gpu else 10),
-        generations=args.generations or (4 if on_gpu else 1),
+        sampling_steps=args.sampling_steps or preset.sampling_steps,
+        generations=args.generations or preset.generations,
         guidance=args.guidance,
         attribution=not args.no_attribution,
         batch_size=args.score_batch_size or (8 if on_gpu else 16),
@@ -189,6 +211,7 @@ def _prepare(args: argparse.Namespace, command: str) -> Prepared:
     overlap = set(items) & set(heldout_items)
     if overlap:
         raise VerifyError(f"{len(overlap)} held-out prompt(s) also occur in the training data; held-out prompts must be unseen")
+    memorized_items, ground_truth = _ground_truth(args, items, item_rows)
     out = Path(args.out)
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
@@ -208,8 +231,31 @@ def _prepare(args: argparse.Namespace, command: str) -> Prepared:
         heldout_item_rows=heldout_item_rows,
         score_config=score_config,
         out=out,
-        show_progress=not args.no_progress,
+        # Bars redraw in place on a terminal; in a CI log every redraw would be a line of its own.
+        show_progress=not args.no_progress and sys.stderr.isatty(),
+        memorized_items=memorized_items,
+        ground_truth=ground_truth,
     )
+
+
+def _spec(args: argparse.Namespace) -> ModelSpec:
+    return spec_from_args(args.ckpt, args.unet, args.vae, args.text_encoder, args.tokenizer, args.scheduler, args.schedule)
+
+
+def _ground_truth(args: argparse.Namespace, items: list[str], item_rows: list[list[int]]) -> tuple[np.ndarray | None, str | None]:
+    """Which scored items are known to be memorized: ``--memorized``, else the demo's planted duplicates."""
+    if args.memorized is not None:
+        listed = {ds.normalise_prompt(prompt) for prompt in ds.load_prompt_list(args.memorized, args.column)}
+        flags = np.array([ds.normalise_prompt(item) in listed for item in items])
+        if not flags.any():
+            raise VerifyError(f"none of the {len(listed)} prompts in --memorized {args.memorized} is a training prompt")
+        if flags.all():
+            raise VerifyError(f"every training prompt is listed in --memorized {args.memorized}; nothing is left to compare")
+        return flags, f"{int(flags.sum())} prompts listed in {args.memorized}"
+    if args.data is None:
+        flags = np.array([len(rows) > 1 for rows in item_rows])
+        return flags, f"the demo's {int(flags.sum())} planted duplicated pairs"
+    return None, None
 
 
 def _score_model(
@@ -243,6 +289,7 @@ def _score_model(
         )
         elapsed = time.perf_counter() - began
         timing = {"wall_s": round(elapsed, 3), "prompts_per_s": round((len(items) + len(heldout_items)) / elapsed, 3)}
+        log(f"{name}: scored in {elapsed:.0f} s", prep.accelerator)
         if prep.accelerator.is_main_process:
             rp.save_scores(path, key, train_scores, heldout_scores, timing)
     return rp.ModelRun(
@@ -299,9 +346,7 @@ def _finish(
     )
     settings = {
         "command": command,
-        "model": prep.base.spec.to_dict()
-        if command == "score"
-        else spec_from_args(args.ckpt, args.unet, args.vae, args.text_encoder, args.tokenizer, args.scheduler).to_dict(),
+        "model": prep.base.spec.to_dict() if command == "score" else _spec(args).to_dict(),
         "data": args.data or "demo",
         "heldout": args.heldout,
         "holdout_fraction": args.holdout if args.heldout is None and args.data is not None else None,
@@ -312,6 +357,9 @@ def _finish(
         "strategies": [run.strategy for run in runs if run.strategy],
         "training": train_config.to_dict() if train_config else None,
         "scoring": prep.score_config.to_dict(),
+        "replicates": getattr(args, "seeds", 1),
+        "protocol": _protocol(prep.score_config),
+        "precision": _precision(prep.score_config, train_config),
         "threshold_quantile": args.quantile,
         "bootstrap_replicates": args.bootstrap,
         "max_prompt_tokens": prep.base.max_length,
@@ -337,31 +385,24 @@ def _finish(
         quantile=args.quantile,
         replicates=args.bootstrap,
         seed=args.seed,
+        memorized_items=prep.memorized_items,
+        ground_truth=prep.ground_truth,
     )
     report["wall_s"] = round(time.perf_counter() - started, 1)
-    report["caveats"] = _caveats(prep)
+    report["caveats"] = _caveats(prep, train_config, settings)
     paths = rp.write_all(report, runs, references, prep.out)
     log(f"wrote {', '.join(str(path) for path in paths)}", accelerator)
     for line in rp.summary_lines(report):
         print(line)
     fail_under = getattr(args, "fail_under", None)
-    if fail_under is not None:
-        failing = [
-            c
-            for c in report["comparisons"]
-            if c["memorized_rate_reduction"] is None or c["memorized_rate_reduction"] < fail_under
-        ]
-        if failing:
-            for comparison in failing:
-                value = comparison["memorized_rate_reduction"]
-                shown = "undefined (the raw model has no memorized prompt)" if value is None else f"{value:.3f}"
-                print(
-                    f"deidlint: {comparison['strategy']}: memorized-prompt rate reduction {shown} "
-                    f"is below --fail-under {fail_under}",
-                    file=sys.stderr,
-                )
-            return 1
-    return 0
+    failing = [c for c in report["comparisons"] if fail_under is not None and c["memorized_rate_reduction"] < fail_under]
+    for comparison in failing:
+        print(
+            f"deidlint: {comparison['strategy']}: reduction of the share above the fixed threshold "
+            f"{comparison['memorized_rate_reduction']:+.3f} is below --fail-under {fail_under}",
+            file=sys.stderr,
+        )
+    return 1 if failing else 0
 
 
 def _cleaner() -> Any:
@@ -372,9 +413,45 @@ def _cleaner() -> Any:
     return fix_texts
 
 
-def _caveats(prep: Prepared) -> list[str]:
+def _protocol(config: ScoreConfig) -> dict[str, Any]:
+    """The sampling protocol by name, with its measured deviation from the reference."""
+    name = protocol_name(config.sampling_steps, config.generations, config.guidance)
+    return {
+        "name": name,
+        "sampler": "DDIM",
+        "sampling_steps": config.sampling_steps,
+        "generations": config.generations,
+        "guidance": config.guidance,
+        "deviation": deviation_sentence(name),
+    }
+
+
+def _precision(config: ScoreConfig, train_config: TrainConfig | None) -> dict[str, str | None]:
+    """Number formats as the code applies them: accelerate's mixed precision in training; in
+    scoring, autocast only for bf16 (:func:`~deidlint.verify.metrics.score_prompts`), else fp32."""
+    mixed = {"no": "fp32", "bf16": "bf16 autocast (fp32 weights)", "fp16": "fp16 autocast (fp32 weights)"}
+    return {
+        "training": mixed.get(train_config.mixed_precision, train_config.mixed_precision) if train_config else None,
+        "scoring": mixed["bf16"] if config.mixed_precision == "bf16" else "fp32",
+        "frozen": "bf16" if _frozen_dtype(config) == torch.bfloat16 else "fp32",
+    }
+
+
+def _caveats(prep: Prepared, train_config: TrainConfig | None, settings: dict[str, Any]) -> list[str]:
     """What a reader must know before drawing conclusions from this run's numbers."""
     caveats = []
+    if settings["protocol"]["deviation"]:
+        caveats.append(settings["protocol"]["deviation"])
+    if train_config is not None and train_config.warmup_steps > train_config.steps:
+        caveats.append(
+            f"Warm-up ({train_config.warmup_steps} steps) exceeds the {train_config.steps} training steps: the learning "
+            "rate never reached its set value."
+        )
+    if settings["replicates"] == 1 and settings["command"] == "verify":
+        caveats.append(
+            "One training replicate per model: the intervals cover the sampling of images, not how much another training "
+            "seed would move the result (pass --seeds N)."
+        )
     if prep.base.spec.kind == "tiny":
         caveats.append(
             "The tiny model is a 32x32 UNet trained from a random initialisation on a CPU budget: its numbers show that "
@@ -385,8 +462,8 @@ def _caveats(prep: Prepared) -> list[str]:
         "(see trace_findings_within_context per model)."
     )
     caveats.append(
-        f"Thresholds are calibrated on {len(prep.heldout_items)} held-out prompts; with few of them the memorized-prompt "
-        "rate moves in steps and its interval is wide."
+        f"The threshold is fixed on {len(prep.heldout_items)} held-out prompts; with few of them the share above it moves "
+        "in steps."
     )
     return caveats
 
@@ -422,7 +499,7 @@ def _digest(value: Any) -> str:
 
 def _weights_stamp(spec: ModelSpec) -> list[str]:
     """Sizes and times of a model's weight files, so re-scoring notices changed weights."""
-    roots = [Path(value) for key, value in spec.to_dict().items() if key != "kind"]
+    roots = [Path(value) for key, value in spec.to_dict().items() if key not in ("kind", "schedule")]
     stamps = []
     for root in roots:
         files = [root] if root.is_file() else sorted(root.rglob("*.safetensors")) + sorted(root.rglob("*.bin"))

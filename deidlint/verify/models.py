@@ -19,6 +19,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 from transformers.utils import logging as transformers_logging
 
 from deidlint.verify.errors import VerifyError
+from deidlint.verify.protocol import SCHEDULES
 
 MANIFEST = "deidlint_model.json"
 """File that marks a folder written by ``verify`` (fine-tuned UNet plus a pointer to its base)."""
@@ -52,19 +53,6 @@ TINY_SCHEDULER_CONFIG: dict[str, Any] = {
 TINY_MAX_LENGTH = 128
 """Token budget of the tiny model; long enough for the impression of a synthetic report."""
 
-SD_SCHEDULER_CONFIG: dict[str, Any] = {
-    "num_train_timesteps": 1000,
-    "beta_start": 0.00085,
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "prediction_type": "epsilon",
-    "clip_sample": False,
-    "set_alpha_to_one": False,
-    "steps_offset": 1,
-}
-"""Stable Diffusion's training schedule, used for component models given without a scheduler."""
-
-
 class ModelError(VerifyError):
     """A model that cannot be used as given; the CLI reports it as a one-line error."""
 
@@ -81,6 +69,9 @@ class ModelSpec:
     text_encoder: str | None = None
     tokenizer: str | None = None
     scheduler: str | None = None
+    schedule: str | None = None
+    """Named noise schedule (:data:`~deidlint.verify.protocol.SCHEDULES`) for a model without a
+    scheduler config of its own, or to override the one it ships."""
 
     def to_dict(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
@@ -237,23 +228,28 @@ def spec_from_args(
     text_encoder: str | None = None,
     tokenizer: str | None = None,
     scheduler: str | None = None,
+    schedule: str | None = None,
 ) -> ModelSpec:
     """Check the model arguments of the CLI and turn them into a :class:`ModelSpec`."""
     components = {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "scheduler": scheduler}
     given = {key: value for key, value in components.items() if value}
     if ckpt and given:
         raise ModelError("give either --ckpt or the component paths (--unet --text-encoder ...), not both")
+    if schedule is not None and schedule not in SCHEDULES:
+        raise ModelError(f"unknown --schedule {schedule!r} (choose from {', '.join(SCHEDULES)})")
+    if schedule is not None and (scheduler or ckpt == "tiny"):
+        raise ModelError("--schedule names a schedule for a model without one; not with --scheduler or --ckpt tiny")
     if ckpt == "tiny":
         return ModelSpec(kind="tiny")
     if ckpt:
-        return ModelSpec(kind="diffusers", path=str(Path(ckpt).resolve()))
+        return ModelSpec(kind="diffusers", path=str(Path(ckpt).resolve()), schedule=schedule)
     if not given:
         raise ModelError("no model: pass --ckpt (a diffusers folder or 'tiny') or --unet and --text-encoder")
     if not unet or not text_encoder:
         raise ModelError("component models need at least --unet and --text-encoder")
     resolved = {key: str(Path(value).resolve()) for key, value in given.items()}
     resolved.setdefault("tokenizer", resolved["text_encoder"])
-    return ModelSpec(kind="components", **resolved)
+    return ModelSpec(kind="components", schedule=schedule, **resolved)
 
 
 def load_model(spec: ModelSpec, *, seed: int = 0, trust_pickle: bool = False, trust_remote_code: bool = False) -> DiffusionModel:
@@ -288,7 +284,7 @@ def _load(spec: ModelSpec, seed: int, trust_pickle: bool, trust_remote_code: boo
             trust_pickle=trust_pickle,
             trust_remote_code=trust_remote_code,
         )
-    paths = {key: Path(value) for key, value in spec.to_dict().items() if key != "kind"}
+    paths = {key: Path(value) for key, value in spec.to_dict().items() if key not in ("kind", "schedule")}
     for key, path in paths.items():
         _check_folder(path, "--" + key.replace("_", "-"), trust_pickle)
     return _assemble(
@@ -296,7 +292,7 @@ def _load(spec: ModelSpec, seed: int, trust_pickle: bool, trust_remote_code: boo
         vae_dir=_subfolder(paths["vae"], "vae") if "vae" in paths else None,
         text_dir=_subfolder(paths["text_encoder"], "text_encoder"),
         tokenizer_dir=paths["tokenizer"],
-        scheduler_dir=_subfolder(paths["scheduler"], "scheduler") if "scheduler" in paths else None,
+        scheduler_dir=_subfolder(paths["scheduler"], "scheduler") if "scheduler" in paths else _beside(paths["unet"]),
         spec=spec,
         trust_pickle=trust_pickle,
         trust_remote_code=trust_remote_code,
@@ -370,8 +366,7 @@ def _assemble(
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the tokenizer {tokenizer_dir} offline: {str(exc).splitlines()[0]}") from None
-    scheduler = _scheduler(scheduler_dir / "scheduler_config.json") if scheduler_dir is not None else (
-        DDPMScheduler.from_config(SD_SCHEDULER_CONFIG))
+    scheduler = _training_schedule(spec, scheduler_dir)
     max_length = int(getattr(tokenizer, "model_max_length", 77))
     if max_length > 512:  # tokenizers without a recorded limit report a huge sentinel
         max_length = 77
@@ -390,6 +385,27 @@ def _assemble(
         text_attention_mask=uses_mask,
         unet_attention_mask=False,
     )
+
+
+def _training_schedule(spec: ModelSpec, scheduler_dir: Path | None) -> DDPMScheduler:
+    """The schedule the UNet was trained with: ``--schedule`` when given, else the model's own
+    scheduler config; a model with neither is refused rather than given a guessed schedule."""
+    if spec.schedule is not None:
+        return DDPMScheduler.from_config(SCHEDULES[spec.schedule])
+    if scheduler_dir is not None and (scheduler_dir / "scheduler_config.json").is_file():
+        return _scheduler(scheduler_dir / "scheduler_config.json")
+    where = f"{scheduler_dir} has no scheduler_config.json" if scheduler_dir is not None else "no scheduler config was found"
+    raise ModelError(
+        f"{where}: pass --scheduler DIR or --schedule {'|'.join(SCHEDULES)} "
+        "(radedit: the seed author's DDIM settings, linear betas and trailing spacing)"
+    )
+
+
+def _beside(unet: Path) -> Path | None:
+    """The ``scheduler`` folder of the model folder an ``--unet`` path belongs to, if any
+    (``radedit`` holding ``unet/`` and ``scheduler/``, or ``radedit/unet`` itself)."""
+    root = unet if (unet / "unet").is_dir() else unet.parent if unet.name == "unet" else None
+    return root / "scheduler" if root is not None and (root / "scheduler" / "scheduler_config.json").is_file() else None
 
 
 def _scheduler(path: Path) -> DDPMScheduler:

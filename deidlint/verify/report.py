@@ -1,10 +1,14 @@
 """Summaries, comparisons and the files a run writes: report.json, report.md, plots, score caches.
 
-``report.json`` has a pinned part that CI gates and dashboards parse: ``models`` (one entry per
-model with ``name``, ``wen_mean``, ``memorized_rate``, ``copy_rate``,
-``trace_attribution_share``) and ``comparisons`` (one per strategy with ``strategy``,
-``memorized_rate_reduction`` and ``ci``). Everything else is there so a reader can check the
-numbers: thresholds and how they were calibrated, per-prompt values, settings, versions, seeds.
+``report.json`` (:data:`SCHEMA_VERSION`) has a pinned part that CI gates and dashboards parse:
+``models`` (one entry per trained or scored model, replicates included, with ``name``,
+``wen_mean``, ``memorized_rate``, ``copy_rate``, ``trace_attribution_share``) and
+``comparisons`` (one per strategy with ``strategy``, ``memorized_rate_reduction`` and ``ci``).
+``memorized_rate`` is the share of training prompts above the one threshold fixed on the raw
+model's held-out prompts (:mod:`deidlint.verify.compare`), and ``memorized_rate_reduction`` the
+paired reduction of that share, raw minus cleaned (0 when cleaning changes nothing). Everything
+else is there so a reader can check the numbers: the threshold and how it was fixed, detection
+quality, per-prompt values, settings, protocol, precision, versions, seeds.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from deidlint.verify import compare as cp
 from deidlint.verify.metrics import (
     PromptScores,
     bootstrap_ci,
@@ -29,6 +34,11 @@ from deidlint.verify.metrics import (
     trace_flags,
     trace_share,
 )
+
+SCHEMA_VERSION = 2
+"""Of ``report.json``: 2 fixed one threshold on the raw model for every model (1 re-fitted it per model)."""
+SCORE_CACHE_VERSION = 2
+"""Of the score caches; a cache of another version is recomputed, never read."""
 
 TOP_TOKENS = 15
 MIN_TOKEN_OCCURRENCES = 3
@@ -48,6 +58,14 @@ class ModelRun:
     heldout: PromptScores
     training: dict[str, Any] | None
     scoring: dict[str, Any]
+    replicate: int = 0
+    """Training replicate (``--seeds``): replicate ``k`` of every model shares training seed ``seed + k``."""
+    model: str = ""
+    """The model this is a replicate of (``raw`` or a strategy); ``name`` when empty."""
+
+    @property
+    def base(self) -> str:
+        return self.model or self.name
 
 
 @dataclass
@@ -102,41 +120,70 @@ def build_report(
     quantile: float,
     replicates: int,
     seed: int,
+    memorized_items: np.ndarray | None = None,
+    ground_truth: str | None = None,
 ) -> dict[str, Any]:
-    """Everything of ``report.json``."""
+    """Everything of ``report.json``.
+
+    ``memorized_items`` (boolean per scored item) marks known memorized prompts, from
+    ``--memorized`` or the demo's planted duplicates (``ground_truth`` says which); detection
+    quality is reported against held-out prompts where it is given.
+    """
     scan = _scanner()
+    raws = [run for run in runs if run.strategy is None] or list(runs[:1])
+    threshold = cp.fixed_threshold(np.stack([run.heldout.wen for run in raws]), quantile)
     models, arrays = [], {}
     for run in runs:
-        summary, arrays[run.name] = _summarise(run, counts, references, quantile, scan)
+        summary, arrays[run.name] = _summarise(run, counts, references, threshold, scan)
+        if memorized_items is not None:
+            summary["detection"] = cp.detection(run.train.wen[memorized_items], run.heldout.wen)
         models.append(summary)
     comparisons = []
-    raw = next((run for run in runs if run.strategy is None), None)
-    if raw is not None:
-        for run in runs:
-            if run.strategy is not None:
-                comparisons.append(
-                    _compare(run.strategy, arrays[raw.name], arrays[run.name], references, quantile, replicates, seed)
-                )
+    raw_runs = [run for run in runs if run.strategy is None]
+    if raw_runs:
+        for strategy in dict.fromkeys(run.strategy for run in runs if run.strategy is not None):
+            cleaned = [run for run in runs if run.strategy == strategy]
+            pairs = [(raw, clean) for raw in raw_runs for clean in cleaned if raw.replicate == clean.replicate]
+            comparisons.append(_compare(strategy, pairs, arrays, references, threshold, quantile, replicates, seed))
     scoring = settings["scoring"]
     return {
         "format": "deidlint-verify-report",
-        "version": 1,
+        "schema_version": SCHEMA_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "settings": settings,
         "versions": versions,
         "seeds": {
             "run": seed,
             "initial_noise": "per item and generation: SeedSequence([seed, item, generation]); held-out items use item 1000000+j",
-            "training": "per step: SeedSequence([seed, step]); batch order per epoch: default_rng([seed, epoch])",
+            "training": "replicate k trains with seed+k; per step: SeedSequence([seed+k, step]); batch order per epoch: "
+            "default_rng([seed+k, epoch])",
             "bootstrap": seed,
         },
         "data": data_info,
+        "threshold": {
+            "value": threshold,
+            "scale": "relative: each model's metric divided by its heldout_scale, the median of its own metric on the "
+            "held-out prompts",
+            "quantile": quantile,
+            "false_positive_rate": 1 - quantile,
+            "fitted_on": f"the raw model's metric on {len(raws[0].heldout_items)} held-out prompts"
+            + (f" x {len(raws)} training replicates" if len(raws) > 1 else ""),
+        },
+        "detection_ground_truth": ground_truth,
         "calibration": {
             "memorized": (
-                f"A training prompt counts as memorized when its Wen metric exceeds the {quantile:.0%} quantile of the same "
-                f"model's metric on {len(runs[0].heldout_items)} held-out prompts it was never trained on "
-                "(cleaned the same way), "
-                f"i.e. a {1 - quantile:.0%} false-positive rate on unseen prompts."
+                f"A training prompt counts as above the threshold when its Wen metric, divided by the median of the same "
+                f"model's metric on the held-out prompts, exceeds {threshold:.4f}: the {quantile:.0%} quantile of that ratio "
+                f"for the raw model on {len(raws[0].heldout_items)} held-out prompts it was never trained on, a "
+                f"{1 - quantile:.0%} false-positive rate on unseen prompts. The threshold is fixed once and used for every "
+                "model (never re-fitted); the held-out median only sets each model's scale, which a training seed moves "
+                "and memorization of training prompts does not."
+            ),
+            "detection": (
+                "ROC AUC and true-positive rate at 1% false positives (Wen et al.'s measures) of known memorized training "
+                f"prompts ({ground_truth}) against the held-out prompts, per model."
+                if ground_truth
+                else "No ground truth of memorized prompts (pass --memorized FILE): detection quality is not measured."
             ),
             "copy": (
                 "Similarity is the Pearson correlation of pixels between grey thumbnails "
@@ -156,8 +203,9 @@ def build_report(
                 f"model's {settings['max_prompt_tokens']}-token context."
             ),
             "bootstrap": (
-                f"{replicates} paired bootstrap replicates resampling training prompts and held-out prompts (so the thresholds "
-                "are re-calibrated in every replicate); 95% percentile intervals."
+                f"{replicates} bootstrap replicates, 95% percentile intervals. Paired measures resample training images and "
+                "training replicate pairs (ci), images only (ci_images) or replicate pairs only (ci_replicates); the "
+                "threshold stays fixed. Copy-rate and attribution differences resample images and held-out images."
             ),
         },
         "copy_threshold": references.threshold,
@@ -170,12 +218,12 @@ def _summarise(
     run: ModelRun,
     counts: np.ndarray,
     references: CopyReference,
-    quantile: float,
+    threshold: float,
     scan: Callable[[str], list[tuple[int, int]]] | None,
 ) -> tuple[dict[str, Any], _Arrays]:
     wen, heldout_wen = run.train.wen, run.heldout.wen
-    threshold = calibrated_threshold(heldout_wen, quantile)
-    memorized = wen > threshold
+    scale = cp.heldout_scale(heldout_wen)
+    memorized = wen / scale > threshold
     items, generations, side, _ = run.train.thumbnails.shape
     similarity, nearest = nearest_similarity(run.train.thumbnails.reshape(-1, side, side), references.thumbnails)
     similarity, nearest = similarity.reshape(items, generations), nearest.reshape(items, generations)
@@ -215,14 +263,18 @@ def _summarise(
     ]
     summary = {
         "name": run.name,
+        "model": run.base,
+        "replicate": run.replicate,
         "strategy": run.strategy,
         "prompts": items,
         "wen_mean": float(wen.mean()),
         "wen_median": float(np.median(wen)),
+        "wen_p95": float(np.percentile(wen, cp.PERCENTILE)),
         "wen_heldout_mean": float(heldout_wen.mean()),
-        "memorized_threshold": threshold,
         "memorized_rate": float(memorized.mean()),
         "memorized_count": int(memorized.sum()),
+        "heldout_scale": scale,
+        "heldout_share_above_threshold": cp.share_above(heldout_wen, threshold, scale),
         "copy_rate": float(copied.mean()),
         "copy_similarity_mean": float(similarity.mean()),
         "nearest_is_own_image_rate": float((nearest == references.item_image[:, None]).mean()),
@@ -241,7 +293,7 @@ def _summarise(
                 "index": index,
                 "duplicates": int(counts[index]),
                 "wen": float(wen[index]),
-                "memorized": bool(memorized[index]),
+                "above_threshold": bool(memorized[index]),
                 "copy_similarity": float(similarity[index].max()),
                 "copied_share": float(copied[index].mean()),
                 "trace_share": None if np.isnan(shares[index]) else float(shares[index]),
@@ -256,31 +308,36 @@ def _summarise(
 
 
 def _compare(
-    strategy: str, raw: _Arrays, clean: _Arrays, references: CopyReference, quantile: float, replicates: int, seed: int
+    strategy: str,
+    pairs: Sequence[tuple[ModelRun, ModelRun]],
+    arrays: dict[str, _Arrays],
+    references: CopyReference,
+    threshold: float,
+    quantile: float,
+    replicates: int,
+    seed: int,
 ) -> dict[str, Any]:
-    """Raw versus one cleaned model on the same items, with paired bootstrap intervals."""
+    """Raw versus one cleaned model on the same items, paired per image and training replicate."""
+    raw_wen = np.stack([raw.train.wen for raw, _ in pairs])
+    clean_wen = np.stack([clean.train.wen for _, clean in pairs])
+    scales = tuple(np.array([cp.heldout_scale(run.heldout.wen) for run in side]) for side in zip(*pairs, strict=True))
+    measures = cp.paired_measures(raw_wen, clean_wen, (scales[0], scales[1]), threshold, replicates, seed)
+    shares = measures["share_above_threshold_reduction"]
+    raws, cleans = [arrays[raw.name] for raw, _ in pairs], [arrays[clean.name] for _, clean in pairs]
 
-    def rate(arrays: _Arrays, train: np.ndarray, heldout: np.ndarray) -> float:
-        return float((arrays.wen[train] > np.quantile(arrays.heldout_wen[heldout], quantile)).mean())
+    def copy_rate(group: list[_Arrays], train: np.ndarray, heldout: np.ndarray) -> float:
+        limit = np.quantile(references.heldout_similarity[heldout], quantile)
+        return float(np.mean([(item.copy_similarity[train] > limit).mean() for item in group]))
 
-    def reduction(train: np.ndarray, heldout: np.ndarray) -> float:
-        before = rate(raw, train, heldout)
-        return (before - rate(clean, train, heldout)) / before if before > 0 else float("nan")
-
-    def copy_rate(arrays: _Arrays, train: np.ndarray, heldout: np.ndarray) -> float:
-        return float((arrays.copy_similarity[train] > np.quantile(references.heldout_similarity[heldout], quantile)).mean())
-
-    def share(arrays: _Arrays, train: np.ndarray) -> float:
-        values = arrays.trace_share[train]
+    def share(group: list[_Arrays], train: np.ndarray) -> float:
+        values = np.concatenate([item.trace_share[train] for item in group])
         values = values[np.isfinite(values)]
         return float(values.mean()) if values.size else float("nan")
 
-    everything = np.arange(len(raw.wen)), np.arange(len(raw.heldout_wen))
+    everything = np.arange(raw_wen.shape[1]), np.arange(len(references.heldout_similarity))
     statistics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-        "wen_mean": lambda t, h: float(clean.wen[t].mean() - raw.wen[t].mean()),
-        "memorized_rate": lambda t, h: rate(clean, t, h) - rate(raw, t, h),
-        "copy_rate": lambda t, h: copy_rate(clean, t, h) - copy_rate(raw, t, h),
-        "trace_attribution_share": lambda t, h: share(clean, t) - share(raw, t),
+        "copy_rate": lambda t, h: copy_rate(cleans, t, h) - copy_rate(raws, t, h),
+        "trace_attribution_share": lambda t, h: share(cleans, t) - share(raws, t),
     }
     differences: dict[str, dict[str, object]] = {}
     for offset, (name, statistic) in enumerate(statistics.items(), start=1):
@@ -288,17 +345,16 @@ def _compare(
         if not np.isfinite(value):
             differences[name] = {"difference": None, "ci": None, "note": "undefined: no trace tokens remain in one of the models"}
             continue
-        ci, undefined = bootstrap_ci(statistic, len(raw.wen), len(raw.heldout_wen), replicates, seed + offset)
+        ci, undefined = bootstrap_ci(statistic, len(everything[0]), len(everything[1]), replicates, seed + offset)
         differences[name] = {"difference": value, "ci": ci, "undefined_replicates": undefined}
-    point = reduction(*everything)
-    ci, undefined = bootstrap_ci(reduction, len(raw.wen), len(raw.heldout_wen), replicates, seed)
     return {
         "strategy": strategy,
-        "memorized_rate_raw": rate(raw, *everything),
-        "memorized_rate_cleaned": rate(clean, *everything),
-        "memorized_rate_reduction": point if np.isfinite(point) else None,
-        "ci": ci,
-        "undefined_replicates": undefined,
+        "replicate_pairs": len(pairs),
+        "memorized_rate_raw": cp.share_above(raw_wen, threshold, scales[0]),
+        "memorized_rate_cleaned": cp.share_above(clean_wen, threshold, scales[1]),
+        "memorized_rate_reduction": shares["value"],
+        "ci": shares["ci"],
+        "measures": measures,
         "differences_cleaned_minus_raw": differences,
     }
 
@@ -325,19 +381,23 @@ def _category(finding: Any) -> str | None:
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """The few numbers printed at the end of a run."""
-    lines = []
+    lines = [f"threshold {report['threshold']['value']:.4f} ({report['threshold']['fitted_on']}, "
+             f"{report['threshold']['false_positive_rate']:.0%} false positives)"]
     for model in report["models"]:
         share = model["trace_attribution_share"]
+        found = model.get("detection")
         lines.append(
-            f"{model['name']}: wen_mean {model['wen_mean']:.4f}, memorized_rate {model['memorized_rate']:.3f} "
-            f"(threshold {model['memorized_threshold']:.4f}), copy_rate {model['copy_rate']:.3f}, "
+            f"{model['name']}: wen_mean {model['wen_mean']:.4f}, above threshold {model['memorized_rate']:.3f} "
+            f"(held out {model['heldout_share_above_threshold']:.3f}), copy_rate {model['copy_rate']:.3f}, "
             f"trace_attribution_share {'n/a' if share is None else f'{share:.3f}'}"
+            + (f", detection AUC {_fmt(found['auc'])} TPR@1%FPR {_fmt(found['tpr_at_1pct_fpr'])}" if found else "")
         )
     for comparison in report["comparisons"]:
-        value, ci = comparison["memorized_rate_reduction"], comparison["ci"]
-        shown = "undefined" if value is None else f"{value:+.3f}"
-        interval = "" if ci is None else f" [95% CI {ci[0]:+.3f}, {ci[1]:+.3f}]"
-        lines.append(f"{comparison['strategy']}: memorized-prompt rate reduction {shown}{interval}")
+        measures = comparison["measures"]
+        lines.append(
+            f"{comparison['strategy']}: reduction (raw - cleaned, {comparison['replicate_pairs']} replicate pair(s)): "
+            + "; ".join(f"{name} {entry['value']:+.4f} {_interval(entry['ci'], 4)}" for name, entry in measures.items())
+        )
     return lines
 
 
@@ -359,9 +419,8 @@ def _plots(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyRef
 
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
-    models = {model["name"]: model for model in report["models"]}
     raw = next((run for run in runs if run.strategy is None), None)
-    panels = [(raw, run) for run in runs if run.strategy is not None] or [(None, run) for run in runs]
+    panels = [(raw, run) for run in runs if run.strategy is not None and run.replicate == 0] or [(None, run) for run in runs]
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for axis, (first, second) in zip(axes[0], panels, strict=True):
         shown = [run for run in (first, second) if run is not None]
@@ -370,7 +429,7 @@ def _plots(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyRef
         for run, colour in zip(shown, ("tab:red", "tab:blue"), strict=False):
             axis.hist(run.train.wen, bins=bins, alpha=0.5, color=colour, label=f"{run.name} (trained prompts)")
             axis.hist(run.heldout.wen, bins=bins, histtype="step", linestyle="--", color=colour, label=f"{run.name} (held out)")
-            axis.axvline(models[run.name]["memorized_threshold"], color=colour, linewidth=1)
+            axis.axvline(report["threshold"]["value"] * cp.heldout_scale(run.heldout.wen), color=colour, linewidth=1)
         axis.set_xlabel("Wen metric ||eps(x_t,c) - eps(x_t,empty)||")
         axis.set_ylabel("prompts")
         axis.set_title(" vs ".join(run.name for run in shown))
@@ -419,6 +478,10 @@ def _markdown(report: dict[str, Any]) -> str:
         f"Command `{settings['command']}`, model `{json.dumps(settings['model'])}`, data `{settings['data']}`, "
         f"device `{settings['device']}`, seed {settings['seed']}, wall time {report.get('wall_s', 'n/a')} s.",
         "",
+        "## Protocol",
+        "",
+        *_protocol_lines(settings),
+        "",
         "## Data",
         "",
         f"{report['data']['training_rows']} training rows, {report['data']['training_prompts']} distinct training prompts "
@@ -428,36 +491,23 @@ def _markdown(report: dict[str, Any]) -> str:
         "",
         "## Models",
         "",
-        "| model | Wen mean (trained) | Wen mean (held out) | memorized rate | copy rate | trace attribution share "
-        "| trace token share | dup-vs-single AUC | steps/s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"Threshold {report['threshold']['value']:.4f}: the {report['threshold']['quantile']:.0%} quantile of "
+        f"{report['threshold']['fitted_on']}, fixed once and used for every model.",
+        "",
+        "| model | Wen mean (trained) | Wen mean (held out) | above threshold (trained) | above threshold (held out) "
+        "| detection AUC | TPR at 1% FPR | copy rate | trace attribution share | trace token share | steps/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for model in report["models"]:
-        training = model["training"] or {}
+        training, found = model["training"] or {}, model.get("detection") or {}
         lines.append(
             f"| {model['name']} | {_fmt(model['wen_mean'], 4)} | {_fmt(model['wen_heldout_mean'], 4)} | "
-            f"{_fmt(model['memorized_rate'])} ({model['memorized_count']}/{model['prompts']}) | {_fmt(model['copy_rate'])} | "
-            f"{_fmt(model['trace_attribution_share'])} | {_fmt(model['trace_token_share'])} | "
-            f"{_fmt(model['duplicated_vs_single_auc'])} | {_fmt(training.get('steps_per_s'), 2)} |"
+            f"{_fmt(model['memorized_rate'])} ({model['memorized_count']}/{model['prompts']}) | "
+            f"{_fmt(model['heldout_share_above_threshold'])} | {_fmt(found.get('auc'))} | {_fmt(found.get('tpr_at_1pct_fpr'))} | "
+            f"{_fmt(model['copy_rate'])} | {_fmt(model['trace_attribution_share'])} | {_fmt(model['trace_token_share'])} | "
+            f"{_fmt(training.get('steps_per_s'), 2)} |"
         )
-    if report["comparisons"]:
-        lines += [
-            "",
-            "## Raw versus cleaned",
-            "",
-            "| strategy | memorized rate raw -> cleaned | relative reduction [95% CI] | Wen mean difference [95% CI] "
-            "| copy rate difference [95% CI] |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for comparison in report["comparisons"]:
-            differences = comparison["differences_cleaned_minus_raw"]
-            lines.append(
-                f"| {comparison['strategy']} | {_fmt(comparison['memorized_rate_raw'])} -> "
-                f"{_fmt(comparison['memorized_rate_cleaned'])} | "
-                f"{_fmt(comparison['memorized_rate_reduction'])} {_interval(comparison['ci'])} | "
-                f"{_fmt(differences['wen_mean']['difference'], 4)} {_interval(differences['wen_mean']['ci'], 4)} | "
-                f"{_fmt(differences['copy_rate']['difference'])} {_interval(differences['copy_rate']['ci'])} |"
-            )
+    lines += _comparison_lines(report["comparisons"])
     lines += ["", "## Caveats", ""] + [f"- {caveat}" for caveat in report.get("caveats", [])]
     lines += ["", "## Calibration", ""] + [f"- **{name}**: {text}" for name, text in calibration.items()]
     lines += ["", "## Tokens with the largest attribution", ""]
@@ -471,6 +521,55 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _protocol_lines(settings: dict[str, Any]) -> list[str]:
+    """Training, sampling protocol, precision and replicates, as report.md states them."""
+    protocol, precision, training = settings["protocol"], settings["precision"], settings["training"]
+    lines = []
+    if training is not None:
+        lines.append(
+            f"- Training: {training['steps']} steps per model at batch {training['batch_size']}, learning rate "
+            f"{training['learning_rate']:g}, linear warm-up {training['warmup_steps']} steps, prompt dropout "
+            f"{training['cond_dropout']}; {settings['replicates']} training replicate(s) per model (seeds "
+            f"{settings['seed']}..{settings['seed'] + settings['replicates'] - 1})."
+        )
+    lines.append(
+        f"- Sampling protocol `{protocol['name']}`: DDIM, {protocol['sampling_steps']} steps, {protocol['generations']} "
+        f"generation(s) per prompt, guidance {protocol['guidance']}."
+        + (f" {protocol['deviation']}" if protocol["deviation"] else "")
+    )
+    lines.append(
+        f"- Precision: training {precision['training']}, scoring {precision['scoring']}, frozen text encoder and VAE "
+        f"{precision['frozen']}."
+    )
+    return lines
+
+
+def _comparison_lines(comparisons: list[dict[str, Any]]) -> list[str]:
+    """The raw-versus-cleaned table: paired reductions (raw minus cleaned; 0 = no effect)."""
+    if not comparisons:
+        return []
+    names = list(comparisons[0]["measures"])
+    lines = [
+        "",
+        "## Raw versus cleaned (paired per training image; reductions are raw minus cleaned, 0 when cleaning changes nothing)",
+        "",
+        "| strategy | replicate pairs | above threshold raw -> cleaned | "
+        + " | ".join(f"{name} [95% CI]" for name in names)
+        + " | copy rate difference [95% CI] |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in names) + " | --- |",
+    ]
+    for comparison in comparisons:
+        measures, copies = comparison["measures"], comparison["differences_cleaned_minus_raw"]["copy_rate"]
+        lines.append(
+            f"| {comparison['strategy']} | {comparison['replicate_pairs']} | {_fmt(comparison['memorized_rate_raw'])} -> "
+            f"{_fmt(comparison['memorized_rate_cleaned'])} | "
+            + " | ".join(f"{_fmt(measures[name]['value'], 4)} {_interval(measures[name]['ci'], 4)}" for name in names)
+            + f" | {_fmt(copies['difference'])} {_interval(copies['ci'])} |"
+        )
+    lines += ["", *[f"- `{name}`: {entry['meaning']}." for name, entry in comparisons[0]["measures"].items()]]
+    return lines
+
+
 def _interval(ci: list[float] | None, digits: int = 3) -> str:
     return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
@@ -478,7 +577,8 @@ def _interval(ci: list[float] | None, digits: int = 3) -> str:
 def save_scores(path: Path, key: str, train: PromptScores, heldout: PromptScores, timing: dict[str, Any]) -> None:
     """Cache one model's scores (no pickle: plain arrays plus a JSON header)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps({"key": key, "timing": timing}))}
+    meta = {"version": SCORE_CACHE_VERSION, "key": key, "timing": timing}
+    arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
     for prefix, scores in (("train", train), ("heldout", heldout)):
         lengths = np.array([len(tokens) for tokens in scores.tokens], dtype=np.int64)
         arrays[f"{prefix}_wen_per_step"] = scores.wen_per_step
@@ -506,7 +606,7 @@ def load_scores(path: Path, key: str) -> tuple[PromptScores, PromptScores, dict[
         return None
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
-        if meta["key"] != key:
+        if meta.get("version") != SCORE_CACHE_VERSION or meta.get("key") != key:
             return None
         loaded = []
         for prefix in ("train", "heldout"):

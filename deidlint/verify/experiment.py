@@ -182,6 +182,7 @@ def _prepare(args: argparse.Namespace, command: str) -> Prepared:
         batch_size=args.score_batch_size or (8 if on_gpu else 16),
         seed=args.seed,
         mixed_precision=mixed,
+        reference_attribution=bool(getattr(args, "reference_attribution", False)),
     )
     base.to(accelerator.device, _frozen_dtype(score_config))
     items, item_rows = train_data.items()

@@ -28,8 +28,9 @@ from diffusers import UNet2DConditionModel
 
 from deidlint.verify import dataset as ds
 from deidlint.verify import report as rp
+from deidlint.verify import review
 from deidlint.verify.errors import VerifyError
-from deidlint.verify.metrics import THUMBNAIL, PromptScores, ScoreConfig, score_prompts
+from deidlint.verify.metrics import THUMBNAIL, PromptScores, ScoreConfig, score_prompts, thumbnails_of
 from deidlint.verify.models import DiffusionModel, ModelSpec, load_model, spec_from_args
 from deidlint.verify.train import TrainConfig, build_training_set, load_result, train
 
@@ -341,7 +342,10 @@ def _finish(
     )
     report["wall_s"] = round(time.perf_counter() - started, 1)
     report["caveats"] = _caveats(prep)
+    heldout_thumbnails = thumbnails_of(heldout_pixels, image_side)
+    review.add_sections(report, runs, references, heldout_thumbnails, seed=args.seed, replicates=args.bootstrap)
     paths = rp.write_all(report, runs, references, prep.out)
+    paths.append(review.write_html(report, runs, references, prep.out))
     log(f"wrote {', '.join(str(path) for path in paths)}", accelerator)
     for line in rp.summary_lines(report):
         print(line)

@@ -35,8 +35,9 @@ from deidlint import synth  # noqa: E402
 from deidlint.verify.compare import detection  # noqa: E402
 from deidlint.verify.dataset import DEMO_FILE, load_images  # noqa: E402
 from deidlint.verify.experiment import HELDOUT_KEY_BASE  # noqa: E402
-from deidlint.verify.metrics import ScoreConfig, score_prompts  # noqa: E402
+from deidlint.verify.metrics import ScoreConfig, score_prompts, thumbnails_of  # noqa: E402
 from deidlint.verify.models import build_tiny  # noqa: E402
+from deidlint.verify.replication import build_detector, describe  # noqa: E402
 from deidlint.verify.train import TrainConfig, build_training_set, load_result, train  # noqa: E402
 
 
@@ -92,6 +93,15 @@ def main() -> None:
     else:
         model.unet = UNet2DConditionModel.from_pretrained(args.out / "unet", local_files_only=True, use_safetensors=True)
     train_s = time.perf_counter() - began
+    # verify's copy detector, validated on these pairs' images; its null is checked on the images left out.
+    unused = np.setdiff1d(np.arange(len(images)), chosen)
+    side = model.resolution
+    detector = build_detector(
+        thumbnails_of(load_images([images[i] for i in chosen], side, 1), side),
+        thumbnails_of(load_images([images[i] for i in unused], side, 1), side),
+        args.seed,
+    )
+    print(f"copy detector: {describe(detector)}")
 
     scoring = ScoreConfig(
         sampling_steps=args.sampling_steps,

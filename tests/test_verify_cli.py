@@ -208,6 +208,9 @@ def test_verify_end_to_end_resumes_and_reuses(
     assert report["data"]["duplicated_prompts"] == 2
     assert (out / "report.md").is_file() and (out / "plots" / "wen_histograms.png").is_file()
     assert (out / "plots" / "copies_remove.png").is_file()
+    assert "<figure>" in (out / "report.html").read_text()
+    assert set(report["replication"]["models"]) == {"raw", "remove", "mask"} and report["replication"]["validation"]["auc"]
+    assert raw["analyses"]["outliers"]["zscore"]["count"] >= 0 and raw["analyses"]["pooled_tokens"]
 
     # Rerunning reuses every trained model and score; --fail-under 2 cannot be met (exit 1).
     stamps = {path: path.stat().st_mtime_ns for path in out.glob("models/*/train.json")}

@@ -168,6 +168,12 @@ def _scoring_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     group.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (default 7.5)")
     group.add_argument("--no-attribution", action="store_true", help="skip token attribution (about 2x faster scoring)")
     group.add_argument(
+        "--reference-attribution",
+        action="store_true",
+        help="token attribution as the seed paper's code computes it (get_text_cond_grad: conditional and unconditional "
+        "embeddings swapped along the trajectory), so numbers can be set beside the paper's",
+    )
+    group.add_argument(
         "--score-batch-size", type=int, metavar="N", help="prompts per scoring batch (default 8 on CUDA, 16 on CPU)"
     )
     group.add_argument(

@@ -28,8 +28,9 @@ from diffusers import UNet2DConditionModel
 
 from deidlint.verify import dataset as ds
 from deidlint.verify import report as rp
+from deidlint.verify import review
 from deidlint.verify.errors import VerifyError
-from deidlint.verify.metrics import THUMBNAIL, PromptScores, ScoreConfig, score_prompts
+from deidlint.verify.metrics import THUMBNAIL, PromptScores, ScoreConfig, score_prompts, thumbnails_of
 from deidlint.verify.models import DiffusionModel, ModelSpec, load_model, spec_from_args
 from deidlint.verify.protocol import FAST, REFERENCE, deviation_sentence, protocol_name
 from deidlint.verify.train import TrainConfig, build_training_set, load_result, train
@@ -204,6 +205,7 @@ def _prepare(args: argparse.Namespace, command: str) -> Prepared:
         batch_size=args.score_batch_size or (8 if on_gpu else 16),
         seed=args.seed,
         mixed_precision=mixed,
+        reference_attribution=bool(getattr(args, "reference_attribution", False)),
     )
     base.to(accelerator.device, _frozen_dtype(score_config))
     items, item_rows = train_data.items()
@@ -390,7 +392,10 @@ def _finish(
     )
     report["wall_s"] = round(time.perf_counter() - started, 1)
     report["caveats"] = _caveats(prep, train_config, settings)
+    heldout_thumbnails = thumbnails_of(heldout_pixels, image_side)
+    review.add_sections(report, runs, references, heldout_thumbnails, seed=args.seed, replicates=args.bootstrap)
     paths = rp.write_all(report, runs, references, prep.out)
+    paths.append(review.write_html(report, runs, references, prep.out))
     log(f"wrote {', '.join(str(path) for path in paths)}", accelerator)
     for line in rp.summary_lines(report):
         print(line)

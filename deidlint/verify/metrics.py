@@ -26,6 +26,7 @@ from diffusers import DDIMScheduler, UNet2DConditionModel
 from tqdm.auto import tqdm
 
 from deidlint.verify.models import DiffusionModel
+from deidlint.verify.reference_attribution import reference_token_gradients
 
 THUMBNAIL = 64
 """Largest side of the grey thumbnails kept for the copy rate and the plots."""
@@ -43,6 +44,8 @@ class ScoreConfig:
     """Prompts per batch (each expands to ``generations`` samples)."""
     seed: int = 0
     mixed_precision: str = "no"
+    reference_attribution: bool = False
+    """Attribution along the seed paper's swapped trajectory (:mod:`deidlint.verify.reference_attribution`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -222,7 +225,23 @@ def score_prompts(
                 noise.to(device, dtype),
                 config.sampling_steps,
                 config.guidance,
-                config.attribution,
+                config.attribution and not config.reference_attribution,
+            )
+            reference = (
+                reference_token_gradients(
+                    unet,
+                    model.sampling_scheduler(),
+                    embeddings[list(batch)].to(device, dtype),
+                    masks[list(batch)].to(device) if use_mask else None,
+                    empty.to(device, dtype),
+                    empty_mask.to(device) if use_mask else None,
+                    noise.to(device, dtype),
+                    config.sampling_steps,
+                    config.guidance,
+                    generations,
+                )
+                if config.attribution and config.reference_attribution
+                else None
             )
         images = model.decode_latents(final)
         small = _thumbnails(images, side).reshape(len(batch), generations, side, side)
@@ -230,7 +249,9 @@ def score_prompts(
         for offset, item in enumerate(batch):
             wen_per_step[item] = per_step[offset]
             thumbnails[item] = small[offset]
-            if gradients is not None:
+            if reference is not None:
+                attributions.append(reference[offset][positions[item]].cpu().numpy())
+            elif gradients is not None:
                 mean = gradients.reshape(len(batch), generations, -1)[offset].mean(0) / config.sampling_steps
                 attributions.append(mean[positions[item]].cpu().numpy())
         bar.update(len(batch))

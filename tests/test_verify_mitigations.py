@@ -3,6 +3,8 @@ training batch) and nothing else, on a fixed miniature UNet."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,8 +16,12 @@ from diffusers import DDIMScheduler  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
 from deidlint.verify import mitigations as mt  # noqa: E402
+from deidlint.verify.metrics import ScoreConfig, score_prompts  # noqa: E402
+from deidlint.verify.mitigations import DROP_WINDOW  # noqa: E402
 from deidlint.verify.models import TINY_SCHEDULER_CONFIG  # noqa: E402
-from tests.verify_support import miniature_unet  # noqa: E402
+from deidlint.verify.train import TrainingSet, build_training_set  # noqa: E402
+from deidlint.verify.training_mitigation import TrainingMitigation, masked_loss  # noqa: E402
+from tests.verify_support import fixed_model, miniature_unet  # noqa: E402
 
 PROMPT = "Comparison to ___. No focal consolidation."
 TESTED = {"random-words", "random-numbers", "embedding", "guidance", "caption-randomisation", "sample-dropping"}
@@ -119,3 +125,95 @@ def test_sample_dropping_drops_exactly_the_samples_above_the_threshold() -> None
     cond = torch.stack([torch.full((1, 2, 2), v) for v in (0.5, 1.0, 2.0)])  # norms 1, 2, 4
     assert mt.dropped_samples(cond, uncond, 1.5).tolist() == [False, True, True]
     assert mt.dropped_samples(cond, uncond, 4.0).tolist() == [False, False, False]
+
+
+def test_running_threshold_waits_for_its_window_then_takes_the_quantile() -> None:
+    running = mt.RunningThreshold(quantile=0.5, window=4)
+    running.update([1.0, 2.0, 3.0])
+    assert running.threshold() == float("inf")  # nothing is dropped before the window has filled
+    running.update([4.0, 5.0])
+    assert running.seen == [2.0, 3.0, 4.0, 5.0] and running.threshold() == 3.5
+
+
+def test_masked_loss_counts_only_the_kept_samples() -> None:
+    prediction = torch.arange(8.0).reshape(4, 2).requires_grad_(True)
+    target = torch.zeros(4, 2)
+    assert float(masked_loss(prediction, target, None)) == pytest.approx(float((prediction**2).mean()))
+    keep = torch.tensor([True, False, False, True])
+    assert float(masked_loss(prediction, target, keep)) == pytest.approx(float((prediction[keep] ** 2).mean()))
+    nothing = masked_loss(prediction, target, torch.zeros(4, dtype=torch.bool))
+    nothing.backward()  # type: ignore[no-untyped-call]
+    assert float(nothing) == 0 and prediction.grad is not None and not prediction.grad.any()
+
+
+SCORED = ["Comparison to ___. No focal consolidation.", "Dr. ___ was paged. Right lower lobe pneumonia.", "Normal heart."]
+BASE = ScoreConfig(sampling_steps=4, generations=2, guidance=7.5, attribution=False, batch_size=2, seed=3)
+
+
+def _score(config: ScoreConfig) -> np.ndarray:
+    """The metric per prompt, generation and step of the fixed model."""
+    return score_prompts(fixed_model(), SCORED, [0, 1, 2], config, torch.device("cpu"), show_progress=False).wen_per_step
+
+
+def test_guidance_mitigation_changes_only_the_trajectory_after_its_transition() -> None:
+    plain, mitigated = _score(BASE), _score(dataclasses.replace(BASE, mitigation="guidance"))
+    # Timesteps 750, 500, 250, 0: only the first is above 500, so the first step (same noise, same
+    # prompt) measures the same; the unguided first update then moves every later step.
+    np.testing.assert_allclose(mitigated[:, :, 0], plain[:, :, 0], rtol=0, atol=1e-12)
+    assert not np.allclose(mitigated[:, :, 1:], plain[:, :, 1:])
+
+
+def test_embedding_mitigation_lowers_the_first_step_metric_and_a_met_target_changes_nothing() -> None:
+    plain = _score(BASE)
+    mitigated = _score(dataclasses.replace(BASE, mitigation="embedding"))
+    assert (mitigated[:, :, 0].mean(axis=1) < 0.95 * plain[:, :, 0].mean(axis=1)).all()
+    # A target every prompt already meets stops the optimisation before its first step.
+    met = _score(dataclasses.replace(BASE, mitigation="embedding", mitigation_target=1e9))
+    np.testing.assert_allclose(met, plain, rtol=0, atol=1e-12)
+
+
+def _training_set() -> tuple[object, TrainingSet]:
+    model = fixed_model()
+    prompts = ["Comparison to ___.", "No focal consolidation.", "Comparison to ___.", "Heart size is normal."]
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 1, 8, 8), dtype=np.uint8)
+    return model, build_training_set(model, prompts, pixels)
+
+
+def test_caption_randomisation_rewrites_captions_per_draw_and_reproducibly() -> None:
+    model, data = _training_set()
+    plain = TrainingMitigation(None, model, data, seed=0)  # type: ignore[arg-type]
+    randomised = TrainingMitigation("caption-randomisation", model, data, seed=0)  # type: ignore[arg-type]
+    rows = data.prompt_of_row
+    assert torch.equal(plain.conditioning(0, rows)[0], data.embeddings[rows])
+    drawn = [randomised.conditioning(step, rows)[0] for step in range(4)]
+    assert any(not torch.allclose(d, data.embeddings[rows]) for d in drawn)  # captions change ...
+    assert not torch.allclose(drawn[0], drawn[1])  # ... from draw to draw ...
+    assert torch.equal(drawn[2], randomised.conditioning(2, rows)[0])  # ... as a function of seed and step
+
+
+def test_sample_dropping_leaves_out_conditioned_samples_above_the_running_threshold() -> None:
+    from accelerate import Accelerator
+
+    model, data = _training_set()
+    dropping = TrainingMitigation("sample-dropping", model, data, seed=0)  # type: ignore[arg-type]
+    dropping.running = mt.RunningThreshold(quantile=0.5, window=4)
+    unet = miniature_unet(1).double().eval()
+    noisy = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0)).double()
+    timesteps = torch.tensor([10, 400, 700, 900])
+    conditioned = torch.tensor([True, True, True, False])
+    duplicated = torch.tensor([True, False, True, False])
+    embeddings = data.embeddings[data.prompt_of_row].double()
+    prediction = unet(noisy, timesteps, embeddings, encoder_attention_mask=data.masks[data.prompt_of_row]).sample
+    arguments = (unet, noisy, timesteps, prediction, conditioned, duplicated, Accelerator(cpu=True), True)
+    assert dropping.kept(*arguments).all()  # type: ignore[union-attr]  # the window is still filling
+    assert dropping.running.seen is not None and len(dropping.running.seen) == 3  # conditioned samples only
+    dropping.kept(*arguments)
+    keep = dropping.kept(*arguments)
+    assert keep is not None and bool(keep[3]) and not dropping.skip_step
+    assert 0 < int((~keep[:3]).sum()) < 3  # the half of the window above its median goes
+    summary = dropping.summary()
+    assert summary is not None and summary["conditioned_samples"] == 9 and summary["dropped_samples"] > 0
+    assert summary["dropped_share"] == summary["dropped_samples"] / 9
+    restored = TrainingMitigation("sample-dropping", model, data, seed=0)  # type: ignore[arg-type]
+    restored.restore(dropping.state())
+    assert restored.running.seen == dropping.running.seen[-DROP_WINDOW:] and restored.counts == dropping.counts

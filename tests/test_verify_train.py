@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from accelerate import Accelerator  # noqa: E402
 from diffusers import DDPMScheduler, UNet2DConditionModel  # noqa: E402
 
 from deidlint.verify import train as tr  # noqa: E402
+from deidlint.verify.mitigation_records import MITIGATIONS  # noqa: E402
 from deidlint.verify.models import TINY_SCHEDULER_CONFIG, DiffusionModel, ModelSpec  # noqa: E402
 from tests.verify_support import miniature_unet  # noqa: E402
 
@@ -44,6 +46,7 @@ def model_and_data() -> tuple[DiffusionModel, tr.TrainingSet]:
         latents=torch.randn(7, 1, 8, 8, generator=generator),
         empty_embedding=torch.randn(1, 6, 16, generator=generator),
         empty_mask=torch.tensor([[1, 1, 0, 0, 0, 0]]),
+        prompts=[f"prompt {index}" for index in range(5)],  # pre-encoded above; read only by caption randomisation
     )
     return model, data
 
@@ -72,12 +75,19 @@ def test_batches_cover_every_row_once_per_epoch() -> None:
     assert not np.array_equal(seen[:10], seen[10:20])
 
 
-def test_interrupted_training_resumes_to_identical_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("mitigation", [None, "sample-dropping"])
+def test_interrupted_training_resumes_to_identical_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mitigation: str | None
+) -> None:
     model, data = model_and_data()
+    # A window of 3 samples fills in the first step, so the running threshold drops samples from
+    # the second on, and its state must come back from the checkpoint for the weights to agree.
+    record = MITIGATIONS["sample-dropping"]
+    monkeypatch.setitem(MITIGATIONS, "sample-dropping", dataclasses.replace(record, defaults={"quantile": 0.5, "window": 3}))
 
     def run(folder: Path) -> dict:
         """Train the same fresh UNet on the same data into *folder* (resuming what is there)."""
-        return tr.train(model, small_unet(), data, config(), folder, Accelerator(cpu=True),
+        return tr.train(model, small_unet(), data, config(mitigation=mitigation), folder, Accelerator(cpu=True),
                         data_key="d", strategy=None, label="t", show_progress=False)
 
     whole = run(tmp_path / "whole")
@@ -95,14 +105,17 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path: Path, monke
     with pytest.raises(RuntimeError):
         run(tmp_path / "split")
     assert (tmp_path / "split" / tr.CHECKPOINT_DIR / "state.json").is_file()
-    assert tr.load_result(tmp_path / "split", config(), "d") is None
+    assert tr.load_result(tmp_path / "split", config(mitigation=mitigation), "d") is None
     monkeypatch.setattr(tr, "learning_rate_at", original)
 
     resumed = run(tmp_path / "split")
     assert resumed["resumed_from_step"] == 2
-    assert tr.load_result(tmp_path / "split", config(), "d") is not None
-    assert tr.load_result(tmp_path / "split", config(steps=5), "d") is None
-    assert tr.load_result(tmp_path / "split", config(), "other data") is None
+    assert resumed["mitigation"] == whole["mitigation"]
+    if mitigation:
+        assert whole["mitigation"]["dropped_samples"] > 0
+    assert tr.load_result(tmp_path / "split", config(mitigation=mitigation), "d") is not None
+    assert tr.load_result(tmp_path / "split", config(steps=5, mitigation=mitigation), "d") is None
+    assert tr.load_result(tmp_path / "split", config(mitigation=mitigation), "other data") is None
     a, b = weights(tmp_path / "whole"), weights(tmp_path / "split")
     assert all(torch.equal(a[name], b[name]) for name in a)
     assert not torch.equal(a["conv_in.weight"], small_unet().state_dict()["conv_in.weight"])

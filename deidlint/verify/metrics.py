@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from diffusers import DDIMScheduler, UNet2DConditionModel
 from tqdm.auto import tqdm
 
+from deidlint.verify.mitigations import MITIGATIONS, guidance_schedule, minimise_embedding
 from deidlint.verify.models import DiffusionModel
 from deidlint.verify.reference_attribution import reference_token_gradients
 
@@ -46,6 +47,11 @@ class ScoreConfig:
     mixed_precision: str = "no"
     reference_attribution: bool = False
     """Attribution along the seed paper's swapped trajectory (:mod:`deidlint.verify.reference_attribution`)."""
+    mitigation: str | None = None
+    """An inference-time mitigation of the sampler (:mod:`deidlint.verify.mitigations`, stage
+    ``embedding`` or ``guidance``); prompt-stage ones rewrite the prompts before they get here."""
+    mitigation_target: float | None = None
+    """``embedding``: stop optimising once a prompt's first-step metric is at most this."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,17 +89,21 @@ def wen_trajectory(
     uncond_mask: torch.Tensor | None,
     latents: torch.Tensor,
     steps: int,
-    guidance: float,
+    guidance: float | Sequence[float],
     attribution: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Run guided DDIM sampling and measure the text-conditional noise along the way.
 
     ``cond``/``latents`` hold one row per sample; ``uncond`` is a single empty-prompt row.
+    ``guidance`` is one scale, or one per sampling step (a guidance schedule).
     Returns the metric per sample and step ``(samples, steps)``, the per-token gradient norm
     summed over steps ``(samples, tokens)`` (``None`` without attribution) and the final latents.
     The gradient is taken with ``x_t`` held fixed, i.e. of each step's metric alone.
     """
     scheduler.set_timesteps(steps, device=latents.device)
+    scales = [float(guidance)] * steps if isinstance(guidance, (int, float)) else [float(g) for g in guidance]
+    if len(scales) != len(scheduler.timesteps):
+        raise ValueError(f"{len(scales)} guidance scales for {len(scheduler.timesteps)} sampling steps")
     samples = latents.shape[0]
     uncond = uncond.expand(samples, -1, -1)
     uncond_mask = uncond_mask.expand(samples, -1) if uncond_mask is not None else None
@@ -127,7 +137,7 @@ def wen_trajectory(
             distance = ((eps_cond.float() - eps_uncond.float()) * scale).flatten(1).norm(dim=1)
         norms[:, index] = distance
         with torch.no_grad():
-            guided = eps_uncond + guidance * (eps_cond - eps_uncond)
+            guided = eps_uncond + scales[index] * (eps_cond - eps_uncond)
             x = scheduler.step(guided, t, x).prev_sample
     return norms, gradients, x
 
@@ -212,19 +222,21 @@ def score_prompts(
                 for g in range(generations)
             ]
         )
-        cond = embeddings[list(batch)].repeat_interleave(generations, dim=0)
+        cond = embeddings[list(batch)].repeat_interleave(generations, dim=0).to(device, dtype)
         cond_mask = masks[list(batch)].repeat_interleave(generations, dim=0)
         with autocast:
+            if config.mitigation == "embedding":
+                cond = _minimised_embeddings(model, unet, config, cond, cond_mask, empty, empty_mask, noise, device, dtype)
             norms, gradients, final = wen_trajectory(
                 unet,
                 model.sampling_scheduler(),
-                cond.to(device, dtype),
+                cond,
                 cond_mask.to(device) if use_mask else None,
                 empty.to(device, dtype),
                 empty_mask.to(device) if use_mask else None,
                 noise.to(device, dtype),
                 config.sampling_steps,
-                config.guidance,
+                _guidance(model, config),
                 config.attribution and not config.reference_attribution,
             )
             reference = (
@@ -266,6 +278,58 @@ def score_prompts(
         attributions=attributions,
         thumbnails=thumbnails,
     )
+
+
+def _guidance(model: DiffusionModel, config: ScoreConfig) -> float | list[float]:
+    """The guidance scale, or with the ``guidance`` mitigation one scale per sampling step."""
+    if config.mitigation != "guidance":
+        return config.guidance
+    scheduler = model.sampling_scheduler()
+    scheduler.set_timesteps(config.sampling_steps)
+    defaults = MITIGATIONS["guidance"].defaults
+    return guidance_schedule(scheduler.timesteps, config.guidance, int(defaults["transition"]), defaults["before"])
+
+
+def _minimised_embeddings(
+    model: DiffusionModel,
+    unet: UNet2DConditionModel,
+    config: ScoreConfig,
+    cond: torch.Tensor,
+    cond_mask: torch.Tensor,
+    empty: torch.Tensor,
+    empty_mask: torch.Tensor,
+    noise: torch.Tensor,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Wen et al.'s inference-time mitigation for each prompt of a batch: one embedding per prompt,
+    optimised on that prompt's generations at the first sampling step (as ``aug_prompt`` does).
+
+    The target is per sample in the metric's own units, so it is turned into the joint norm that
+    :func:`~deidlint.verify.mitigations.minimise_embedding` compares it with: times the square root
+    of the generations, divided by the noise-prediction scale of the first step.
+    """
+    scheduler = model.sampling_scheduler()
+    scheduler.set_timesteps(config.sampling_steps, device=device)
+    first = scheduler.timesteps[0]
+    x_in = scheduler.scale_model_input(noise.to(device, dtype) * scheduler.init_noise_sigma, first)
+    generations, use_mask = config.generations, model.unet_attention_mask
+    target = None
+    if config.mitigation_target is not None:
+        target = config.mitigation_target * generations**0.5 / _eps_scale(scheduler, first)
+    defaults = MITIGATIONS["embedding"].defaults
+    rows = []
+    with torch.enable_grad():
+        for start in range(0, len(cond), generations):
+            own = slice(start, start + generations)
+            optimised, _ = minimise_embedding(
+                unet, x_in[own], first, cond[own], empty.to(device, dtype),
+                lr=defaults["lr"], iterations=int(defaults["iterations"]), target=target,
+                cond_mask=cond_mask[own].to(device) if use_mask else None,
+                uncond_mask=empty_mask.to(device).expand(generations, -1) if use_mask else None,
+            )  # fmt: skip
+            rows.append(optimised.expand(generations, -1, -1))
+    return torch.cat(rows).detach()
 
 
 def _thumbnails(images: torch.Tensor, side: int) -> np.ndarray:

@@ -30,12 +30,16 @@ Training-time (extra fine-tuned models):
 - ``caption-randomisation``: each time a caption is drawn it has, with probability 0.5 each,
   one random vocabulary word inserted and one word replaced (Somepalli et al. 2023).
 - ``sample-dropping``: samples whose text-conditional noise magnitude exceeds a threshold are left
-  out of the batch's loss (Wen et al. 2024).
+  out of the batch's loss (Wen et al. 2024; ``--hard_threshold`` in their
+  ``train_text_to_image.py``, a fixed number tuned for Stable Diffusion). A fixed number does not
+  carry over between models, so here the threshold is the 95th percentile of the magnitudes of the
+  samples of the previous :data:`DROP_WINDOW` training draws (:class:`RunningThreshold`): about one
+  sample in twenty is left out, the ones the model conditions on most strongly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,20 +47,9 @@ import numpy as np
 import torch
 from diffusers import UNet2DConditionModel
 
-STAGES = ("prompt", "embedding", "guidance", "training")
+from deidlint.verify.mitigation_records import DROP_WINDOW, MITIGATIONS, STAGES, Mitigation
 
-
-@dataclass(frozen=True)
-class Mitigation:
-    """One mitigation: what it changes, whence it comes, and its reference defaults."""
-
-    name: str
-    stage: str
-    """What it changes: one of :data:`STAGES`."""
-    summary: str
-    source: str
-    defaults: Mapping[str, float]
-
+__all__ = ["DROP_WINDOW", "MITIGATIONS", "STAGES", "Mitigation"]  # the records, beside the functions that do them
 
 def vocabulary_words(tokenizer: Any) -> list[str]:
     """The tokenizer's whole-word tokens as text: no special tokens, no WordPiece ``##`` pieces,
@@ -150,28 +143,31 @@ def minimise_embedding(unet: UNet2DConditionModel, x_in: torch.Tensor, t: torch.
     return embedding.detach(), losses
 
 
+@dataclass
+class RunningThreshold:
+    """The 95th percentile (``quantile``) of the last :data:`DROP_WINDOW` magnitudes; infinite
+    until the window has filled, so nothing is dropped before the threshold means something.
+    Its state is a list of numbers, saved with a training checkpoint so a resumed run drops what
+    the uninterrupted one would have."""
+
+    quantile: float = 0.95
+    window: int = DROP_WINDOW
+    seen: list[float] | None = None
+
+    def threshold(self) -> float:
+        seen = self.seen or []
+        return float(np.quantile(seen, self.quantile)) if len(seen) >= self.window else float("inf")
+
+    def update(self, magnitudes: Sequence[float]) -> None:
+        self.seen = [*(self.seen or []), *map(float, magnitudes)][-self.window:]
+
+
 def dropped_samples(eps_cond: torch.Tensor, eps_uncond: torch.Tensor, threshold: float) -> torch.Tensor:
     """Wen et al.'s training-time mitigation: which samples of a batch to leave out of the loss,
     those whose text-conditional noise magnitude (per sample, over its whole latent) exceeds
     *threshold*."""
     return (eps_cond.float() - eps_uncond.float()).flatten(1).norm(dim=1) > threshold
 
-
-MITIGATIONS: dict[str, Mitigation] = {m.name: m for m in (
-    Mitigation("random-words", "prompt", "random vocabulary words inserted into the prompt",
-               "Somepalli et al., NeurIPS 2023; rand_word_add in YuxinWenRick/diffusion_memorization", {"count": 1}),
-    Mitigation("random-numbers", "prompt", "random numbers below 100,000 inserted into the prompt",
-               "Somepalli et al., NeurIPS 2023; rand_numb_add in YuxinWenRick/diffusion_memorization", {"count": 1}),
-    Mitigation("embedding", "embedding", "prompt embedding optimised at the first step to lower the Wen metric",
-               "Wen et al., ICLR 2024; aug_prompt in YuxinWenRick/diffusion_memorization",
-               {"lr": 0.05, "iterations": 10}),
-    Mitigation("guidance", "guidance", "no guidance before a static transition timestep",
-               "Jain et al., CVPR 2025; SonyResearch/mitigating_memorization", {"transition": 500, "before": 0.0}),
-    Mitigation("caption-randomisation", "training", "captions randomised in every training draw",
-               "Somepalli et al., NeurIPS 2023", {"insert": 0.5, "replace": 0.5}),
-    Mitigation("sample-dropping", "training", "samples above a metric threshold left out of the loss",
-               "Wen et al., ICLR 2024", {}),
-)}
 
 PromptMitigation = Callable[[str, np.random.Generator], str]
 

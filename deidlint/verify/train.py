@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from accelerate import Accelerator
 from diffusers import UNet2DConditionModel
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from deidlint.verify.models import DiffusionModel, save_trained
+from deidlint.verify.training_mitigation import TrainingMitigation, masked_loss
 
 RESULT_FILE = "train.json"
 CHECKPOINT_DIR = "checkpoint"
@@ -50,6 +50,8 @@ class TrainConfig:
     merged into the UNet when training ends."""
     checkpoint_every: int = 200
     max_grad_norm: float = 1.0
+    mitigation: str | None = None
+    """A training-time mitigation (:mod:`deidlint.verify.mitigations`, stage ``training``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +70,8 @@ class TrainingSet:
     """One latent per training row."""
     empty_embedding: torch.Tensor
     empty_mask: torch.Tensor
+    prompts: list[str]
+    """The distinct prompts, for mitigations that rewrite a caption at each draw."""
 
 
 def build_training_set(model: DiffusionModel, prompts: list[str], pixels: np.ndarray, batch_size: int = 16) -> TrainingSet:
@@ -92,6 +96,7 @@ def build_training_set(model: DiffusionModel, prompts: list[str], pixels: np.nda
         latents=torch.cat(latents),
         empty_embedding=empty,
         empty_mask=empty_mask,
+        prompts=distinct,
     )
 
 
@@ -171,7 +176,8 @@ def train(
         [parameter for parameter in unet.parameters() if parameter.requires_grad], lr=config.learning_rate, weight_decay=1e-2
     )
 
-    start, losses = _load_checkpoint(folder, config, data_key, unet, optimizer)
+    mitigation = TrainingMitigation(config.mitigation, model, data, config.seed)
+    start, losses = _load_checkpoint(folder, config, data_key, unet, optimizer, mitigation)
     unet, optimizer = accelerator.prepare(unet, optimizer)
     scheduler = model.noise_scheduler
     timesteps_total = int(scheduler.config.num_train_timesteps)
@@ -199,21 +205,25 @@ def train(
         noise = torch.randn(latents.shape, generator=generator)
         dropped = torch.rand(config.batch_size, generator=generator) < config.cond_dropout
         prompt = data.prompt_of_row[index]
-        embeddings = torch.where(dropped[:, None, None], data.empty_embedding, data.embeddings[prompt])
-        masks = torch.where(dropped[:, None], data.empty_mask, data.masks[prompt])
-        latents, timesteps, noise, embeddings, masks = (
-            tensor[mine].to(device) for tensor in (latents, timesteps, noise, embeddings, masks)
+        captions, caption_masks = mitigation.conditioning(step, prompt)
+        embeddings = torch.where(dropped[:, None, None], data.empty_embedding, captions)
+        masks = torch.where(dropped[:, None], data.empty_mask, caption_masks)
+        latents, timesteps, noise, embeddings, masks, conditioned, duplicated = (
+            tensor[mine].to(device)
+            for tensor in (latents, timesteps, noise, embeddings, masks, ~dropped, mitigation.row_is_duplicated[index])
         )
         noisy = scheduler.add_noise(latents, noise, timesteps)
         target = noise if scheduler.config.prediction_type == "epsilon" else scheduler.get_velocity(latents, noise, timesteps)
         prediction = unet(noisy, timesteps, embeddings, encoder_attention_mask=masks if mask_unet else None).sample
-        loss = F.mse_loss(prediction.float(), target.float())
+        keep = mitigation.kept(unet, noisy, timesteps, prediction, conditioned, duplicated, accelerator, mask_unet)
+        loss = masked_loss(prediction, target, keep)
         accelerator.backward(loss)
         if config.max_grad_norm:
             accelerator.clip_grad_norm_(
                 [parameter for parameter in unet.parameters() if parameter.requires_grad], config.max_grad_norm
             )
-        optimizer.step()
+        if not mitigation.skip_step:
+            optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(float(accelerator.reduce(loss.detach(), reduction="mean")))
         bar.update(1)
@@ -221,7 +231,10 @@ def train(
         if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
-                _save_checkpoint(folder, config, data_key, accelerator.unwrap_model(unet), trainable, optimizer, step + 1, losses)
+                _save_checkpoint(
+                    folder, config, data_key, accelerator.unwrap_model(unet), trainable, optimizer, step + 1, losses,
+                    mitigation.state(),
+                )  # fmt: skip
     bar.close()
     elapsed = time.perf_counter() - began
     accelerator.wait_for_everyone()
@@ -239,6 +252,7 @@ def train(
         "loss_first_50": float(np.mean(losses[:50])) if losses else None,
         "loss_last_50": float(np.mean(losses[-50:])) if losses else None,
         "trainable_parameters": int(sum(parameter.numel() for parameter in final.parameters() if parameter.requires_grad)),
+        "mitigation": mitigation.summary(),
     }
     if accelerator.is_main_process:
         if config.lora_rank:
@@ -264,6 +278,7 @@ def _save_checkpoint(
     optimizer: torch.optim.Optimizer,
     step: int,
     losses: list[float],
+    mitigation_state: dict[str, Any],
 ) -> None:
     """Write the trainable weights and optimizer state, replacing the previous checkpoint atomically."""
     staging = folder / (CHECKPOINT_DIR + ".tmp")
@@ -272,7 +287,7 @@ def _save_checkpoint(
     state = dict(unet.named_parameters())
     save_file({name: state[name].detach().cpu().contiguous() for name in trainable}, staging / "trainable.safetensors")
     torch.save(optimizer.state_dict(), staging / "optimizer.pt")
-    meta = {"config": config.to_dict(), "data": data_key, "step": step, "losses": losses}
+    meta = {"config": config.to_dict(), "data": data_key, "step": step, "losses": losses, "mitigation": mitigation_state}
     (staging / "state.json").write_text(json.dumps(meta))
     final = folder / CHECKPOINT_DIR
     previous = folder / (CHECKPOINT_DIR + ".old")
@@ -289,6 +304,7 @@ def _load_checkpoint(
     data_key: str,
     unet: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
+    mitigation: TrainingMitigation,
 ) -> tuple[int, list[float]]:
     """Restore a matching checkpoint into ``unet`` and ``optimizer``; returns (step, losses)."""
     checkpoint = folder / CHECKPOINT_DIR
@@ -304,4 +320,5 @@ def _load_checkpoint(
     unet.load_state_dict(weights, strict=False)
     # Optimizer state holds only tensors and numbers, so the safe loader suffices.
     optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
+    mitigation.restore(meta.get("mitigation", {}))
     return int(meta["step"]), list(meta["losses"])

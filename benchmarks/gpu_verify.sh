@@ -18,7 +18,9 @@
 # its time on one H100/H200 is not known. SAMPLING_STEPS=25 GENERATIONS=2 cut the scoring time
 # about 4x (the report then names the protocol custom). Environment: STEPS (default 200), BATCH
 # (16), SAMPLING_STEPS (50), GENERATIONS (4), NPROC (GPUs for `accelerate launch`, default 1),
-# WORK (scratch folder, default /tmp/deidlint-gpu), PYTHON.
+# WORK (scratch folder, default /tmp/deidlint-gpu), PYTHON, MITIGATE (the mitigations compared
+# with cleaning, as `verify --mitigate` takes them; default all six, as benchmarks/mitigation.py
+# runs them on the CPU; empty for none).
 set -euo pipefail
 
 DRY_RUN=0
@@ -45,6 +47,7 @@ else
   DEVICE=cpu; STEPS=2; BATCH=2; SAMPLING_STEPS=2; GENERATIONS=1; SCORE_BATCH=16; MODEL_SIZE=mini
 fi
 NPROC="${NPROC:-1}"
+MITIGATE="${MITIGATE-random-words,random-numbers,embedding,guidance,caption-randomisation,sample-dropping}"
 MODEL="$WORK/sd-random-$MODEL_SIZE"
 OUT="$WORK/out-$MODEL_SIZE"
 
@@ -105,10 +108,11 @@ print(f"gpu_verify: wrote {root} (UNet {sum(p.numel() for p in unet.parameters()
 EOF
 fi
 
-# 2. verify on the bundled demo data: raw + remove, bf16, gradient checkpointing.
+# 2. verify on the bundled demo data: raw + remove and the mitigations, bf16, gradient checkpointing.
 ARGS=(verify --ckpt "$MODEL" --device "$DEVICE" --steps "$STEPS" --batch-size "$BATCH"
       --sampling-steps "$SAMPLING_STEPS" --generations "$GENERATIONS" --score-batch-size "$SCORE_BATCH"
       --gradient-checkpointing --checkpoint-every 100 --strategy remove --out "$OUT" --no-progress)
+if [[ -n "$MITIGATE" ]]; then ARGS+=(--mitigate "$MITIGATE"); fi
 # `deidlint verify` once the subcommand is wired into the main CLI; a direct driver before that.
 if "$PYTHON" -m deidlint verify --help >/dev/null 2>&1; then
   DRIVER=(-m deidlint)
@@ -146,4 +150,6 @@ for model in report["models"]:
           f"({training.get('samples_per_s')} images/s, {training.get('trainable_parameters')} trainable parameters), "
           f"scoring {scoring['prompts_per_s']} prompts/s "
           f"({report['settings']['scoring']['sampling_steps']} DDIM steps x {report['settings']['scoring']['generations']} generation(s), attribution on)")
+from deidlint.verify.mitigation_table import markdown_lines
+print("\n".join(markdown_lines(report)))
 EOF

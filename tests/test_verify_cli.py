@@ -88,13 +88,17 @@ def small_table(folder: Path, prompts: int = 48, duplicated: int = 2) -> Path:
     from deidlint.verify.dataset import DEMO_FILE
 
     with np.load(DEMO_FILE) as bundle:
-        images, labels = bundle["images"][:prompts], bundle["labels"][:prompts].astype(int)
+        every = bundle["labels"].astype(int)
+        # Both labels, alternating (the bundle holds them in blocks).
+        chosen = np.stack([np.flatnonzero(every == 0), np.flatnonzero(every == 1)], axis=1).ravel()[:prompts]
+        images, labels = bundle["images"][chosen], every[chosen]
     texts = [report.text for report in synth.generate(prompts, seed=3, labels=labels.tolist())]
     (folder / "img").mkdir(parents=True)
     rows = []
     for index, text in enumerate(texts):
         image.fromarray(images[index]).save(folder / "img" / f"{index}.png")
-        rows += [{"text": text, "image": f"img/{index}.png"}] * (3 if index < duplicated else 1)
+        finding = ["normal", "pneumonia"][labels[index]]
+        rows += [{"text": text, "image": f"img/{index}.png", "finding": finding}] * (3 if index < duplicated else 1)
     path = folder / "pairs.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
@@ -110,6 +114,9 @@ def small_table(folder: Path, prompts: int = 48, duplicated: int = 2) -> Path:
         (["--seeds", "0"], "at least 1"),
         (["--memorized", "absent.txt"], "--memorized absent.txt: no such file"),
         (["--schedule", "karras"], "unknown --schedule 'karras'"),
+        (["--mitigate", "random-words,dropout"], "unknown mitigation 'dropout' (choose from random-words, "),
+        (["--label-column", "label"], "no label column 'label'"),
+        (["--label-column", "text"], "label column 'text' must hold two distinct values, not 48"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -127,6 +134,12 @@ def test_bad_input_is_one_line_and_exit_2(
     assert run(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("deidlint: error: ") and message in err
+
+
+def test_embedding_mitigation_and_reference_attribution_conflict(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    assert run(["verify", "--ckpt", "tiny", "--mitigate", "guidance", "--mitigate", "embedding", "--reference-attribution"]) == 2
+    assert "cannot be combined with --mitigate embedding" in capsys.readouterr().err
 
 
 def test_fast_and_explicit_sampling_settings_conflict(capsys: pytest.CaptureFixture[str]) -> None:
@@ -236,3 +249,59 @@ def test_verify_end_to_end_resumes_and_reuses(
     scored = json.loads((tmp_path / "s" / "report.json").read_text())
     assert scored["models"][0]["name"] == "remove" and scored["comparisons"] == []
     assert scored["models"][0]["wen_mean"] == pytest.approx(report["models"][1]["wen_mean"], rel=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("restore_threads")
+def test_verify_mitigate_builds_the_table_beside_cleaning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fixing = pytest.importorskip("deidlint.fix", reason="deidlint.fix not available")
+    if not hasattr(fixing, "fix_texts"):
+        pytest.skip("deidlint.fix not available")
+    data, out = small_table(tmp_path), tmp_path / "out"
+    argv = [
+        "verify", "--ckpt", "tiny", "--data", str(data), "--holdout", "0.34", "--label-column", "finding",
+        "--mitigate", "random-words,guidance,embedding", "--mitigate", "sample-dropping,caption-randomisation",
+        "--steps", "4", "--batch-size", "4", "--sampling-steps", "2", "--generations", "1", "--bootstrap", "20",
+        "--out", str(out), "--no-progress", "--threads", "1",
+    ]  # fmt: skip
+    assert run(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    table = {row["name"]: row for row in report["mitigations"]}
+    assert list(table) == ["raw", "remove", "sample-dropping", "caption-randomisation", "random-words", "guidance", "embedding"]
+    assert [table[name]["kind"] for name in table] == ["raw", "cleaning", "training-time", "training-time",
+                                                       "inference-time", "inference-time", "inference-time"]  # fmt: skip
+    assert report["settings"]["mitigations"] == list(table)[2:]
+    assert [c["mitigation"] for c in report["mitigation_comparisons"]] == list(table)[2:]
+    assert [c["strategy"] for c in report["comparisons"]] == ["remove"]  # the pinned list keeps to cleaning
+    by_name = {model["name"]: model for model in report["models"]}
+    # Inference-time mitigations score the raw model: its training, and no training of their own.
+    assert by_name["guidance"]["training"] == by_name["raw"]["training"] and table["guidance"]["training_steps"] == 0
+    assert by_name["sample-dropping"]["training"]["mitigation"]["name"] == "sample-dropping"
+    assert by_name["sample-dropping"]["training"]["config"]["mitigation"] == "sample-dropping"
+    for name, row in table.items():
+        assert row["label_agreement"] is not None and 0 <= row["label_agreement"] <= 1 and row["kid"] is not None
+        assert row["sampling_s_per_image"] > 0 and row["replication_share"] is not None
+        assert (row["memorized_rate_reduction"] is None) == (name == "raw")
+        if name != "raw":
+            assert row["memorized_rate_reduction"] == pytest.approx(
+                table["raw"]["memorized_rate"] - row["memorized_rate"]
+            )
+    labels = report["utility"]["labels"]
+    assert labels["names"] == ["normal", "pneumonia"] and labels["heldout_images"] == 16
+    assert "## Cleaning against the mitigations" in (out / "report.md").read_text()
+    assert "Cleaning against the mitigations" in (out / "report.html").read_text()
+    assert "utility" in report["calibration"]
+
+    # Random words score the raw prompts with a word more: more tokens, unless the raw prompt already
+    # fills the model's context (it is truncated there); the sampler mitigations score the raw prompts.
+    def lengths(name: str) -> np.ndarray:
+        with np.load(out / "scores" / f"{name}.npz", allow_pickle=False) as cached:
+            return np.asarray(cached["train_lengths"])
+
+    raw_lengths, worded = lengths("raw"), lengths("random-words")
+    assert ((worded > raw_lengths) | (raw_lengths == raw_lengths.max())).all() and (worded > raw_lengths).any()
+    assert (lengths("guidance") == raw_lengths).all() and (lengths("embedding") == raw_lengths).all()
+    capsys.readouterr()
+    assert run(argv) == 0  # a rerun reuses every model and every score, mitigations included
+    err = capsys.readouterr().err
+    assert err.count("already trained") == 4 and err.count("reusing scores") == 7

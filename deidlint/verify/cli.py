@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from deidlint.rules import STRATEGIES
 from deidlint.verify.errors import VerifyError
+from deidlint.verify.mitigation_records import MITIGATIONS
 
 EXTRA_MODULES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "matplotlib")
 #: The install line README gives: the torch pin takes the CPU build, where an unpinned torch
@@ -68,6 +69,14 @@ def register(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     verify.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for memory on large UNets")
     verify.add_argument(
         "--checkpoint-every", type=int, default=200, metavar="N", help="steps between resumable checkpoints (default 200)"
+    )
+    verify.add_argument(
+        "--mitigate",
+        type=_names,
+        action="extend",
+        metavar="NAME[,NAME...]",
+        help="also measure these mitigations from the literature beside cleaning, on raw prompts: "
+        f"{', '.join(MITIGATIONS)} (the last two train a model each)",
     )
     verify.add_argument(
         "--fail-under",
@@ -126,6 +135,12 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--image-dir", metavar="D", help="folder of images named <id>.png/.jpg instead of an image column")
     group.add_argument("--id-column", default="id", metavar="C", help="id column used with --image-dir (default id)")
+    group.add_argument(
+        "--label-column",
+        metavar="C",
+        help="a binary image label (two distinct values) for the utility measures: a classifier trained on it says "
+        "whether generated images still show their prompt's label (the demo brings its own)",
+    )
     group.add_argument("--heldout", metavar="FILE", help="prompts and images the model is not trained on, for calibration")
     group.add_argument(
         "--memorized",
@@ -224,12 +239,23 @@ def _handler(name: str) -> Callable[[argparse.Namespace], int]:
     return handle
 
 
+def _names(value: str) -> list[str]:
+    """A comma-separated list of names (``--mitigate a,b``), empty pieces left out."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def _check_numbers(args: argparse.Namespace) -> str | None:
     """Checks argparse cannot express, done before anything slow is imported."""
     strategies = args.strategy if isinstance(args.strategy, list) else [args.strategy] if args.strategy else []
     unknown = [strategy for strategy in strategies if strategy not in STRATEGIES]
     if unknown:
         return f"unknown strategy {unknown[0]!r} (choose from {', '.join(STRATEGIES)})"
+    mitigate = getattr(args, "mitigate", None) or []
+    unknown = [name for name in mitigate if name not in MITIGATIONS]
+    if unknown:
+        return f"unknown mitigation {unknown[0]!r} (choose from {', '.join(MITIGATIONS)})"
+    if "embedding" in mitigate and args.reference_attribution:
+        return "--reference-attribution follows the unmitigated embedding; it cannot be combined with --mitigate embedding"
     positive = (
         "steps",
         "batch_size",

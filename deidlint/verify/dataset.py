@@ -47,6 +47,9 @@ class PairedData:
     source: str
     notes: list[str] = field(default_factory=list)
     """Facts about how the data was built, repeated in the report (e.g. the demo's duplication)."""
+    labels: list[int] | None = None
+    """A 0/1 image label per row (``--label-column``; the demo: normal/pneumonia), for utility."""
+    label_names: tuple[str, str] = ("0", "1")
 
     def __len__(self) -> int:
         return len(self.prompts)
@@ -59,7 +62,9 @@ class PairedData:
         return list(rows), list(rows.values())
 
     def subset(self, rows: Sequence[int]) -> PairedData:
-        return PairedData([self.prompts[i] for i in rows], [self.images[i] for i in rows], self.source, list(self.notes))
+        labels = [self.labels[i] for i in rows] if self.labels is not None else None
+        return PairedData([self.prompts[i] for i in rows], [self.images[i] for i in rows], self.source, list(self.notes),
+                          labels, self.label_names)  # fmt: skip
 
     def fingerprint(self) -> str:
         """Hash of prompts and images, to tell whether a resumed run sees the same data."""
@@ -102,12 +107,14 @@ def load_table(
     image_column: str = "image",
     image_dir: str | Path | None = None,
     id_column: str = "id",
+    label_column: str | None = None,
 ) -> PairedData:
     """Read a CSV, JSONL or Parquet table of prompts and images.
 
     With ``image_dir`` each row's image is ``image_dir/<id>.<png|jpg|...>`` (``id_column``);
     otherwise ``image_column`` holds a path (relative to the table's folder), encoded bytes, or a
     ``{"bytes": ..., "path": ...}`` record as Hugging Face datasets write to Parquet.
+    ``label_column`` holds a binary image label (two distinct values) for the utility measures.
     """
     import pandas as pd
 
@@ -146,7 +153,24 @@ def load_table(
     missing = [ref for ref in images if isinstance(ref, Path) and not ref.is_file()]
     if missing:
         raise DataError(f"{len(missing)} image file(s) not found, first: {missing[0]}")
-    return PairedData([str(text) for text in frame[column]], images, str(table_path.resolve()))
+    data = PairedData([str(text) for text in frame[column]], images, str(table_path.resolve()))
+    if label_column is not None:
+        data.labels, data.label_names = _binary_labels(frame, label_column, table_path)
+    return data
+
+
+def _binary_labels(frame: Any, column: str, table_path: Path) -> tuple[list[int], tuple[str, str]]:
+    """A column of two distinct values as 0/1 (in sorted order of the values' text)."""
+    if column not in frame.columns:
+        raise DataError(f"--data {table_path}: no label column {column!r}")
+    values = frame[column]
+    if values.isna().any():
+        raise DataError(f"--data {table_path}: label column {column!r} has {int(values.isna().sum())} empty cell(s)")
+    text = values.astype(str)
+    names = sorted(set(text))
+    if len(names) != 2:
+        raise DataError(f"--data {table_path}: label column {column!r} must hold two distinct values, not {len(names)}")
+    return [int(value == names[1]) for value in text], (names[0], names[1])
 
 
 def load_prompt_list(path: str | Path, column: str = "text") -> list[str]:
@@ -246,8 +270,11 @@ def load_demo(seed: int) -> tuple[PairedData, PairedData]:
         f"{DEMO_HELDOUT} pairs are held out (never trained on) to calibrate the thresholds.",
     ]
     source = f"demo:{DEMO_FILE.name}"
-    train_data = PairedData([prompts[i] for i in rows], [images[i] for i in rows], source, notes)
-    heldout_data = PairedData([prompts[i] for i in heldout], [images[i] for i in heldout], source, notes)
+    names = ("normal", "pneumonia")
+    train_data = PairedData([prompts[i] for i in rows], [images[i] for i in rows], source, notes,
+                            [int(labels[i]) for i in rows], names)  # fmt: skip
+    heldout_data = PairedData([prompts[i] for i in heldout], [images[i] for i in heldout], source, notes,
+                              [int(labels[i]) for i in heldout], names)  # fmt: skip
     return train_data, heldout_data
 
 

@@ -27,10 +27,12 @@ from accelerate import Accelerator
 from diffusers import UNet2DConditionModel
 
 from deidlint.verify import dataset as ds
+from deidlint.verify import mitigation_table as mt
+from deidlint.verify import replication, review
 from deidlint.verify import report as rp
-from deidlint.verify import review
 from deidlint.verify.errors import VerifyError
 from deidlint.verify.metrics import THUMBNAIL, PromptScores, ScoreConfig, score_prompts, thumbnails_of
+from deidlint.verify.mitigations import MITIGATIONS, prompt_mitigation, vocabulary_words
 from deidlint.verify.models import DiffusionModel, ModelSpec, load_model, spec_from_args
 from deidlint.verify.protocol import FAST, REFERENCE, deviation_sentence, protocol_name
 from deidlint.verify.train import TrainConfig, build_training_set, load_result, train
@@ -89,21 +91,58 @@ def run_verify(args: argparse.Namespace) -> int:
     if config.warmup_steps > config.steps:
         log(f"warning: warm-up ({config.warmup_steps} steps) exceeds --steps {config.steps}: the learning rate never "
             "reaches its set value", accelerator)
+    mitigate = list(dict.fromkeys(args.mitigate or []))
+    trained_mitigations = [name for name in mitigate if MITIGATIONS[name].stage == "training"]
     runs: list[rp.ModelRun] = []
     for replicate in range(args.seeds):
-        for model in ["raw", *strategies]:
-            runs.append(_train_and_score(prep, clean, args, dataclasses.replace(config, seed=args.seed + replicate),
-                                         model, replicate))
+        replicate_config = dataclasses.replace(config, seed=args.seed + replicate)
+        for model in ["raw", *strategies, *trained_mitigations]:
+            runs.append(_train_and_score(prep, clean, args, replicate_config, model, replicate))
+        raw = next(run for run in runs if run.is_raw and run.replicate == replicate)
+        for name in mitigate:
+            if name not in trained_mitigations:
+                runs.append(_mitigated_run(prep, args, raw, name, replicate))
     return _finish(prep, runs, args, command="verify", train_config=config, started=started)
+
+
+def _mitigated_run(prep: Prepared, args: argparse.Namespace, raw: rp.ModelRun, name: str, replicate: int) -> rp.ModelRun:
+    """Score the trained raw model with an inference-time mitigation: on rewritten prompts
+    (``prompt`` stage; each prompt's draw is seeded by its item, so every replicate sees the same
+    rewrite) or with a mitigated sampler (``embedding``, ``guidance``)."""
+    config = prep.score_config
+    items, heldout_items = raw.items, raw.heldout_items
+    if MITIGATIONS[name].stage == "prompt":
+        rewrite = prompt_mitigation(name, vocabulary_words(prep.base.tokenizer))
+        items = [rewrite(item, np.random.default_rng([args.seed, i])) for i, item in enumerate(items)]
+        heldout_items = [
+            rewrite(item, np.random.default_rng([args.seed, HELDOUT_KEY_BASE + i])) for i, item in enumerate(heldout_items)
+        ]
+    else:
+        # Wen et al. stop optimising at a target loss; here: the raw model's median first-step
+        # metric on held-out prompts, what an unmemorized prompt gives.
+        target = float(np.median(raw.heldout.wen_per_step[:, :, 0].mean(axis=1))) if name == "embedding" else None
+        config = dataclasses.replace(config, mitigation=name, mitigation_target=target)
+    folder = prep.out / "models" / raw.name
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True, use_safetensors=True)
+    model = dataclasses.replace(prep.base, unet=unet.to(prep.accelerator.device), strategy=None)
+    run_name = name if replicate == 0 else f"{name}-rep{replicate}"
+    key = _digest({"raw": raw.training, "score": config.to_dict(), "items": items, "heldout": heldout_items})
+    run = _score_model(dataclasses.replace(prep, score_config=config), model, run_name, None, items, heldout_items, key,
+                       raw.training)  # fmt: skip
+    return dataclasses.replace(run, replicate=replicate, model=name, mitigation=name)
 
 
 def _train_and_score(
     prep: Prepared, clean: Any, args: argparse.Namespace, config: TrainConfig, model: str, replicate: int
 ) -> rp.ModelRun:
-    """Train (or reuse) one replicate of one model and score it; replicate 0 keeps the bare name."""
+    """Train (or reuse) one replicate of one model and score it; replicate 0 keeps the bare name.
+
+    ``model`` is ``raw``, a cleaning strategy, or a training-time mitigation (raw prompts)."""
     accelerator = prep.accelerator
     name = model if replicate == 0 else f"{model}-rep{replicate}"
-    strategy = None if model == "raw" else model
+    mitigation = model if model in MITIGATIONS else None
+    strategy = None if model == "raw" or mitigation else model
+    config = dataclasses.replace(config, mitigation=mitigation)
     items, heldout_items, row_prompts = prep.items, prep.heldout_items, prep.train.prompts
     if strategy is not None:
         cleaned = _clean_distinct(clean, prep.items + prep.heldout_items, strategy, args.seed)
@@ -146,7 +185,7 @@ def _train_and_score(
         {"train": data_key, "config": config.to_dict(), "score": prep.score_config.to_dict(), "heldout": heldout_items}
     )
     run = _score_model(prep, trained, name, strategy, items, heldout_items, key, result)
-    return dataclasses.replace(run, replicate=replicate, model=model)
+    return dataclasses.replace(run, replicate=replicate, model=model, mitigation=mitigation)
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -184,10 +223,12 @@ def _prepare(args: argparse.Namespace, command: str) -> Prepared:
         if args.heldout is not None:
             raise VerifyError("--heldout needs --data (the demo data brings its own held-out split)")
     else:
-        full = ds.load_table(args.data, args.column, args.image_column, args.image_dir, args.id_column)
+        label = getattr(args, "label_column", None)
+        full = ds.load_table(args.data, args.column, args.image_column, args.image_dir, args.id_column, label)
         if args.heldout is not None:
             train_data = full
-            heldout_data = ds.load_table(args.heldout, args.column, args.image_column, args.image_dir, args.id_column)
+            heldout_data = ds.load_table(args.heldout, args.column, args.image_column, args.image_dir, args.id_column,
+                                         label)  # fmt: skip
         else:
             train_data, heldout_data = ds.split_heldout(full, args.holdout, args.seed)
     mixed = args.mixed_precision if args.mixed_precision != "auto" else ("bf16" if device.type == "cuda" else "no")
@@ -356,7 +397,8 @@ def _finish(
         "device": str(accelerator.device),
         "processes": accelerator.num_processes,
         "seed": args.seed,
-        "strategies": [run.strategy for run in runs if run.strategy],
+        "strategies": list(dict.fromkeys(run.strategy for run in runs if run.strategy)),
+        "mitigations": list(dict.fromkeys(run.mitigation for run in runs if run.mitigation)),
         "training": train_config.to_dict() if train_config else None,
         "scoring": prep.score_config.to_dict(),
         "replicates": getattr(args, "seeds", 1),
@@ -393,7 +435,10 @@ def _finish(
     report["wall_s"] = round(time.perf_counter() - started, 1)
     report["caveats"] = _caveats(prep, train_config, settings)
     heldout_thumbnails = thumbnails_of(heldout_pixels, image_side)
-    review.add_sections(report, runs, references, heldout_thumbnails, seed=args.seed, replicates=args.bootstrap)
+    detector = replication.build_detector(references.thumbnails, heldout_thumbnails, args.seed)
+    review.add_sections(report, runs, references, detector, seed=args.seed, replicates=args.bootstrap)
+    if command == "verify":
+        _add_mitigation_table(report, prep, runs, train_pixels, image_side, heldout_thumbnails, detector, args)
     paths = rp.write_all(report, runs, references, prep.out)
     paths.append(review.write_html(report, runs, references, prep.out))
     log(f"wrote {', '.join(str(path) for path in paths)}", accelerator)
@@ -408,6 +453,40 @@ def _finish(
             file=sys.stderr,
         )
     return 1 if failing else 0
+
+
+def _add_mitigation_table(
+    report: dict[str, Any],
+    prep: Prepared,
+    runs: list[rp.ModelRun],
+    train_pixels: np.ndarray,
+    image_side: int,
+    heldout_thumbnails: np.ndarray,
+    detector: replication.CopyDetector,
+    args: argparse.Namespace,
+) -> None:
+    """``utility`` (what the utility columns are measured with) and ``mitigations[]`` (the table)."""
+    first_rows = [rows[0] for rows in prep.item_rows]
+    labels = prep.train.labels
+    utility = mt.build_utility(
+        thumbnails_of(train_pixels[first_rows], image_side),
+        [labels[row] for row in first_rows] if labels is not None else None,
+        heldout_thumbnails,
+        [prep.heldout.labels[rows[0]] for rows in prep.heldout_item_rows] if prep.heldout.labels is not None else None,
+        detector,
+        prep.train.label_names,
+        args.seed,
+    )
+    report["utility"] = utility.summary
+    report["mitigations"] = mt.rows(report, runs, utility, replicates=args.bootstrap, seed=args.seed)
+    report["calibration"]["utility"] = (
+        "Label agreement: balanced accuracy of a small CNN, trained on the real training images' labels, on the generated "
+        "images against the label of the prompt they were generated from (0.5: the image does not show the prompt's "
+        "label). KID: unbiased squared MMD, cubic polynomial kernel, between generated and real held-out images in the copy "
+        f"descriptor's feature space, times {mt.KID_SCALE} (0 in expectation for images from the held-out distribution)."
+        if utility.summary["labels"]
+        else "No image labels (pass --label-column): label agreement is not measured; KID as for labelled data."
+    )
 
 
 def _cleaner() -> Any:
@@ -461,6 +540,12 @@ def _caveats(prep: Prepared, train_config: TrainConfig | None, settings: dict[st
         caveats.append(
             "The tiny model is a 32x32 UNet trained from a random initialisation on a CPU budget: its numbers show that "
             "the measurement works and how memorization of duplicated pairs appears, not how a pretrained model behaves."
+        )
+    if "embedding" in settings.get("mitigations", []):
+        caveats.append(
+            "The embedding mitigation optimises the Wen metric itself (at the first sampling step), so its reduction of "
+            "the metric and of the share above the threshold is partly by construction; replication and utility are its "
+            "independent measures."
         )
     caveats.append(
         f"Prompts are truncated to {prep.base.max_length} tokens; traces beyond that cannot influence the model "

@@ -246,6 +246,17 @@ def _tables(report: Mapping[str, Any]) -> str:
         [[m["name"], m.get("prompts"), m.get("wen_mean"), m.get("wen_heldout_mean"), m.get("memorized_rate"),
           m.get("trace_attribution_share")] for m in report["models"]],
     )]  # fmt: skip
+    table = report.get("mitigations")
+    if table:
+        parts += ["<h2>Cleaning against the mitigations</h2>", _table(
+            ["model", "kind", "above threshold", "reduction", "95% CI", "Wen mean reduction", "95% CI", "replication",
+             "trace attribution", "label agreement", "95% CI", "KID x1000", "training steps", "training cost vs raw",
+             "sampling s per image", "sampling cost vs raw"],
+            [[r["name"], r["kind"], r["memorized_rate"], r["memorized_rate_reduction"], r["memorized_rate_reduction_ci"],
+              r["wen_mean_reduction"], r["wen_mean_reduction_ci"], r["replication_share"], r["trace_attribution_share"],
+              r["label_agreement"], r["label_agreement_ci"], r["kid"], r["training_steps"], r["training_cost_vs_raw"],
+              r["sampling_s_per_image"], r["sampling_cost_vs_raw"]] for r in table],
+        )]  # fmt: skip
     replication = report.get("replication")
     if replication:
         parts += [f"<h2>Replication</h2><p>{html.escape(replication.get('description', ''))}</p>", _table(

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from deidlint.verify import compare as cp
-from deidlint.verify import review
+from deidlint.verify import mitigation_table, review
 from deidlint.verify.metrics import (
     PromptScores,
     bootstrap_ci,
@@ -62,7 +62,14 @@ class ModelRun:
     replicate: int = 0
     """Training replicate (``--seeds``): replicate ``k`` of every model shares training seed ``seed + k``."""
     model: str = ""
-    """The model this is a replicate of (``raw`` or a strategy); ``name`` when empty."""
+    """The model this is a replicate of (``raw``, a strategy or a mitigation); ``name`` when empty."""
+    mitigation: str | None = None
+    """A mitigation of :mod:`deidlint.verify.mitigations` (on raw prompts): at inference on the raw
+    model, or at training in a model of its own."""
+
+    @property
+    def is_raw(self) -> bool:
+        return self.strategy is None and self.mitigation is None
 
     @property
     def base(self) -> str:
@@ -131,7 +138,7 @@ def build_report(
     quality is reported against held-out prompts where it is given.
     """
     scan = _scanner()
-    raws = [run for run in runs if run.strategy is None] or list(runs[:1])
+    raws = [run for run in runs if run.is_raw] or list(runs[:1])
     threshold = cp.fixed_threshold(np.stack([run.heldout.wen for run in raws]), quantile)
     models, arrays = [], {}
     for run in runs:
@@ -139,13 +146,15 @@ def build_report(
         if memorized_items is not None:
             summary["detection"] = cp.detection(run.train.wen[memorized_items], run.heldout.wen)
         models.append(summary)
-    comparisons = []
-    raw_runs = [run for run in runs if run.strategy is None]
+    comparisons: list[dict[str, Any]] = []
+    mitigation_comparisons: list[dict[str, Any]] = []
+    raw_runs = [run for run in runs if run.is_raw]
     if raw_runs:
-        for strategy in dict.fromkeys(run.strategy for run in runs if run.strategy is not None):
-            cleaned = [run for run in runs if run.strategy == strategy]
-            pairs = [(raw, clean) for raw in raw_runs for clean in cleaned if raw.replicate == clean.replicate]
-            comparisons.append(_compare(strategy, pairs, arrays, references, threshold, quantile, replicates, seed))
+        for group, key in ((comparisons, "strategy"), (mitigation_comparisons, "mitigation")):
+            for name in dict.fromkeys(getattr(run, key) for run in runs if getattr(run, key) is not None):
+                treated = [run for run in runs if getattr(run, key) == name]
+                pairs = [(raw, other) for raw in raw_runs for other in treated if raw.replicate == other.replicate]
+                group.append(_compare(key, name, pairs, arrays, references, threshold, quantile, replicates, seed))
     scoring = settings["scoring"]
     return {
         "format": "deidlint-verify-report",
@@ -212,6 +221,7 @@ def build_report(
         "copy_threshold": references.threshold,
         "models": models,
         "comparisons": comparisons,
+        "mitigation_comparisons": mitigation_comparisons,
     }
 
 
@@ -267,6 +277,7 @@ def _summarise(
         "model": run.base,
         "replicate": run.replicate,
         "strategy": run.strategy,
+        "mitigation": run.mitigation,
         "prompts": items,
         "wen_mean": float(wen.mean()),
         "wen_median": float(np.median(wen)),
@@ -309,7 +320,8 @@ def _summarise(
 
 
 def _compare(
-    strategy: str,
+    key: str,
+    name: str,
     pairs: Sequence[tuple[ModelRun, ModelRun]],
     arrays: dict[str, _Arrays],
     references: CopyReference,
@@ -318,7 +330,8 @@ def _compare(
     replicates: int,
     seed: int,
 ) -> dict[str, Any]:
-    """Raw versus one cleaned model on the same items, paired per image and training replicate."""
+    """Raw versus one cleaned (``key`` ``strategy``) or mitigated (``mitigation``) model on the same
+    items, paired per image and training replicate."""
     raw_wen = np.stack([raw.train.wen for raw, _ in pairs])
     clean_wen = np.stack([clean.train.wen for _, clean in pairs])
     scales = tuple(np.array([cp.heldout_scale(run.heldout.wen) for run in side]) for side in zip(*pairs, strict=True))
@@ -341,15 +354,16 @@ def _compare(
         "trace_attribution_share": lambda t, h: share(cleans, t) - share(raws, t),
     }
     differences: dict[str, dict[str, object]] = {}
-    for offset, (name, statistic) in enumerate(statistics.items(), start=1):
+    for offset, (measure, statistic) in enumerate(statistics.items(), start=1):
         value = statistic(*everything)
         if not np.isfinite(value):
-            differences[name] = {"difference": None, "ci": None, "note": "undefined: no trace tokens remain in one of the models"}
+            note = "undefined: no trace tokens remain in one of the models"
+            differences[measure] = {"difference": None, "ci": None, "note": note}
             continue
         ci, undefined = bootstrap_ci(statistic, len(everything[0]), len(everything[1]), replicates, seed + offset)
-        differences[name] = {"difference": value, "ci": ci, "undefined_replicates": undefined}
+        differences[measure] = {"difference": value, "ci": ci, "undefined_replicates": undefined}
     return {
-        "strategy": strategy,
+        key: name,
         "replicate_pairs": len(pairs),
         "memorized_rate_raw": cp.share_above(raw_wen, threshold, scales[0]),
         "memorized_rate_cleaned": cp.share_above(clean_wen, threshold, scales[1]),
@@ -393,10 +407,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"trace_attribution_share {'n/a' if share is None else f'{share:.3f}'}"
             + (f", detection AUC {_fmt(found['auc'])} TPR@1%FPR {_fmt(found['tpr_at_1pct_fpr'])}" if found else "")
         )
-    for comparison in report["comparisons"]:
+    for comparison in [*report["comparisons"], *report.get("mitigation_comparisons", [])]:
         measures = comparison["measures"]
+        treated = "cleaned" if "strategy" in comparison else "mitigated"
         lines.append(
-            f"{comparison['strategy']}: reduction (raw - cleaned, {comparison['replicate_pairs']} replicate pair(s)): "
+            f"{comparison.get('strategy') or comparison['mitigation']}: reduction (raw - {treated}, "
+            f"{comparison['replicate_pairs']} replicate pair(s)): "
             + "; ".join(f"{name} {entry['value']:+.4f} {_interval(entry['ci'], 4)}" for name, entry in measures.items())
         )
     return lines
@@ -420,7 +436,7 @@ def _plots(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyRef
 
     folder = out / "plots"
     folder.mkdir(parents=True, exist_ok=True)
-    raw = next((run for run in runs if run.strategy is None), None)
+    raw = next((run for run in runs if run.is_raw), None)
     panels = [(raw, run) for run in runs if run.strategy is not None and run.replicate == 0] or [(None, run) for run in runs]
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for axis, (first, second) in zip(axes[0], panels, strict=True):
@@ -509,6 +525,7 @@ def _markdown(report: dict[str, Any]) -> str:
             f"{_fmt(training.get('steps_per_s'), 2)} |"
         )
     lines += _comparison_lines(report["comparisons"])
+    lines += mitigation_table.markdown_lines(report)
     lines += ["", "## Caveats", ""] + [f"- {caveat}" for caveat in report.get("caveats", [])]
     lines += ["", "## Calibration", ""] + [f"- **{name}**: {text}" for name, text in calibration.items()]
     lines += ["", "## Tokens with the largest attribution", ""]

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from deidlint.verify import analyses, html_report, replication
 
 if TYPE_CHECKING:
@@ -32,13 +30,12 @@ def add_sections(
     report: dict[str, Any],
     runs: Sequence[ModelRun],
     references: CopyReference,
-    heldout_thumbnails: np.ndarray,
+    detector: replication.CopyDetector,
     *,
     seed: int,
     replicates: int,
 ) -> None:
     """Add ``replication`` and each model's ``analyses`` to a built report, in place."""
-    detector = replication.build_detector(references.thumbnails, heldout_thumbnails, seed)
     report["replication"] = {
         "description": replication.describe(detector),
         "threshold": detector.threshold,

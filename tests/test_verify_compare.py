@@ -35,6 +35,17 @@ def test_detection_of_indistinguishable_scores_is_chance() -> None:
     assert separated["auc"] > 0.99 and separated["tpr_at_1pct_fpr"] > 0.9
 
 
+def test_detection_carries_the_roc_curve_whose_area_it_states() -> None:
+    rng = np.random.default_rng(4)
+    positive, negative = rng.normal(1, 1, 40), rng.normal(0, 1, 60)
+    negative[:5] = positive[:5]  # ties between the classes step together
+    found = cp.detection(positive, negative)
+    fpr, tpr = (np.array([point[axis] for point in found["roc"]]) for axis in ("fpr", "tpr"))
+    assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1 and (np.diff(fpr) >= 0).all()
+    assert np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2) == pytest.approx(found["auc"], abs=1e-12)
+    assert cp.roc_points(positive, np.array([])) == []
+
+
 def test_a_model_against_itself_reduces_nothing_with_a_point_interval() -> None:
     scores = np.random.default_rng(1).gamma(2.0, size=(2, 60))
     scales = np.median(scores, axis=1)

@@ -57,7 +57,23 @@ def detection(positive: np.ndarray, negative: np.ndarray) -> dict[str, Any]:
         "auc": roc_auc(positive, negative),
         "tpr_at_1pct_fpr": tpr_at_fpr(positive, negative),
         "false_positives_allowed": int(np.floor(DETECTION_FPR * len(negative))),
+        "roc": roc_points(positive, negative),
     }
+
+
+def roc_points(positive: np.ndarray, negative: np.ndarray) -> list[dict[str, float]]:
+    """The ROC curve behind :func:`detection`'s AUC, one point per distinct score (ties step
+    together), so the HTML report draws exactly the curve whose area the report states."""
+    if len(positive) == 0 or len(negative) == 0:
+        return []
+    scores = np.concatenate([positive, negative]).astype(float)
+    hits = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    order = np.argsort(-scores, kind="stable")
+    ranked, hits = scores[order], hits[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    tpr = np.r_[0.0, np.cumsum(hits)[last] / hits.sum()]
+    fpr = np.r_[0.0, np.cumsum(1 - hits)[last] / (1 - hits).sum()]
+    return [{"fpr": float(f), "tpr": float(t)} for f, t in zip(fpr, tpr, strict=True)]
 
 
 def heldout_scale(heldout: np.ndarray) -> float:

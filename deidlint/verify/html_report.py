@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from deidlint.atomic import atomic_output
+from deidlint.verify.compare import roc_points
 
 ESTIMATE_NAMES = ("difference", "value", "estimate", "mean_difference")
 LABEL_FIELDS = ("known_memorized",)
@@ -110,12 +111,8 @@ def _roc_lists(value: Any, path: str) -> Iterator[tuple[str, list[dict[str, floa
 
 def _curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ROC points of a score, one per distinct threshold (ties step together)."""
-    order = np.argsort(-scores, kind="stable")
-    ranked, hits = scores[order], labels[order].astype(float)
-    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
-    tpr = np.r_[0.0, np.cumsum(hits)[last] / hits.sum()]
-    fpr = np.r_[0.0, np.cumsum(1 - hits)[last] / (1 - hits).sum()]
-    return fpr, tpr
+    points = roc_points(scores[labels], scores[~labels])
+    return np.array([p["fpr"] for p in points]), np.array([p["tpr"] for p in points])
 
 
 def _histograms(report: Mapping[str, Any]) -> Iterator[Figure]:

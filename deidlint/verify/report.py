@@ -145,6 +145,8 @@ def build_report(
         summary, arrays[run.name] = _summarise(run, counts, references, threshold, scan)
         if memorized_items is not None:
             summary["detection"] = cp.detection(run.train.wen[memorized_items], run.heldout.wen)
+            for row in summary["per_prompt"]:
+                row["known_memorized"] = bool(memorized_items[row["index"]])
         models.append(summary)
     comparisons: list[dict[str, Any]] = []
     mitigation_comparisons: list[dict[str, Any]] = []

@@ -146,6 +146,8 @@ print(f"gpu_verify: device {device}, mixed precision {report['settings']['scorin
       f"{report['settings']['processes']} process(es)")
 for model in report["models"]:
     training, scoring = model["training"] or {}, model["scoring"]
+    if model.get("mitigation") and (training.get("config") or {}).get("mitigation") != model["mitigation"]:
+        training = {}  # an inference-time mitigation scores the raw model: no training of its own
     print(f"gpu_verify: {model['name']}: training {training.get('steps_per_s')} steps/s "
           f"({training.get('samples_per_s')} images/s, {training.get('trainable_parameters')} trainable parameters), "
           f"scoring {scoring['prompts_per_s']} prompts/s "

@@ -134,8 +134,7 @@ class DaskCheck:
         self.summary = Summary()
 
     def __iter__(self) -> Iterator[Finding]:
-        from deidlint.dask import check_fragments, layout
-        from deidlint.partitions import in_order, summary_of
+        from deidlint.dask import findings_in_order, layout
 
         scanner, opts = self.base.scanner, self.read_options
         with cluster(self.args, self.jobs):
@@ -143,12 +142,11 @@ class DaskCheck:
             columns = columns_of(ddf, opts)
             plan = layout(ddf, PATH)
             ignored = {s.path: self.base.ignored_codes(s.path) for s in self.sources}
-            fragments = check_fragments(ddf, scanner, columns, plan, PATH, "", opts.id_column, ignored)
-        rows = [row for found in in_order(fragments, plan.files) for row in found]
-        self.summary = summary_of({s.path: plan.rows.get(s.path, 0) for s in self.sources}, rows)
-        for row in rows:
-            path, record, id_, column, start, end, line, col, code = row[:9]
-            yield Finding(path, record, id_, column, start, end, line, col, scanner.rule_of[code], row[12])
+            self.summary = Summary(files=len(self.sources), records=sum(plan.rows.values()))
+            for row in findings_in_order(ddf, scanner, columns, plan, PATH, "", opts.id_column, ignored,
+                                         self.summary, window=2 * self.jobs):
+                path, record, id_, column, start, end, line, col, code = row[:9]
+                yield Finding(path, record, id_, column, start, end, line, col, scanner.rule_of[code], row[12])
 
 
 def _write(df: Any, url: str, fmt: str) -> None:

@@ -70,6 +70,15 @@ class Layout:
     files: list[str]
     rows: dict[str, int]
     starts: list[dict[str, int]]
+    #: Per partition, its (file, rows) runs.
+    runs: list[list[tuple[str, int]]]
+
+    def whole(self, part: int) -> str | None:
+        """The file partition *part* holds all of and nothing else, or None."""
+        runs = self.runs[part]
+        if len(runs) == 1 and self.starts[part][runs[0][0]] == 0 and runs[0][1] == self.rows[runs[0][0]]:
+            return runs[0][0]
+        return None
 
     @classmethod
     def of(cls, runs: Sequence[Sequence[tuple[str, int]]]) -> Layout:
@@ -80,7 +89,7 @@ class Layout:
             starts.append({path: rows.get(path, 0) for path, _ in part})
             for path, n in part:
                 rows[path] = rows.get(path, 0) + n
-        return cls(list(rows), rows, starts)
+        return cls(list(rows), rows, starts, [list(part) for part in runs])
 
 
 def _paths(df: pd.DataFrame, path_column: str | None, name: str) -> list[str]:

@@ -78,7 +78,7 @@ def expand(paths: Sequence[str]) -> list[Source]:
         fs, _, found = fsspec.get_fs_token_paths(pattern)
         if not found:
             raise InputError(f"{pattern}: no such file")
-        local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        local = _is_local(fs)
         for path in sorted(found):
             name = (os.path.relpath(path) if not os.path.isabs(pattern) else path) if local else fs.unstrip_protocol(path)
             source = source_for(name)
@@ -86,6 +86,14 @@ def expand(paths: Sequence[str]) -> list[Source]:
                 raise InputError(f"{name}: --dask reads .parquet, .csv, .tsv and .jsonl (optionally .gz) files")
             sources.append(source)
     return sources
+
+
+def _is_local(fs: Any) -> bool:
+    return "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
 
 
 def frame(sources: Sequence[Source], opts: ReadOptions) -> Any:
@@ -127,7 +135,7 @@ class DaskCheck:
             raise UsageError("--baseline and --show-context are not supported with --dask")
         self.base, self.args, self.jobs = base, args, jobs
         self.sources = expand(args.paths)
-        if args.format in ("sarif", "github") and any("://" in s.path for s in self.sources):
+        if args.format in ("sarif", "github") and any(_is_url(s.path) for s in self.sources):
             raise UsageError(f"--format {args.format} points at file lines, which a remote file has none of here; "
                              "use --format json")
         self.read_options = base.read_options
@@ -149,8 +157,10 @@ class DaskCheck:
                 yield Finding(path, record, id_, column, start, end, line, col, scanner.rule_of[code], row[12])
 
 
-def _write(df: Any, url: str, fmt: str) -> None:
-    """One fixed partition written to *url* (any fsspec URL), whole or not at all."""
+def _write(df: Any, url: str, fmt: str, stats: Any, drops: list[dict[str, object]]) -> tuple[Any, list[dict[str, object]]]:
+    """One fixed partition written to *url* (any fsspec URL) from its frame, whole or not at all:
+    the values are the command line's, the bytes pandas' (see :func:`_rewrite` for when they are
+    the command line's too). Passes on the partition's statistics and drops."""
     import fsspec
 
     df = df.drop(columns=[PATH])
@@ -163,6 +173,28 @@ def _write(df: Any, url: str, fmt: str) -> None:
             handle.write(df.to_csv(index=False, sep="\t" if fmt == "tsv" else ",").encode())
     fs, path = fsspec.core.url_to_fs(url)
     fs.mv(path + ".partial", path)
+    return stats, drops
+
+
+def _rewrite(fixer: Fixer, source: Source, opts: ReadOptions, path: str, fmt: str,
+             ignored: frozenset[str]) -> tuple[Any, list[dict[str, object]]]:
+    """A partition that is one whole local file, fixed and written by the command line's own
+    reader and writer (:func:`deidlint.writers.rewrite`): the bytes are the command line's, every
+    unchanged record and cell as it was. Returns the statistics and ``--report-drops`` lines.
+
+    The fixer is copied: a fix keeps per-batch state on it, and a worker may run tasks in threads."""
+    import copy
+    from functools import partial
+
+    from deidlint.fix.run import FixRun
+    from deidlint.outputs import Output
+    from deidlint.writers import rewrite
+
+    drops: list[dict[str, object]] = []
+    run = FixRun(copy.copy(fixer), 1, drops.append)
+    with run:
+        rewrite(source, opts, Output(path, fmt, False), partial(run.edit, ignored=ignored))
+    return run.stats, drops
 
 
 def _output_folder(out: str) -> Any:
@@ -179,6 +211,8 @@ def _output_folder(out: str) -> Any:
 def fix(args: argparse.Namespace, fixer: Fixer, base: Check, jobs: int) -> tuple[Any, list[dict[str, object]], int]:
     """``fix`` on Dask: restore's passes, then every partition fixed and written (unless
     ``--dry-run``). Returns the summed statistics, every ``--report-drops`` line, the file count."""
+    from dataclasses import replace
+
     from dask.base import compute
     from dask.delayed import delayed
 
@@ -190,18 +224,31 @@ def fix(args: argparse.Namespace, fixer: Fixer, base: Check, jobs: int) -> tuple
     sources = expand(args.paths)
     fmt = args.output_format or sources[0].fmt
     opts = base.read_options
+    by_path = {s.path: s for s in sources}
     with cluster(args, jobs):
         ddf = frame(sources, opts)
         columns = columns_of(ddf, opts)
         if not args.dry_run:
             fs, folder = _output_folder(args.output)
+            local = _is_local(fs)
         plan = learnt(ddf, fixer, columns, PATH, "")
         ignored = {s.path: base.ignored_codes(s.path) for s in sources}
         parts = fixed_parts(ddf, fixer, columns, plan, PATH, "", opts.id_column, ignored)
-        writes = [] if args.dry_run else [
-            delayed(_write)(frame_, fs.unstrip_protocol(f"{folder}/part.{i:05d}{_SUFFIX[fmt]}"), fmt)
-            for i, (frame_, _, _) in enumerate(parts)]
-        _, stats, drops = compute(writes, [s for _, s, _ in parts], [d for _, _, d in parts])
+        if args.dry_run:
+            done = list(zip(*compute([s for _, s, _ in parts], [d for _, _, d in parts]), strict=True))
+        else:
+            shared, chosen = delayed(fixer, pure=True), replace(opts, columns=tuple(columns))
+            tasks = []
+            for i, (fixed, stats, drops) in enumerate(parts):
+                url = f"{folder}/part.{i:05d}{_SUFFIX[fmt]}"
+                whole = plan.whole(i)
+                if local and whole is not None and not _is_url(whole):
+                    tasks.append(delayed(_rewrite, nout=2)(shared, by_path[whole], chosen, url, fmt, ignored[whole]))
+                else:
+                    tasks.append(delayed(_write, nout=2)(fixed, fs.unstrip_protocol(url), fmt, stats, drops))
+            done = compute(*tasks)
+    stats = [s for s, _ in done]
+    drops = [d for _, d in done]
     total = FixStats()
     for done in stats:
         total.add(done)

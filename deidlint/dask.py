@@ -15,7 +15,9 @@ whatever scheduler is current (a ``distributed.Client``, or Dask's threads):
 
 The merge order makes the model, and so the output, the same as one machine's for any
 partitioning. Rows are numbered within their file (``path_column``), as the command line numbers
-them; without a path column the frame is one file called *name*.
+them; without a path column the frame is one file called *name*. :func:`findings_in_order`
+streams the findings to the client in the command line's order, a window of partitions at a
+time, for ``check --dask``.
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 Inputs are globs or fsspec URLs of Parquet, CSV/TSV or JSONL (gzip too, except Parquet), read
 with Dask's readers, each file tagged with its name so that findings name file and row as the
-command line does. ``check`` reports through the command line's own reporters, in its order;
-``fix`` writes one file per partition (``part.00000.parquet``, ...) into the ``-o`` folder, in the
-input's format or ``--output-format``. A CSV file is one partition: a reader that splits a file
-at byte offsets would cut the quoted, hard-wrapped reports apart. Nothing here imports Dask until
-a run asks for it.
+command line does. ``check`` reports through the command line's own reporters, in its order,
+streamed; ``fix`` writes one file per partition (``part.00000.parquet``, ...) into the ``-o``
+folder, in the input's format or ``--output-format``, a partition that is a whole local file
+through the command line's own writer (so with its bytes). A CSV file is one partition: a reader
+that splits a file at byte offsets would cut the quoted, hard-wrapped reports apart. Nothing here
+imports Dask until a run asks for it.
 """
 
 from __future__ import annotations

@@ -167,3 +167,11 @@ def test_fix_on_a_local_cluster_writes_the_command_lines_bytes(ties: dict[str, A
     assert result.returncode == 0, result.stderr
     [part] = (tmp_path / "out").iterdir()
     assert part.read_bytes() == want
+
+
+def test_check_on_a_local_cluster_streams_the_command_lines_json(ties: dict[str, Any]) -> None:
+    """Two columns, a CSV the command line read in 64 KB chunks: the same findings, order, summary."""
+    result = run_cli("check", "--dask", "local", "-j", "2", "--format", "json", "--column", "a", "--column", "b",
+                     str(ties["path"]))
+    assert result.returncode == 1, result.stderr
+    assert orjson.loads(result.stdout) == ties[("a", "b")][1]

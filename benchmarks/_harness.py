@@ -30,6 +30,8 @@ class Result:
     peak_kib: list[int] = field(default_factory=list)
     #: Peak of the largest single process of each run (a worker, or the main process).
     largest_kib: list[int] = field(default_factory=list)
+    #: Peak of the largest worker of each run (0: the command ran in one process).
+    worker_kib: list[int] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -48,9 +50,10 @@ def measure(commands: dict[str, list[str]], repeats: int = 3, shell: set[str] = 
             if proc.returncode != 0:
                 raise SystemExit(f"{result.name} failed: {proc.stderr.strip()}")
             result.seconds.append(elapsed)
-            tree, largest = proc.stdout.strip().splitlines()[-1].split()
+            tree, largest, worker = proc.stdout.strip().splitlines()[-1].split()
             result.peak_kib.append(int(tree))
             result.largest_kib.append(int(largest))
+            result.worker_kib.append(int(worker))
     return results
 
 

@@ -7,14 +7,17 @@ The corpus is written as Parquet files of about 14,000 reports each (a data lake
 reads one partition per file), ``--times 10`` its records ten times over. Every command reads the
 same files: the command line as a folder, Dask as a glob. ``fix`` is ``--strategy restore``,
 with restore's survey and count passes. Printed: a Markdown table per corpus (median seconds,
-reports/s, ratio to the command line, peak RSS of the whole process tree and of its largest
-process), then the scaling from 1 to 2 workers, the overhead of Dask against the command line,
-and partitions/s per worker, the measured rate a scale-out projection multiplies.
+reports/s, ratio to the command line, peak RSS of the whole process tree, of its largest process
+and of its largest worker: a Dask worker, or a worker process of the command line's ``-j 2``, see
+``_peak.py``), the load average before and after, then the scaling from 1 to 2 workers, the
+overhead of Dask against the command line, and partitions/s per worker, the measured rate a
+scale-out projection multiplies.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -62,11 +65,13 @@ def report(op: str, results: list[Result], rows: int, files: int, repeats: int) 
     by = {r.name: r for r in results}
     cli, one, two = by["deidlint CLI -j 2"], by["Dask LocalCluster, 1 worker"], by["Dask LocalCluster, 2 workers"]
     print(f"\n`{op}` on {rows:,} reports in {files} Parquet files, median of {repeats} run(s)\n")
-    print("| run | median s | reports/s | x CLI -j 2 time | peak RSS, all processes MiB | largest process MiB |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| run | median s | reports/s | x CLI -j 2 time | peak RSS, all processes MiB | largest process MiB "
+          "| largest worker MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
+        worker = f"{max(r.worker_kib) / 1024:.0f}" if max(r.worker_kib) else "none (one process)"
         print(f"| {r.name} | {r.median:.1f} | {rows / r.median:,.0f} | {r.median / cli.median:.2f} | "
-              f"{max(r.peak_kib) / 1024:.0f} | {max(r.largest_kib) / 1024:.0f} |")
+              f"{max(r.peak_kib) / 1024:.0f} | {max(r.largest_kib) / 1024:.0f} | {worker} |")
     print(f"\nscaling 1 -> 2 workers: {one.median / two.median:.2f}x; Dask (2 workers) against the CLI (-j 2): "
           f"{two.median / cli.median:.2f}x the time; partitions/s per worker: {files / one.median:.3f} (1 worker), "
           f"{files / two.median / 2:.3f} (2 workers)", flush=True)
@@ -83,10 +88,13 @@ def main() -> None:
         folder = parquet_folder(args.reports, times)
         files = len(list(folder.glob("*.parquet")))
         for op in args.commands.split(","):
+            before = os.getloadavg()
             with tempfile.TemporaryDirectory(dir=DATA) as tmp:
                 cmd = commands(op, folder, Path(tmp) / "out")
                 results = measure(cmd, repeats=args.repeats, shell=set(cmd))
             report(op, results, args.reports * times, files, args.repeats)
+            print(f"load average (1, 5, 15 min) before: {' '.join(f'{x:.2f}' for x in before)}, after: "
+                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
 if __name__ == "__main__":

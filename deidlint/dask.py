@@ -15,13 +15,15 @@ whatever scheduler is current (a ``distributed.Client``, or Dask's threads):
 
 The merge order makes the model, and so the output, the same as one machine's for any
 partitioning. Rows are numbered within their file (``path_column``), as the command line numbers
-them; without a path column the frame is one file called *name*.
+them; without a path column the frame is one file called *name*. :func:`findings_in_order`
+streams the findings to the client in the command line's order, a window of partitions at a
+time, for ``check --dask``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,13 +40,16 @@ except ImportError:  # the extra is not installed
 
 from deidlint.api import scanner as builtin_scanner
 from deidlint.engine import Scanner
+from deidlint.findings import Summary
 from deidlint.fix.fixer import Fixer
 from deidlint.fix.stats import FixStats
 from deidlint.partitions import (
     FINDING_FIELDS,
     Piece,
+    by_block,
     check_piece,
     count_piece,
+    counted,
     fix_piece,
     learn,
     need,
@@ -67,6 +72,15 @@ class Layout:
     files: list[str]
     rows: dict[str, int]
     starts: list[dict[str, int]]
+    #: Per partition, its (file, rows) runs.
+    runs: list[list[tuple[str, int]]]
+
+    def whole(self, part: int) -> str | None:
+        """The file partition *part* holds all of and nothing else, or None."""
+        runs = self.runs[part]
+        if len(runs) == 1 and self.starts[part][runs[0][0]] == 0 and runs[0][1] == self.rows[runs[0][0]]:
+            return runs[0][0]
+        return None
 
     @classmethod
     def of(cls, runs: Sequence[Sequence[tuple[str, int]]]) -> Layout:
@@ -77,7 +91,7 @@ class Layout:
             starts.append({path: rows.get(path, 0) for path, _ in part})
             for path, n in part:
                 rows[path] = rows.get(path, 0) + n
-        return cls(list(rows), rows, starts)
+        return cls(list(rows), rows, starts, [list(part) for part in runs])
 
 
 def _paths(df: pd.DataFrame, path_column: str | None, name: str) -> list[str]:
@@ -160,15 +174,60 @@ def check_frame(ddf: dd.DataFrame, columns: Sequence[str] | None = None, *, path
     return dd.from_delayed(parts, meta=FINDINGS_META, verify_meta=False)
 
 
-def check_fragments(ddf: dd.DataFrame, scanner: Scanner, columns: Sequence[str], plan: Layout,
-                    path_column: str | None, name: str, id_column: str | None,
-                    ignored: Mapping[str, frozenset[str]] | None) -> list[Any]:
-    """Every partition's findings per fragment, computed (the command line sorts them into its order)."""
-    shared = delayed(scanner, pure=True)
+def computed(parts: Sequence[Any], window: int) -> Iterator[Any]:
+    """The value of each lazy part, in order, with at most *window* of them computed or held at a
+    time: a corpus's findings pass through the client instead of piling up on it.
+
+    On a ``distributed`` cluster the parts are futures in a sliding window (the next part starts as
+    the first is taken); on any other scheduler they are computed *window* at a time."""
+    client = _client()
+    if client is None:
+        for first in range(0, len(parts), window):
+            yield from compute(*parts[first:first + window])
+        return
+    futures = deque(client.compute(list(parts[:window])))
+    following = window
+    while futures:
+        future = futures.popleft()
+        yield future.result()
+        future.release()
+        if following < len(parts):
+            futures.append(client.compute(parts[following]))
+            following += 1
+
+
+def _client() -> Any:
+    """The current ``distributed.Client``, or None (Dask's own schedulers, or no distributed)."""
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _shared(value: Any) -> Any:
+    """*value* as an argument every task reads: scattered to every worker once on a cluster (a part
+    computed on its own would otherwise ship it again), else a pure delayed value."""
+    client = _client()
+    return client.scatter(value, broadcast=True, hash=False) if client is not None else delayed(value, pure=True)
+
+
+def findings_in_order(ddf: dd.DataFrame, scanner: Scanner, columns: Sequence[str], plan: Layout,
+                      path_column: str | None, name: str, id_column: str | None,
+                      ignored: Mapping[str, frozenset[str]] | None, summary: Summary,
+                      window: int = 4) -> Iterator[tuple[Any, ...]]:
+    """The findings of *ddf* (files one after another, rows in order, as ``--dask`` reads them)
+    in the command line's order, counted into *summary*, streamed: *window* partitions at a
+    time on the cluster, one block of 4,096 rows held on the client."""
+    shared = _shared(scanner)
     parts = [delayed(check_piece)(shared, part, columns, delayed(_piece)(part, path_column, name, start),
-                                       id_column, ignored)
+                                  id_column, ignored)
              for part, start in zip(ddf.to_delayed(), plan.starts, strict=True)]
-    return [fragment for fragments in compute(*parts) for fragment in fragments]
+    fragments = (fragment for found in computed(parts, window) for fragment in found)
+    yield from counted(summary, by_block(fragments, plan.files))
 
 
 # -- fix --------------------------------------------------------------------------------------

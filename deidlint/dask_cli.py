@@ -2,11 +2,12 @@
 
 Inputs are globs or fsspec URLs of Parquet, CSV/TSV or JSONL (gzip too, except Parquet), read
 with Dask's readers, each file tagged with its name so that findings name file and row as the
-command line does. ``check`` reports through the command line's own reporters, in its order;
-``fix`` writes one file per partition (``part.00000.parquet``, ...) into the ``-o`` folder, in the
-input's format or ``--output-format``. A CSV file is one partition: a reader that splits a file
-at byte offsets would cut the quoted, hard-wrapped reports apart. Nothing here imports Dask until
-a run asks for it.
+command line does. ``check`` reports through the command line's own reporters, in its order,
+streamed; ``fix`` writes one file per partition (``part.00000.parquet``, ...) into the ``-o``
+folder, in the input's format or ``--output-format``, a partition that is a whole local file
+through the command line's own writer (so with its bytes). A CSV file is one partition: a reader
+that splits a file at byte offsets would cut the quoted, hard-wrapped reports apart. Nothing here
+imports Dask until a run asks for it.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def expand(paths: Sequence[str]) -> list[Source]:
         fs, _, found = fsspec.get_fs_token_paths(pattern)
         if not found:
             raise InputError(f"{pattern}: no such file")
-        local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        local = _is_local(fs)
         for path in sorted(found):
             name = (os.path.relpath(path) if not os.path.isabs(pattern) else path) if local else fs.unstrip_protocol(path)
             source = source_for(name)
@@ -86,6 +87,14 @@ def expand(paths: Sequence[str]) -> list[Source]:
                 raise InputError(f"{name}: --dask reads .parquet, .csv, .tsv and .jsonl (optionally .gz) files")
             sources.append(source)
     return sources
+
+
+def _is_local(fs: Any) -> bool:
+    return "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
 
 
 def frame(sources: Sequence[Source], opts: ReadOptions) -> Any:
@@ -127,15 +136,14 @@ class DaskCheck:
             raise UsageError("--baseline and --show-context are not supported with --dask")
         self.base, self.args, self.jobs = base, args, jobs
         self.sources = expand(args.paths)
-        if args.format in ("sarif", "github") and any("://" in s.path for s in self.sources):
+        if args.format in ("sarif", "github") and any(_is_url(s.path) for s in self.sources):
             raise UsageError(f"--format {args.format} points at file lines, which a remote file has none of here; "
                              "use --format json")
         self.read_options = base.read_options
         self.summary = Summary()
 
     def __iter__(self) -> Iterator[Finding]:
-        from deidlint.dask import check_fragments, layout
-        from deidlint.partitions import in_order, summary_of
+        from deidlint.dask import findings_in_order, layout
 
         scanner, opts = self.base.scanner, self.read_options
         with cluster(self.args, self.jobs):
@@ -143,16 +151,17 @@ class DaskCheck:
             columns = columns_of(ddf, opts)
             plan = layout(ddf, PATH)
             ignored = {s.path: self.base.ignored_codes(s.path) for s in self.sources}
-            fragments = check_fragments(ddf, scanner, columns, plan, PATH, "", opts.id_column, ignored)
-        rows = [row for found in in_order(fragments, plan.files) for row in found]
-        self.summary = summary_of({s.path: plan.rows.get(s.path, 0) for s in self.sources}, rows)
-        for row in rows:
-            path, record, id_, column, start, end, line, col, code = row[:9]
-            yield Finding(path, record, id_, column, start, end, line, col, scanner.rule_of[code], row[12])
+            self.summary = Summary(files=len(self.sources), records=sum(plan.rows.values()))
+            for row in findings_in_order(ddf, scanner, columns, plan, PATH, "", opts.id_column, ignored,
+                                         self.summary, window=2 * self.jobs):
+                path, record, id_, column, start, end, line, col, code = row[:9]
+                yield Finding(path, record, id_, column, start, end, line, col, scanner.rule_of[code], row[12])
 
 
-def _write(df: Any, url: str, fmt: str) -> None:
-    """One fixed partition written to *url* (any fsspec URL), whole or not at all."""
+def _write(df: Any, url: str, fmt: str, stats: Any, drops: list[dict[str, object]]) -> tuple[Any, list[dict[str, object]]]:
+    """One fixed partition written to *url* (any fsspec URL) from its frame, whole or not at all:
+    the values are the command line's, the bytes pandas' (see :func:`_rewrite` for when they are
+    the command line's too). Passes on the partition's statistics and drops."""
     import fsspec
 
     df = df.drop(columns=[PATH])
@@ -165,6 +174,28 @@ def _write(df: Any, url: str, fmt: str) -> None:
             handle.write(df.to_csv(index=False, sep="\t" if fmt == "tsv" else ",").encode())
     fs, path = fsspec.core.url_to_fs(url)
     fs.mv(path + ".partial", path)
+    return stats, drops
+
+
+def _rewrite(fixer: Fixer, source: Source, opts: ReadOptions, path: str, fmt: str,
+             ignored: frozenset[str]) -> tuple[Any, list[dict[str, object]]]:
+    """A partition that is one whole local file, fixed and written by the command line's own
+    reader and writer (:func:`deidlint.writers.rewrite`): the bytes are the command line's, every
+    unchanged record and cell as it was. Returns the statistics and ``--report-drops`` lines.
+
+    The fixer is copied: a fix keeps per-batch state on it, and a worker may run tasks in threads."""
+    import copy
+    from functools import partial
+
+    from deidlint.fix.run import FixRun
+    from deidlint.outputs import Output
+    from deidlint.writers import rewrite
+
+    drops: list[dict[str, object]] = []
+    run = FixRun(copy.copy(fixer), 1, drops.append)
+    with run:
+        rewrite(source, opts, Output(path, fmt, False), partial(run.edit, ignored=ignored))
+    return run.stats, drops
 
 
 def _output_folder(out: str) -> Any:
@@ -181,6 +212,8 @@ def _output_folder(out: str) -> Any:
 def fix(args: argparse.Namespace, fixer: Fixer, base: Check, jobs: int) -> tuple[Any, list[dict[str, object]], int]:
     """``fix`` on Dask: restore's passes, then every partition fixed and written (unless
     ``--dry-run``). Returns the summed statistics, every ``--report-drops`` line, the file count."""
+    from dataclasses import replace
+
     from dask.base import compute
     from dask.delayed import delayed
 
@@ -192,18 +225,31 @@ def fix(args: argparse.Namespace, fixer: Fixer, base: Check, jobs: int) -> tuple
     sources = expand(args.paths)
     fmt = args.output_format or sources[0].fmt
     opts = base.read_options
+    by_path = {s.path: s for s in sources}
     with cluster(args, jobs):
         ddf = frame(sources, opts)
         columns = columns_of(ddf, opts)
         if not args.dry_run:
             fs, folder = _output_folder(args.output)
+            local = _is_local(fs)
         plan = learnt(ddf, fixer, columns, PATH, "")
         ignored = {s.path: base.ignored_codes(s.path) for s in sources}
         parts = fixed_parts(ddf, fixer, columns, plan, PATH, "", opts.id_column, ignored)
-        writes = [] if args.dry_run else [
-            delayed(_write)(frame_, fs.unstrip_protocol(f"{folder}/part.{i:05d}{_SUFFIX[fmt]}"), fmt)
-            for i, (frame_, _, _) in enumerate(parts)]
-        _, stats, drops = compute(writes, [s for _, s, _ in parts], [d for _, _, d in parts])
+        if args.dry_run:
+            done = list(zip(*compute([s for _, s, _ in parts], [d for _, _, d in parts]), strict=True))
+        else:
+            shared, chosen = delayed(fixer, pure=True), replace(opts, columns=tuple(columns))
+            tasks = []
+            for i, (fixed, stats, drops) in enumerate(parts):
+                url = f"{folder}/part.{i:05d}{_SUFFIX[fmt]}"
+                whole = plan.whole(i)
+                if local and whole is not None and not _is_url(whole):
+                    tasks.append(delayed(_rewrite, nout=2)(shared, by_path[whole], chosen, url, fmt, ignored[whole]))
+                else:
+                    tasks.append(delayed(_write, nout=2)(fixed, fs.unstrip_protocol(url), fmt, stats, drops))
+            done = compute(*tasks)
+    stats = [s for s, _ in done]
+    drops = [d for _, d in done]
     total = FixStats()
     for done in stats:
         total.add(done)

@@ -117,17 +117,42 @@ def in_order(fragments: Iterable[tuple[FragmentKey, Any]], files: Sequence[str])
     return [value for _, value in ordered]
 
 
-def summary_of(rows_per_file: Mapping[str, int], findings: Iterable[Sequence[Any]]) -> Summary:
-    """The run's summary from the rows each file holds and the findings (tuples of
-    :data:`FINDING_FIELDS`), as :class:`deidlint.checking.Check` counts it."""
-    summary = Summary(files=len(rows_per_file), records=sum(rows_per_file.values()))
-    hit: set[tuple[str, int]] = set()
-    for f in findings:
-        summary.findings += 1
-        summary.by_rule[f[8]] += 1
-        hit.add((f[0], f[1]))
-    summary.records_with_findings = len(hit)
-    return summary
+def by_block(fragments: Iterable[tuple[FragmentKey, Any]], files: Sequence[str]) -> Iterator[tuple[str, list[Any]]]:
+    """(file, values) per (file, block), in the command line's reading order, each block given up
+    as soon as the next begins, so that only one block is held, however large the corpus.
+
+    Unlike :func:`in_order` this needs the fragments of every piece in partition order with each
+    file's rows in one run, as ``--dask`` reads files (one after another, rows in order)."""
+    rank = {path: i for i, path in enumerate(files)}
+    held: list[tuple[int, Any]] = []
+    at: tuple[int, int] | None = None
+    path = ""
+    for (where, block, column), value in fragments:
+        here = (rank[where], block)
+        if at is not None and here != at:
+            if here < at:
+                raise ValueError(f"{where}: pieces out of reading order (block {block} after {at[1]})")
+            yield path, [v for _, v in sorted(held, key=lambda item: item[0])]
+            held = []
+        at, path = here, where
+        held.append((column, value))
+    if at is not None:
+        yield path, [v for _, v in sorted(held, key=lambda item: item[0])]
+
+
+def counted(summary: Summary, blocks: Iterable[tuple[str, list[list[tuple[Any, ...]]]]]) -> Iterator[tuple[Any, ...]]:
+    """The findings (tuples of :data:`FINDING_FIELDS`) of :func:`by_block`'s blocks, counted into
+    *summary* as they pass, as :class:`deidlint.checking.Check` counts them (records with
+    findings block by block)."""
+    for _, found in blocks:
+        hit: set[int] = set()
+        for rows in found:
+            for f in rows:
+                summary.findings += 1
+                summary.by_rule[f[8]] += 1
+                hit.add(f[1])
+                yield f
+        summary.records_with_findings += len(hit)
 
 
 # -- restore's corpus passes, then the fix ----------------------------------------------------

@@ -10,6 +10,7 @@ transparently for every format except Parquet, which compresses itself.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import difflib
 import gzip
@@ -33,6 +34,10 @@ import regex
 from deidlint.errors import InputError, RecordError, UsageError
 
 #: Records per batch. Large enough that per-batch overhead vanishes, small enough for flat memory.
+#: Every reader cuts a file at the same places, records ``k * BATCH_ROWS`` to ``(k + 1) *
+#: BATCH_ROWS - 1`` (a bad record may cut a block short), whatever its own chunks: restore's
+#: counts and the findings follow that order, column by column within a block, and an engine that
+#: holds the file in other pieces (:mod:`deidlint.partitions`) rebuilds it from the record numbers.
 BATCH_ROWS = 4096
 #: Bytes pyarrow parses per CSV block.
 CSV_BLOCK_BYTES = 8 << 20
@@ -601,29 +606,61 @@ def _arrow_batches(source: Source, batches: Iterable[tuple[Sequence[int], pa.Rec
     runs only once there is a record, so a header-only file is no error.
     """
     columns: list[str] | None = None
-    for item in batches:
+    for item in _blocks(batches):
         if isinstance(item, RecordError):
             yield item
             continue
-        all_rows, whole = item
-        if whole.num_rows == 0:
-            continue
         if columns is None:
             columns = choose_columns(source.path, names, () if opts.columns else detect(), opts)
-        # A pyarrow CSV block holds ~100k short reports; slices keep batches small (zero-copy).
-        for first in range(0, whole.num_rows, BATCH_ROWS):
-            record_batch = whole.slice(first, BATCH_ROWS)
-            rows = all_rows[first:first + BATCH_ROWS]
-            ids = _id_values(record_batch, opts.id_column)
-            for name in columns:
-                values = record_batch.column(name)
-                if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
-                    values = values.cast(pa.string())
-                texts = values.fill_null("").to_pylist()
-                yield Batch(name, rows, texts, ids, [source.path] * len(texts))
+        rows = item[0][0] if len(item) == 1 else [row for numbers, _ in item for row in numbers]
+        ids = None
+        if opts.id_column:
+            ids = [i for _, piece in item for i in _id_values(piece, opts.id_column) or ()]
+        for name in columns:
+            texts = [t for _, piece in item for t in _texts(piece.column(name))]
+            yield Batch(name, rows, texts, ids, [source.path] * len(texts))
     if columns is None and (opts.columns or opts.id_column):
         # Header only: there is nothing to scan, but a misspelled column is still an error.
         choose_columns(source.path, names, {}, opts)
+
+
+def _texts(values: pa.Array) -> list[str]:
+    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    return list(values.fill_null("").to_pylist())
+
+
+#: The pieces of numbered Arrow batches that make up one block of :data:`BATCH_ROWS` records.
+_Block = list[tuple[Sequence[int], pa.RecordBatch]]
+
+
+def _blocks(batches: Iterable[tuple[Sequence[int], pa.RecordBatch] | RecordError]) -> Iterator[_Block | RecordError]:
+    """Numbered Arrow batches recut at every :data:`BATCH_ROWS`-th record number, as each block's
+    pieces; record errors pass through, after the block so far.
+
+    pyarrow's CSV chunks end wherever 8 MB of text does, and a chunk's last records would
+    otherwise start a batch of their own mid-block: the order of the columns' batches, and so of
+    restore's ties and of the findings, would depend on the bytes, not on the records."""
+    block: _Block = []
+    for item in batches:
+        if isinstance(item, RecordError):
+            if block:
+                yield block
+                block = []
+            yield item
+            continue
+        rows, whole = item
+        first = 0
+        while first < whole.num_rows:
+            k = rows[first] // BATCH_ROWS
+            end = bisect.bisect_left(rows, (k + 1) * BATCH_ROWS, lo=first)
+            if block and block[0][0][0] // BATCH_ROWS != k:
+                yield block
+                block = []
+            block.append((rows[first:end], whole.slice(first, end - first)))
+            first = end
+    if block:
+        yield block
 
 
 def _numbered(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[range, pa.RecordBatch]]:
@@ -856,11 +893,11 @@ def _read_jsonl(source: Source, opts: ReadOptions) -> Iterator[Batch | RecordErr
         if isinstance(item, RecordError):
             yield item
             continue
-        pending.append(item)
-        if len(pending) >= BATCH_ROWS:
+        if pending and pending[0][0] // BATCH_ROWS != item[0] // BATCH_ROWS:  # a block of BATCH_ROWS records
             columns = columns or _jsonl_columns(source, pending, opts, detected)
             yield from _jsonl_batches(source, pending, columns, opts)
             pending = []
+        pending.append(item)
     if pending:
         columns = columns or _jsonl_columns(source, pending, opts, detected)
         yield from _jsonl_batches(source, pending, columns, opts)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,13 @@ def openi_corpus(tmp_path_factory: pytest.TempPathFactory) -> EngineCorpus:
     rows = [{"id": r.name, "report": r.single_line(), "wrapped": r.wrapped()} for r in read_openi(IU_REPORTS)]
     return EngineCorpus(_write_jsonl(tmp_path_factory.mktemp("openi") / "openi.jsonl", rows), ("report", "wrapped"),
                         ("report",))
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A distributed cluster of two in-process workers, started in a second and stopped at the end:
+    a real scheduler and workers, shared by the Dask tests."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client

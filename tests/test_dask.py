@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,10 @@ pytest.importorskip("distributed", reason="the dask extra is not installed")
 
 import dask.dataframe as dd  # noqa: E402
 import pandas as pd  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client  # noqa: E402
 
 from deidlint.dask import check_frame, fix_frame  # noqa: E402
 from tests.conftest import EngineCorpus, run_cli  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    """Two in-process workers: a real scheduler and workers, started in a second, stopped after."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as c:
-        yield c
 
 
 def _rows(findings: pd.DataFrame) -> list[dict[str, Any]]:
@@ -37,7 +28,7 @@ def _rows(findings: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("partitions", [1, 3, 7])
-def test_check_frame_equals_the_command_line(client: Client, generated_corpus: EngineCorpus, partitions: int) -> None:
+def test_check_frame_equals_the_command_line(dask_client: Client, generated_corpus: EngineCorpus, partitions: int) -> None:
     corpus = generated_corpus
     ddf = dd.from_pandas(corpus.frame, npartitions=partitions)
     found = check_frame(ddf, list(corpus.columns), id_column="id", name=str(corpus.path)).compute()
@@ -54,7 +45,7 @@ def _key(f: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("partitions", [1, 4])
-def test_check_frame_on_real_reports(client: Client, openi_corpus: EngineCorpus, partitions: int) -> None:
+def test_check_frame_on_real_reports(dask_client: Client, openi_corpus: EngineCorpus, partitions: int) -> None:
     corpus = openi_corpus
     found = check_frame(dd.from_pandas(corpus.frame, npartitions=partitions), list(corpus.columns),
                         name=str(corpus.path)).compute()
@@ -62,7 +53,7 @@ def test_check_frame_on_real_reports(client: Client, openi_corpus: EngineCorpus,
 
 
 @pytest.mark.parametrize("partitions", [1, 3, 8])
-def test_fix_frame_restore_equals_the_command_line(client: Client, generated_corpus: EngineCorpus, partitions: int) -> None:
+def test_fix_frame_restore_equals_the_command_line(dask_client: Client, generated_corpus: EngineCorpus, partitions: int) -> None:
     corpus = generated_corpus
     fixed = fix_frame(dd.from_pandas(corpus.frame, npartitions=partitions), list(corpus.columns), strategy="restore",
                       name=str(corpus.path)).compute()
@@ -72,7 +63,7 @@ def test_fix_frame_restore_equals_the_command_line(client: Client, generated_cor
     assert (fixed["report"] != corpus.frame["report"]).sum() > 100
 
 
-def test_fix_frame_restore_on_real_reports(client: Client, openi_corpus: EngineCorpus) -> None:
+def test_fix_frame_restore_on_real_reports(dask_client: Client, openi_corpus: EngineCorpus) -> None:
     corpus = openi_corpus
     fixed = fix_frame(dd.from_pandas(corpus.frame, npartitions=5), list(corpus.fix_columns), strategy="restore",
                       name=str(corpus.path)).compute()
@@ -80,7 +71,7 @@ def test_fix_frame_restore_on_real_reports(client: Client, openi_corpus: EngineC
     assert fixed["wrapped"].tolist() == corpus.frame["wrapped"].tolist()
 
 
-def test_two_files_keep_their_own_row_numbers(client: Client, generated_corpus: EngineCorpus, tmp_path: Path) -> None:
+def test_two_files_keep_their_own_row_numbers(dask_client: Client, generated_corpus: EngineCorpus, tmp_path: Path) -> None:
     frame = generated_corpus.frame
     first, second = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     frame[:400].to_json(first, orient="records", lines=True)

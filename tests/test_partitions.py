@@ -10,12 +10,24 @@ from pathlib import Path
 import orjson
 import pytest
 
-from deidlint import synth
+from deidlint import readers, synth
 from deidlint.api import scanner
+from deidlint.findings import Summary
 from deidlint.fix.fixer import Fixer
 from deidlint.fix.run import FixRun
-from deidlint.partitions import FINDING_FIELDS, Piece, check_piece, count_piece, in_order, learn, need, survey_piece
-from deidlint.readers import BATCH_ROWS, ReadOptions, read, source_for
+from deidlint.partitions import (
+    FINDING_FIELDS,
+    Piece,
+    by_block,
+    check_piece,
+    count_piece,
+    counted,
+    in_order,
+    learn,
+    need,
+    survey_piece,
+)
+from deidlint.readers import BATCH_ROWS, Batch, ReadOptions, read, source_for
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +96,35 @@ def test_check_piece_rows_are_the_pinned_fields() -> None:
         "path": "r.csv", "record": 41, "id": "7", "column": "report", "start": 26, "end": 29, "line": 1, "col": 27,
         "rule": "DL104", "name": "mimic-placeholder", "category": "trace", "severity": "error", "marker": "___",
         "fixable": True}
+
+
+def test_by_block_gives_up_each_block_in_reading_order_as_the_next_begins() -> None:
+    # Block 0 of x is split over two pieces; its column b from the first piece follows column a
+    # from the second. Block 1 begins only after block 0 is given up.
+    fragments = [(("x", 0, 0), "p1 a"), (("x", 0, 1), "p1 b"), (("x", 0, 0), "p2 a"), (("x", 0, 1), "p2 b"),
+                 (("x", 1, 0), "p2 a1"), (("y", 0, 0), "p3 y")]
+    stream = by_block(iter(fragments), ["x", "y"])
+    assert next(stream) == ("x", ["p1 a", "p2 a", "p1 b", "p2 b"])
+    assert list(stream) == [("x", ["p2 a1"]), ("y", ["p3 y"])]
+    with pytest.raises(ValueError, match="out of reading order"):
+        list(by_block([(("x", 1, 0), 1), (("x", 0, 0), 2)], ["x"]))
+
+
+def test_counted_counts_records_with_findings_block_by_block() -> None:
+    summary = Summary(files=1, records=10)
+    rows = [("f", 1, None, "a", 0, 3, 1, 1, "DL104"), ("f", 1, None, "b", 0, 3, 1, 1, "DL104"),
+            ("f", 5000, None, "a", 0, 3, 1, 1, "DL101")]
+    assert list(counted(summary, [("f", [[rows[0]], [rows[1]]]), ("f", [[rows[2]]])])) == rows
+    assert (summary.findings, summary.records_with_findings, dict(summary.by_rule)) == (3, 2, {"DL104": 2, "DL101": 1})
+
+
+def test_csv_batches_start_at_every_block_whatever_the_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("a,b\n" + "".join(f"row {i} text,other {i}\n" for i in range(3 * BATCH_ROWS + 7)))
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 10_000)  # chunks of a few hundred rows
+    source = source_for(str(path))
+    assert source is not None
+    batches = [b for b in read(source, ReadOptions(columns=("a", "b"))) if isinstance(b, Batch)]
+    assert [(b.column, b.rows[0], len(b.rows)) for b in batches] == [
+        (c, k * BATCH_ROWS, BATCH_ROWS if k < 3 else 7) for k in range(4) for c in ("a", "b")]
+    assert [b.texts[0] for b in batches[::2]] == [f"row {k * BATCH_ROWS} text" for k in range(4)]

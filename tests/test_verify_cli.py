@@ -225,6 +225,11 @@ def test_verify_end_to_end_resumes_and_reuses(
     assert set(report["replication"]["models"]) == {model["name"] for model in report["models"]}
     assert report["replication"]["validation"]["auc"]
     assert raw["analyses"]["outliers"]["zscore"]["count"] >= 0 and raw["analyses"]["pooled_tokens"]
+    # The table pools replicates; without --label-column there is no label agreement, only KID.
+    table = report["mitigations"]
+    assert [(row["name"], row["replicates"]) for row in table] == [("raw", 2), ("remove", 2), ("mask", 2)]
+    assert all(row["kid_ci"] and row["label_agreement"] is None for row in table)
+    assert report["utility"]["labels"] is None and "--label-column" in report["calibration"]["utility"]
 
     # Rerunning reuses every trained model and score; --fail-under 2 cannot be met (exit 1).
     stamps = {path: path.stat().st_mtime_ns for path in out.glob("models/*/train.json")}

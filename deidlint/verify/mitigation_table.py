@@ -138,7 +138,9 @@ def rows(
         kind = _kind(first)
         cost, train_cost = _sampling_cost(group), _training_cost(group)
         trains = kind != "inference-time"
-        usefulness = [model_utility(utility, run.train.thumbnails, replicates, seed + offset) for run in group]
+        # Replicates pooled as further generations of each prompt, so one interval over prompts covers them all.
+        pooled = np.concatenate([run.train.thumbnails for run in group], axis=1)
+        usefulness = model_utility(utility, pooled, replicates, seed + offset)
         table.append({
             "name": base,
             "kind": kind,
@@ -153,10 +155,10 @@ def rows(
             "replication_share": _mean([copies[run.name]["share_above_threshold"] for run in group if run.name in copies]),
             "replication_p95": _mean([copies[run.name]["p95_similarity"] for run in group if run.name in copies]),
             "trace_attribution_share": _mean([models[run.name]["trace_attribution_share"] for run in group]),
-            "label_agreement": _mean([u["label_agreement"] for u in usefulness]),
-            "label_agreement_ci": usefulness[0]["label_agreement_ci"] if len(group) == 1 else None,
-            "kid": _mean([u["kid"] for u in usefulness]),
-            "kid_ci": usefulness[0]["kid_ci"] if len(group) == 1 else None,
+            "label_agreement": usefulness["label_agreement"],
+            "label_agreement_ci": usefulness["label_agreement_ci"],
+            "kid": usefulness["kid"],
+            "kid_ci": usefulness["kid_ci"],
             "training_steps": first.training["steps"] if trains and first.training else 0,
             "training_s_per_step": train_cost if trains else None,
             "training_cost_vs_raw": train_cost / raw_train_cost if trains and train_cost and raw_train_cost else None,

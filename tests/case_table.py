@@ -25,6 +25,7 @@ SLOTS = {
             r"[A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?)",
     "time": r"\d{1,2}[:.]\d{2}\s?(?:[ap]\.m\.|[ap]m|[AP]M)",
     "clock": r"\d{1,2}:\d{2}",
+    "hhmm": r"(?:[01]\d|2[0-3])[0-5]\d",
     "hour": r"\d{1,2}",
     "minutes": r"\d{2}",
     "year": r"\d{4}",
@@ -33,6 +34,7 @@ SLOTS = {
     "place": r"[A-Z][\w.'-]*(?: [A-Z&][\w.'-]*){0,4}",
 }
 _SLOT = re.compile(r"\{(" + "|".join(SLOTS) + r")\}")
+_NEXT_WORD = re.compile(r" ([A-Za-z]+)\b")
 SLOTS_FREE = re.compile(r"\{(?:" + "|".join(SLOTS) + r")\}")
 
 
@@ -51,6 +53,10 @@ class Case:
         parts, pos = [], 0
         for m in _SLOT.finditer(expected):
             parts += [re.escape(expected[pos:m.start()]), SLOTS[m.group(1)]]
+            # A value never ends with the word the text goes on with (``{place} Hospital`` is not
+            # ``Ridgecrest Memorial Hospital Hospital``): the slot shapes alone would accept it.
+            if follows := _NEXT_WORD.match(expected, m.end()):
+                parts.append(f"(?<!(?i:{re.escape(follows.group(1))}))")
             pos = m.end()
         parts.append(re.escape(expected[pos:]))
         return re.compile("".join(parts))

@@ -27,8 +27,8 @@ def _params() -> list[object]:
 
 
 #: A sample value per surrogate slot, to read the expected outputs as text.
-SAMPLE = {"date": "03/14/2151", "time": "4:25 p.m.", "clock": "4:25", "hour": "4", "minutes": "25", "year": "2151",
-          "age": "67", "name": "Bellamy", "place": "Riverside Hospital"}
+SAMPLE = {"date": "03/14/2151", "time": "4:25 p.m.", "clock": "4:25", "hhmm": "1425", "hour": "4", "minutes": "25",
+          "year": "2151", "age": "67", "name": "Bellamy", "place": "Riverside Memorial"}
 
 
 def test_the_expected_outputs_satisfy_the_instruments() -> None:

@@ -20,10 +20,12 @@ from deidlint.fix.rewrite import PLACEHOLDER_CHARS, Example, Rewrite, compile_ta
 from deidlint.fix.tidy import tidy
 
 TIME_CLUSTER = Rewrite(
-    "partly scrubbed time", "`___:53 a.m.` and `9.___ am` become one time placeholder",
+    "partly scrubbed time", "`___:53 a.m.`, `9.___ am` and `___ hours` become one time placeholder",
     "a time of which only part was scrubbed is still a time: it goes whole, not leaving `:53 a.m.`",
-    (Example("remove", "Small effusion since ___ at ___:45 a.m.", "Small effusion."),),
-    r"(?:\d{1,2}\s?[:.]\s?)?{T}(?:\s?[:.]\s?(?:{T}|\d{2}))*(?:\s*[ap]\.?\s?m\.?(?![a-z]))?", PLACEHOLDER["time"])
+    (Example("remove", "Small effusion since ___ at ___:45 a.m.", "Small effusion."),
+     Example("remove", "Chest tube placed at ___ hours, no pneumothorax.", "Chest tube placed, no pneumothorax.")),
+    r"(?:\d{1,2}\s?[:.]\s?)?{T}(?:\s?[:.]\s?(?:{T}|\d{2}))*(?:\s*(?:[ap]\.?\s?m\.?(?![a-z])|hours?\b|hrs?\b))?",
+    PLACEHOLDER["time"])
 _TIME = compile_frame(TIME_CLUSTER.pattern)
 
 _REMOVE = compile_table(REMOVE_FRAMES)

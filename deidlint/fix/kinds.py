@@ -37,11 +37,16 @@ _CLOCK = r"\d{1,2}[:.]\d{2}(?:\s*[ap]\.?\s?m\.?(?![a-z]))?"
 _WHEN = (rf"[{{D}}{{T}}](?:(?:\s*,\s*|\s+(?:and|through|to|at|on|-)\s+|\s+)(?:[{{D}}{{T}}]|{_CLOCK}))*")
 #: The same, starting with a date: what ``neutral`` calls "a prior study".
 _DATES = (rf"{{D}}(?:(?:\s*,\s*|\s+(?:and|through|to|at|on|-)\s+|\s+)(?:[{{D}}{{T}}]|{_CLOCK}))*")
+#: The noun of a place of care, which a text keeps after a scrubbed place name (``___ Hospital``):
+#: a surrogate leaves it, ``neutral`` folds it into the category, ``remove`` takes it with the name.
+PLACE_NOUN = r"(?i:hospital|clinic|(?:medical|health)\s+cent(?:er|re)|facility)\b"
+#: A place with the noun of its kind that the text kept after it (``<place> Hospital``).
+_PLACE = rf"{{P}}(?:\s+{PLACE_NOUN})?"
 
 
 def compile_frame(pattern: str, flags: int = regex.IGNORECASE) -> regex.Pattern[str]:
     """Expand the placeholder macros (``{D}`` a date, ``{WHEN}`` a run of dates) and compile."""
-    pattern = pattern.replace("{WHEN}", _WHEN).replace("{DATES}", _DATES)
+    pattern = pattern.replace("{WHEN}", _WHEN).replace("{DATES}", _DATES).replace("{PLACE}", _PLACE)
     for macro, chars in _MACROS.items():
         pattern = pattern.replace(macro, chars)
     return regex.compile(pattern, flags)
@@ -119,6 +124,9 @@ CUES: tuple[Cue, ...] = (
         "transferred to|admitted to", "one is transferred between places", ("Patient transferred from ___ today.",)),
     Cue("place noun after", "place", "right1", "hospital clinic emergency ed icu rehab facility dated",
         "a place's kind follows its name", ("Seen at ___ hospital today.",)),
+    Cue("place noun phrase after", "place", "right", r"\s+(?:medical|health)\s+cent(?:er|re)\b",
+        "a two-word place noun follows its name (`medical` alone is as often `___ medical examination`)",
+        ("Intubated at [REDACTED] Medical Center today.",)),
     Cue("date word before", "date", "left1", "since dated from through until before after comparison comparison: "
         "radiograph radiographs studies ct x-ray recently", "a study or a span of time is dated",
         ("Unchanged since ___.", "Radiograph ___ was reviewed.")),

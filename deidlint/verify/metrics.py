@@ -98,7 +98,8 @@ def wen_trajectory(
     ``guidance`` is one scale, or one per sampling step (a guidance schedule).
     Returns the metric per sample and step ``(samples, steps)``, the per-token gradient norm
     summed over steps ``(samples, tokens)`` (``None`` without attribution) and the final latents.
-    The gradient is taken with ``x_t`` held fixed, i.e. of each step's metric alone.
+    The gradient is taken with ``x_t`` held fixed, i.e. of each step's metric alone. Metric and
+    gradient are computed in float32 for half-precision models and in float64 for float64 ones.
     """
     scheduler.set_timesteps(steps, device=latents.device)
     scales = [float(guidance)] * steps if isinstance(guidance, (int, float)) else [float(g) for g in guidance]
@@ -107,8 +108,9 @@ def wen_trajectory(
     samples = latents.shape[0]
     uncond = uncond.expand(samples, -1, -1)
     uncond_mask = uncond_mask.expand(samples, -1) if uncond_mask is not None else None
-    norms = torch.zeros(samples, len(scheduler.timesteps), device=latents.device)
-    gradients = torch.zeros(cond.shape[:2], device=latents.device) if attribution else None
+    precision = torch.promote_types(latents.dtype, torch.float32)
+    norms = torch.zeros(samples, len(scheduler.timesteps), device=latents.device, dtype=precision)
+    gradients = torch.zeros(cond.shape[:2], device=latents.device, dtype=precision) if attribution else None
     x = latents * scheduler.init_noise_sigma
     for index, t in enumerate(scheduler.timesteps):
         x_in = scheduler.scale_model_input(x, t)
@@ -118,10 +120,10 @@ def wen_trajectory(
                 eps_uncond = unet(x_in, t, uncond, encoder_attention_mask=uncond_mask).sample
             leaf = cond.detach().clone().requires_grad_(True)
             eps_cond = unet(x_in, t, leaf, encoder_attention_mask=cond_mask).sample
-            distance = ((eps_cond.float() - eps_uncond.float()) * scale).flatten(1).norm(dim=1)
+            distance = ((eps_cond.to(precision) - eps_uncond.to(precision)) * scale).flatten(1).norm(dim=1)
             (gradient,) = torch.autograd.grad(distance.sum(), leaf)
             assert gradients is not None
-            gradients += gradient.float().norm(dim=-1)
+            gradients += gradient.to(precision).norm(dim=-1)
             eps_cond, distance = eps_cond.detach(), distance.detach()
         else:
             with torch.no_grad():
@@ -134,7 +136,7 @@ def wen_trajectory(
                     else None,
                 ).sample
             eps_uncond, eps_cond = both.chunk(2)
-            distance = ((eps_cond.float() - eps_uncond.float()) * scale).flatten(1).norm(dim=1)
+            distance = ((eps_cond.to(precision) - eps_uncond.to(precision)) * scale).flatten(1).norm(dim=1)
         norms[:, index] = distance
         with torch.no_grad():
             guided = eps_uncond + scales[index] * (eps_cond - eps_uncond)

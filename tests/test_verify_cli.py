@@ -201,7 +201,11 @@ def test_verify_end_to_end_resumes_and_reuses(
     report = json.loads((out / "report.json").read_text())
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(report, REPORT_SCHEMA)
-    assert report["schema_version"] == 2
+    assert report["schema_version"] == 3
+    # copy_rate is the validated detector's share above its threshold, the replication section's.
+    for model in report["models"]:
+        assert model["copy_rate"] == report["replication"]["models"][model["name"]]["share_above_threshold"]
+    assert report["calibration"]["copy"].startswith("Similarity is the cosine similarity of descriptors")
     assert [model["name"] for model in report["models"]] == ["raw", "remove", "mask", "raw-rep1", "remove-rep1", "mask-rep1"]
     assert [model["replicate"] for model in report["models"]] == [0, 0, 0, 1, 1, 1]
     assert [comparison["strategy"] for comparison in report["comparisons"]] == ["remove", "mask"]

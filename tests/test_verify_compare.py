@@ -120,3 +120,19 @@ def test_null_two_raw_models_with_different_seeds() -> None:
     # The seeds did train different models, far enough apart that an absolute threshold would not do.
     absolute = np.quantile(first_heldout, QUANTILE)
     assert abs((first > absolute).mean() - (second > absolute).mean()) > high - low
+
+
+def test_intervals_cover_the_mean_and_count_undefined_resamples() -> None:
+    values = np.random.default_rng(1).normal(2.0, 1.0, size=(3, 200))
+    found = cp.intervals(lambda rows, columns: float(values[rows][:, columns].mean()), 3, 200, 300, seed=0)
+    for kind in ("ci", "ci_images", "ci_replicates"):
+        low, high = found[kind]
+        assert low < 2.0 < high and high - low < 0.5
+    assert found["undefined_replicates"] == 0
+    # Undefined where the resample drew only column 0: counted, left out of the interval.
+    flagged = cp.intervals(lambda rows, columns: float("nan") if (columns == 0).all() else 1.0, 1, 1, 20, seed=0)
+    assert flagged["ci"] is None and flagged["ci_images"] is None and flagged["ci_replicates"] is None
+    assert flagged["undefined_replicates"] == 40
+    # The same seed draws the same resamples for every statistic, so measures share them.
+    again = cp.intervals(lambda rows, columns: float(values[rows][:, columns].mean()), 3, 200, 300, seed=0)
+    assert again == found

@@ -123,21 +123,47 @@ def paired_measures(
     threshold: float,
     replicates: int,
     seed: int,
-    level: float = 0.95,
 ) -> dict[str, dict[str, Any]]:
-    """Each of :data:`MEASURES` with percentile bootstrap intervals.
+    """Each of :data:`MEASURES` with the intervals of :func:`intervals`.
 
     ``raw`` and ``clean`` are ``(training replicates, images)``, row ``k`` of one paired with row
     ``k`` of the other; ``scales`` their models' :func:`heldout_scale` per replicate (held fixed
-    in the bootstrap, as the threshold is). ``ci`` resamples both images and replicate pairs (the interval to read),
-    ``ci_images`` images only, ``ci_replicates`` replicate pairs only (``None`` with one pair:
-    then the interval says nothing about how much another training seed would move the result).
+    in the bootstrap, as the threshold is).
     """
     raw, clean = np.atleast_2d(np.asarray(raw, dtype=float)), np.atleast_2d(np.asarray(clean, dtype=float))
     if raw.shape != clean.shape:
         raise ValueError(f"raw {raw.shape} and cleaned {clean.shape} scores are not paired")
     pairs, images = raw.shape
     raw_scale, clean_scale = (np.asarray(scale, dtype=float).reshape(pairs, 1) for scale in scales)
+    out: dict[str, dict[str, Any]] = {}
+    for name, (statistic, meaning) in MEASURES.items():
+
+        def resampled(rows: np.ndarray, columns: np.ndarray, statistic: Statistic = statistic) -> float:
+            return statistic(raw[rows][:, columns], clean[rows][:, columns], raw_scale[rows], clean_scale[rows], threshold)
+
+        value = resampled(np.arange(pairs), np.arange(images))
+        out[name] = {"value": value, "meaning": meaning, **intervals(resampled, pairs, images, replicates, seed)}
+    return out
+
+
+def intervals(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    pairs: int,
+    images: int,
+    replicates: int,
+    seed: int,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Percentile bootstrap intervals of ``statistic(replicate rows, image columns)``, a statistic of
+    arrays paired row by row (training replicate pairs) and column by column (training images).
+
+    ``ci`` resamples both (the interval to read), ``ci_images`` images only, ``ci_replicates``
+    replicate pairs only (``None`` with one pair: then the interval says nothing about how much
+    another training seed would move the result). A seed gives the same draws to every statistic,
+    so the intervals of several measures come from one set of resamples. A resample where the
+    statistic is undefined (not finite) is left out and counted in ``undefined_replicates``; an
+    interval with no defined resample is ``None``.
+    """
     rng = np.random.default_rng(seed)
     draws: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
         "ci": [(_resample(rng, pairs), _resample(rng, images)) for _ in range(replicates)],
@@ -145,16 +171,14 @@ def paired_measures(
         "ci_replicates": [(_resample(rng, pairs), np.arange(images)) for _ in range(replicates)] if pairs > 1 else [],
     }
     tail = (1 - level) / 2 * 100
-    out: dict[str, dict[str, Any]] = {}
-    for name, (statistic, meaning) in MEASURES.items():
-        entry: dict[str, Any] = {"value": statistic(raw, clean, raw_scale, clean_scale, threshold), "meaning": meaning}
-        for kind, samples in draws.items():
-            values = [
-                statistic(raw[rows][:, columns], clean[rows][:, columns], raw_scale[rows], clean_scale[rows], threshold)
-                for rows, columns in samples
-            ]
-            entry[kind] = [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))] if values else None
-        out[name] = entry
+    out: dict[str, Any] = {}
+    undefined = 0
+    for kind, samples in draws.items():
+        values = np.array([statistic(rows, columns) for rows, columns in samples], dtype=float)
+        finite = values[np.isfinite(values)]
+        undefined += int(values.size - finite.size)
+        out[kind] = [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))] if finite.size else None
+    out["undefined_replicates"] = undefined
     return out
 
 

@@ -391,9 +391,10 @@ def _finish(
     train_pixels = ds.load_images(prep.train.images, prep.base.resolution, prep.base.image_channels)
     heldout_images = [prep.heldout.images[rows[0]] for rows in prep.heldout_item_rows]
     heldout_pixels = ds.load_images(heldout_images, prep.base.resolution, prep.base.image_channels)
-    references = rp.CopyReference.build(
-        train_pixels, heldout_pixels, [rows[0] for rows in prep.item_rows], image_side, args.quantile
-    )
+    train_thumbnails = thumbnails_of(train_pixels, image_side)
+    images = replication.TrainingImages.of(train_thumbnails, [rows[0] for rows in prep.item_rows])
+    heldout_thumbnails = thumbnails_of(heldout_pixels, image_side)
+    detector = replication.build_detector(images.thumbnails, heldout_thumbnails, args.seed)
     settings = {
         "command": command,
         "model": prep.base.spec.to_dict() if command == "score" else _spec(args).to_dict(),
@@ -420,7 +421,8 @@ def _finish(
     report = rp.build_report(
         runs,
         counts=counts,
-        references=references,
+        images=images,
+        detector=detector,
         settings=settings,
         versions=_versions(),
         data_info={
@@ -441,13 +443,11 @@ def _finish(
     )
     report["wall_s"] = round(time.perf_counter() - started, 1)
     report["caveats"] = _caveats(prep, train_config, settings)
-    heldout_thumbnails = thumbnails_of(heldout_pixels, image_side)
-    detector = replication.build_detector(references.thumbnails, heldout_thumbnails, args.seed)
-    review.add_sections(report, runs, references, detector, seed=args.seed, replicates=args.bootstrap)
+    review.add_sections(report, runs, seed=args.seed, replicates=args.bootstrap)
     if command == "verify":
-        _add_mitigation_table(report, prep, runs, train_pixels, image_side, heldout_thumbnails, detector, args)
-    paths = rp.write_all(report, runs, references, prep.out)
-    paths.append(review.write_html(report, runs, references, prep.out))
+        _add_mitigation_table(report, prep, runs, train_thumbnails, heldout_thumbnails, detector, args)
+    paths = rp.write_all(report, runs, images, prep.out)
+    paths.append(review.write_html(report, runs, images, prep.out))
     log(f"wrote {', '.join(str(path) for path in paths)}", accelerator)
     for line in rp.summary_lines(report):
         print(line)
@@ -466,8 +466,7 @@ def _add_mitigation_table(
     report: dict[str, Any],
     prep: Prepared,
     runs: list[rp.ModelRun],
-    train_pixels: np.ndarray,
-    image_side: int,
+    train_thumbnails: np.ndarray,
     heldout_thumbnails: np.ndarray,
     detector: replication.CopyDetector,
     args: argparse.Namespace,
@@ -476,7 +475,7 @@ def _add_mitigation_table(
     first_rows = [rows[0] for rows in prep.item_rows]
     labels = prep.train.labels
     utility = mt.build_utility(
-        thumbnails_of(train_pixels[first_rows], image_side),
+        train_thumbnails[first_rows],
         [labels[row] for row in first_rows] if labels is not None else None,
         heldout_thumbnails,
         [prep.heldout.labels[rows[0]] for rows in prep.heldout_item_rows] if prep.heldout.labels is not None else None,

@@ -15,7 +15,7 @@ from the same noise and batching never changes a result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -348,29 +348,6 @@ def thumbnails_of(pixels: np.ndarray, side: int) -> np.ndarray:
     return _thumbnails(torch.from_numpy(pixels).float().div(127.5).sub(1.0), side)
 
 
-def nearest_similarity(queries: np.ndarray, references: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlation of pixels between each query and its most similar reference.
-
-    Correlation (cosine similarity of the mean-centred images) ignores global brightness and
-    contrast, so a generated image that reproduces a training image's anatomy scores near 1.
-    Returns (similarity, index of the nearest reference).
-    """
-
-    def unit(images: np.ndarray) -> np.ndarray:
-        flat = images.reshape(len(images), -1).astype(np.float64)
-        flat -= flat.mean(axis=1, keepdims=True)
-        return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
-
-    similarity = unit(queries) @ unit(references).T
-    nearest = similarity.argmax(axis=1)
-    return similarity[np.arange(len(queries)), nearest], nearest
-
-
-def calibrated_threshold(heldout: np.ndarray, quantile: float) -> float:
-    """The ``quantile`` of a score on data the model never saw (false-positive rate 1 - q)."""
-    return float(np.quantile(heldout, quantile))
-
-
 def trace_flags(offsets: Sequence[tuple[int, int]] | None, spans: Sequence[tuple[int, int]]) -> np.ndarray | None:
     """Which tokens overlap a trace span (``None`` when the token offsets are unknown)."""
     if offsets is None:
@@ -396,32 +373,3 @@ def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float | None:
     ties = (positive[:, None] == negative[None, :]).sum()
     return float((greater + 0.5 * ties) / (len(positive) * len(negative)))
 
-
-def bootstrap_ci(
-    statistic: Callable[[np.ndarray, np.ndarray], float],
-    train_items: int,
-    heldout_items: int,
-    replicates: int,
-    seed: int,
-    level: float = 0.95,
-) -> tuple[list[float] | None, int]:
-    """Percentile interval of ``statistic(train_index, heldout_index)`` under resampling.
-
-    Training items and held-out (calibration) items are both resampled with replacement, so the
-    interval includes the uncertainty of the calibrated thresholds. Raw and cleaned models are
-    scored on the same items, so one index pairs them. Returns the interval (``None`` when no
-    replicate is defined) and the number of undefined replicates (e.g. a raw rate of zero).
-    """
-    rng = np.random.default_rng(seed)
-    values = np.array(
-        [
-            statistic(rng.integers(0, train_items, train_items), rng.integers(0, heldout_items, heldout_items))
-            for _ in range(replicates)
-        ],
-        dtype=float,
-    )
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return None, int(values.size)
-    tail = (1 - level) / 2 * 100
-    return [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))], int(values.size - finite.size)

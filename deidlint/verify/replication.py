@@ -22,6 +22,7 @@ image similarity and the share above the validated threshold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,23 @@ def train_encoder(thumbnails: np.ndarray, seed: int, steps: int = TRAIN_STEPS) -
 def embed(encoder: Encoder, images: torch.Tensor) -> np.ndarray:
     with torch.no_grad():
         return encoder(images).numpy().astype(np.float64)
+
+
+@dataclass
+class TrainingImages:
+    """The distinct training images a generation is compared with, and which one each scored item had."""
+
+    thumbnails: np.ndarray
+    """Distinct training images as grey thumbnails ``(images, side, side)``: the detector's gallery."""
+    item_image: np.ndarray
+    """Index into ``thumbnails`` of each scored item's own training image."""
+
+    @classmethod
+    def of(cls, thumbnails: np.ndarray, item_rows: Sequence[int]) -> TrainingImages:
+        """From the thumbnails of every training row and the row of each scored item: a duplicated
+        prompt's rows share an image, which the gallery holds once."""
+        distinct, inverse = np.unique(thumbnails.reshape(len(thumbnails), -1), axis=0, return_inverse=True)
+        return cls(distinct.reshape(-1, *thumbnails.shape[1:]), inverse.reshape(-1)[list(item_rows)])
 
 
 @dataclass

@@ -24,20 +24,13 @@ from typing import Any
 import numpy as np
 
 from deidlint.verify import compare as cp
-from deidlint.verify import mitigation_table, review
-from deidlint.verify.metrics import (
-    PromptScores,
-    bootstrap_ci,
-    calibrated_threshold,
-    nearest_similarity,
-    roc_auc,
-    thumbnails_of,
-    trace_flags,
-    trace_share,
-)
+from deidlint.verify import mitigation_table, replication, review
+from deidlint.verify.metrics import PromptScores, roc_auc, trace_flags, trace_share
+from deidlint.verify.replication import CopyDetector, TrainingImages
 
-SCHEMA_VERSION = 2
-"""Of ``report.json``: 2 fixed one threshold on the raw model for every model (1 re-fitted it per model)."""
+SCHEMA_VERSION = 3
+"""Of ``report.json``: 3 measures copies with the validated descriptor (2 with pixel correlation);
+2 fixed one threshold on the raw model for every model (1 re-fitted it per model)."""
 SCORE_CACHE_VERSION = 2
 """Of the score caches; a cache of another version is recomputed, never read."""
 
@@ -77,42 +70,13 @@ class ModelRun:
 
 
 @dataclass
-class CopyReference:
-    """Training images to compare generations with, and the calibrated copy threshold."""
-
-    thumbnails: np.ndarray
-    """Distinct training images as grey thumbnails ``(images, side, side)``."""
-    item_image: np.ndarray
-    """Index into ``thumbnails`` of each scored item's own training image."""
-    heldout_similarity: np.ndarray
-    """Similarity of each held-out real image to its nearest training image."""
-    threshold: float
-
-    @classmethod
-    def build(
-        cls, train_pixels: np.ndarray, heldout_pixels: np.ndarray, item_rows: Sequence[int], side: int, quantile: float
-    ) -> CopyReference:
-        """Calibrate on real images the model never saw: a generation counts as a copy when it
-        is closer to a training image than all but ``1 - quantile`` of held-out images are."""
-        thumbs = thumbnails_of(train_pixels, side)
-        distinct, inverse = np.unique(thumbs.reshape(len(thumbs), -1), axis=0, return_inverse=True)
-        heldout_similarity, _ = nearest_similarity(thumbnails_of(heldout_pixels, side), distinct.reshape(-1, side, side))
-        return cls(
-            thumbnails=distinct.reshape(-1, side, side),
-            item_image=inverse.reshape(-1)[list(item_rows)],
-            heldout_similarity=heldout_similarity,
-            threshold=calibrated_threshold(heldout_similarity, quantile),
-        )
-
-
-@dataclass
 class _Arrays:
     """Per-item arrays of one model, kept for the bootstrap."""
 
     wen: np.ndarray
     heldout_wen: np.ndarray
-    copy_similarity: np.ndarray
-    """``(items, generations)``"""
+    copied: np.ndarray
+    """Per item, the share of its generations above the validated copy threshold."""
     trace_share: np.ndarray
     """Per item, NaN where the prompt has no trace token."""
 
@@ -121,7 +85,8 @@ def build_report(
     runs: Sequence[ModelRun],
     *,
     counts: np.ndarray,
-    references: CopyReference,
+    images: TrainingImages,
+    detector: CopyDetector,
     settings: dict[str, Any],
     versions: dict[str, str],
     data_info: dict[str, Any],
@@ -140,9 +105,10 @@ def build_report(
     scan = _scanner()
     raws = [run for run in runs if run.is_raw] or list(runs[:1])
     threshold = cp.fixed_threshold(np.stack([run.heldout.wen for run in raws]), quantile)
-    models, arrays = [], {}
+    models, arrays, copies = [], {}, {}
     for run in runs:
-        summary, arrays[run.name] = _summarise(run, counts, references, threshold, scan)
+        copies[run.name] = replication.model_replication(detector, run.train.thumbnails, images.item_image)
+        summary, arrays[run.name] = _summarise(run, counts, copies[run.name], detector.threshold, threshold, scan)
         if memorized_items is not None:
             summary["detection"] = cp.detection(run.train.wen[memorized_items], run.heldout.wen)
             for row in summary["per_prompt"]:
@@ -156,7 +122,7 @@ def build_report(
             for name in dict.fromkeys(getattr(run, key) for run in runs if getattr(run, key) is not None):
                 treated = [run for run in runs if getattr(run, key) == name]
                 pairs = [(raw, other) for raw in raw_runs for other in treated if raw.replicate == other.replicate]
-                group.append(_compare(key, name, pairs, arrays, references, threshold, quantile, replicates, seed))
+                group.append(_compare(key, name, pairs, arrays, threshold, replicates, seed))
     scoring = settings["scoring"]
     return {
         "format": "deidlint-verify-report",
@@ -197,13 +163,7 @@ def build_report(
                 if ground_truth
                 else "No ground truth of memorized prompts (pass --memorized FILE): detection quality is not measured."
             ),
-            "copy": (
-                "Similarity is the Pearson correlation of pixels between grey thumbnails "
-                f"({references.thumbnails.shape[-1]}x{references.thumbnails.shape[-1]}) of a generated image and its nearest "
-                f"training image. A generation counts as a copy when that similarity exceeds {references.threshold:.4f}, the "
-                f"{quantile:.0%} quantile of the nearest-training-image similarity of {len(references.heldout_similarity)} "
-                "held-out real images."
-            ),
+            "copy": replication.describe(detector) + " copy_rate is the share of a model's generations above that threshold.",
             "wen_metric": (
                 f"||eps(x_t, c) - eps(x_t, empty)||_2 over the whole latent, averaged over {scoring['sampling_steps']} DDIM "
                 f"steps and {scoring['generations']} generation(s) with guidance {scoring['guidance']} (Wen et al., ICLR 2024)."
@@ -217,10 +177,18 @@ def build_report(
             "bootstrap": (
                 f"{replicates} bootstrap replicates, 95% percentile intervals. Paired measures resample training images and "
                 "training replicate pairs (ci), images only (ci_images) or replicate pairs only (ci_replicates); the "
-                "threshold stays fixed. Copy-rate and attribution differences resample images and held-out images."
+                "thresholds (the metric's and the copy detector's) stay fixed. Copy-rate and attribution differences "
+                "resample the same way."
             ),
         },
-        "copy_threshold": references.threshold,
+        "copy_threshold": detector.threshold,
+        "replication": {
+            "description": replication.describe(detector),
+            "threshold": detector.threshold,
+            "validation": detector.validation,
+            "null": detector.null,
+            "models": copies,
+        },
         "models": models,
         "comparisons": comparisons,
         "mitigation_comparisons": mitigation_comparisons,
@@ -230,17 +198,18 @@ def build_report(
 def _summarise(
     run: ModelRun,
     counts: np.ndarray,
-    references: CopyReference,
+    copies: dict[str, Any],
+    copy_threshold: float,
     threshold: float,
     scan: Callable[[str], list[tuple[int, int]]] | None,
 ) -> tuple[dict[str, Any], _Arrays]:
+    """One ``models[]`` entry; ``copies`` is the model's :func:`replication.model_replication`."""
     wen, heldout_wen = run.train.wen, run.heldout.wen
     scale = cp.heldout_scale(heldout_wen)
     memorized = wen / scale > threshold
-    items, generations, side, _ = run.train.thumbnails.shape
-    similarity, nearest = nearest_similarity(run.train.thumbnails.reshape(-1, side, side), references.thumbnails)
-    similarity, nearest = similarity.reshape(items, generations), nearest.reshape(items, generations)
-    copied = similarity > references.threshold
+    items = len(wen)
+    similarity = np.asarray(copies["similarity"], dtype=float)
+    copied = similarity > copy_threshold
 
     shares = np.full(items, np.nan)
     trace_tokens = content_tokens = findings = visible = 0
@@ -289,9 +258,10 @@ def _summarise(
         "memorized_count": int(memorized.sum()),
         "heldout_scale": scale,
         "heldout_share_above_threshold": cp.share_above(heldout_wen, threshold, scale),
-        "copy_rate": float(copied.mean()),
-        "copy_similarity_mean": float(similarity.mean()),
-        "nearest_is_own_image_rate": float((nearest == references.item_image[:, None]).mean()),
+        "copy_rate": copies["share_above_threshold"],
+        "copy_similarity_mean": copies["similarity_mean"],
+        "copy_similarity_p95": copies["p95_similarity"],
+        "nearest_is_own_image_rate": copies["nearest_is_own_image_rate"],
         "trace_attribution_share": float(shares[have_traces].mean()) if have_traces.any() else None,
         "trace_token_share": trace_tokens / content_tokens if content_tokens else None,
         "prompts_with_traces": int(have_traces.sum()) if scan is not None else None,
@@ -318,7 +288,7 @@ def _summarise(
     }
     if scan is None:
         summary["trace_note"] = "deidlint.scan is not available, so trace tokens could not be located"
-    return summary, _Arrays(wen=wen, heldout_wen=heldout_wen, copy_similarity=similarity, trace_share=shares)
+    return summary, _Arrays(wen=wen, heldout_wen=heldout_wen, copied=copied.mean(axis=1), trace_share=shares)
 
 
 def _compare(
@@ -326,9 +296,7 @@ def _compare(
     name: str,
     pairs: Sequence[tuple[ModelRun, ModelRun]],
     arrays: dict[str, _Arrays],
-    references: CopyReference,
     threshold: float,
-    quantile: float,
     replicates: int,
     seed: int,
 ) -> dict[str, Any]:
@@ -339,31 +307,31 @@ def _compare(
     scales = tuple(np.array([cp.heldout_scale(run.heldout.wen) for run in side]) for side in zip(*pairs, strict=True))
     measures = cp.paired_measures(raw_wen, clean_wen, (scales[0], scales[1]), threshold, replicates, seed)
     shares = measures["share_above_threshold_reduction"]
-    raws, cleans = [arrays[raw.name] for raw, _ in pairs], [arrays[clean.name] for _, clean in pairs]
 
-    def copy_rate(group: list[_Arrays], train: np.ndarray, heldout: np.ndarray) -> float:
-        limit = np.quantile(references.heldout_similarity[heldout], quantile)
-        return float(np.mean([(item.copy_similarity[train] > limit).mean() for item in group]))
+    def paired(field: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(replicate pairs, images)`` of one per-item array, raw and treated."""
+        raw = np.stack([getattr(arrays[run.name], field) for run, _ in pairs])
+        return raw, np.stack([getattr(arrays[run.name], field) for _, run in pairs])
 
-    def share(group: list[_Arrays], train: np.ndarray) -> float:
-        values = np.concatenate([item.trace_share[train] for item in group])
-        values = values[np.isfinite(values)]
-        return float(values.mean()) if values.size else float("nan")
+    def mean(values: np.ndarray) -> float:
+        finite = values[np.isfinite(values)]
+        return float(finite.mean()) if finite.size else float("nan")
 
-    everything = np.arange(raw_wen.shape[1]), np.arange(len(references.heldout_similarity))
-    statistics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-        "copy_rate": lambda t, h: copy_rate(cleans, t, h) - copy_rate(raws, t, h),
-        "trace_attribution_share": lambda t, h: share(cleans, t) - share(raws, t),
-    }
     differences: dict[str, dict[str, object]] = {}
-    for offset, (measure, statistic) in enumerate(statistics.items(), start=1):
-        value = statistic(*everything)
+    for offset, field in enumerate(("copied", "trace_share"), start=1):
+        raw, clean = paired(field)
+
+        def statistic(rows: np.ndarray, columns: np.ndarray, raw: np.ndarray = raw, clean: np.ndarray = clean) -> float:
+            return mean(clean[rows][:, columns]) - mean(raw[rows][:, columns])
+
+        measure = "copy_rate" if field == "copied" else "trace_attribution_share"
+        value = statistic(np.arange(len(pairs)), np.arange(raw.shape[1]))
         if not np.isfinite(value):
             note = "undefined: no trace tokens remain in one of the models"
             differences[measure] = {"difference": None, "ci": None, "note": note}
             continue
-        ci, undefined = bootstrap_ci(statistic, len(everything[0]), len(everything[1]), replicates, seed + offset)
-        differences[measure] = {"difference": value, "ci": ci, "undefined_replicates": undefined}
+        found = cp.intervals(statistic, len(pairs), raw.shape[1], replicates, seed + offset)
+        differences[measure] = {"difference": value, **found}
     return {
         key: name,
         "replicate_pairs": len(pairs),
@@ -420,9 +388,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_all(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyReference, out: Path) -> list[Path]:
+def write_all(report: dict[str, Any], runs: Sequence[ModelRun], images: TrainingImages, out: Path) -> list[Path]:
     """Write plots, report.json and report.md; returns their paths."""
-    plots = _plots(report, runs, references, out)
+    plots = _plots(report, runs, images, out)
     report["plots"] = [str(path.relative_to(out)) for path in plots]
     json_path, md_path = out / "report.json", out / "report.md"
     json_path.write_text(json.dumps(report, indent=2) + "\n")
@@ -430,7 +398,7 @@ def write_all(report: dict[str, Any], runs: Sequence[ModelRun], references: Copy
     return [json_path, md_path, *plots]
 
 
-def _plots(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyReference, out: Path) -> list[Path]:
+def _plots(report: dict[str, Any], runs: Sequence[ModelRun], images: TrainingImages, out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -460,16 +428,16 @@ def _plots(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyRef
 
     for run in runs:
         order = np.argsort(-run.train.wen)[:PLOTTED_PROMPTS]
+        copies = report["replication"]["models"][run.name]
         figure, axes = plt.subplots(2, len(order), figsize=(1.5 * len(order), 3.9), squeeze=False)
         for column, index in enumerate(order):
-            thumbs = run.train.thumbnails[index]
-            similarity, nearest = nearest_similarity(thumbs, references.thumbnails)
-            best = int(similarity.argmax())
-            axes[0][column].imshow(thumbs[best], cmap="gray", vmin=0, vmax=255)
+            similarity, nearest = copies["similarity"][index], copies["nearest_image"][index]
+            best = int(np.argmax(similarity))
+            axes[0][column].imshow(run.train.thumbnails[index][best], cmap="gray", vmin=0, vmax=255)
             axes[0][column].set_title(f"#{index} wen {run.train.wen[index]:.2f}", fontsize=6)
-            axes[1][column].imshow(references.thumbnails[nearest[best]], cmap="gray", vmin=0, vmax=255)
-            own = " own" if nearest[best] == references.item_image[index] else ""
-            axes[1][column].set_title(f"r={similarity[best]:.3f}{own}", fontsize=6)
+            axes[1][column].imshow(images.thumbnails[nearest[best]], cmap="gray", vmin=0, vmax=255)
+            own = " own" if nearest[best] == images.item_image[index] else ""
+            axes[1][column].set_title(f"sim {similarity[best]:.3f}{own}", fontsize=6)
             for row in (0, 1):
                 axes[row][column].axis("off")
         figure.suptitle(f"{run.name}: generated (top) vs nearest training image (bottom), highest-scoring prompts", fontsize=8)

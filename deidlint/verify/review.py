@@ -1,9 +1,8 @@
-"""The report sections a reviewer asked for (issue 12): replication, the seed paper's analyses, report.html.
+"""The report sections a reviewer asked for (issue 12): the seed paper's analyses, their markdown, report.html.
 
-``report.json`` gains ``replication`` (the validated copy detector and, per model, the 95th
-percentile of the nearest-training-image similarity and the share above the validated threshold)
-and, in every ``models[]`` entry, ``analyses`` (:func:`deidlint.verify.analyses.analyse_model`).
-``report.md`` states them; ``report.html`` draws them.
+Every ``models[]`` entry gains ``analyses`` (:func:`deidlint.verify.analyses.analyse_model`);
+``report.md`` states them and the ``replication`` section (the validated copy detector, built
+with the report), and ``report.html`` draws them.
 """
 
 from __future__ import annotations
@@ -12,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deidlint.verify import analyses, html_report, replication
+from deidlint.verify import analyses, html_report
 
 if TYPE_CHECKING:
-    from deidlint.verify.report import CopyReference, ModelRun
+    from deidlint.verify.replication import TrainingImages
+    from deidlint.verify.report import ModelRun
 
 REFERENCE_ATTRIBUTION = (
     "Per token, as the seed paper's code computes it (--reference-attribution; get_text_cond_grad of Wen et al.'s "
@@ -26,29 +26,8 @@ REFERENCE_ATTRIBUTION = (
 )
 
 
-def add_sections(
-    report: dict[str, Any],
-    runs: Sequence[ModelRun],
-    references: CopyReference,
-    detector: replication.CopyDetector,
-    *,
-    seed: int,
-    replicates: int,
-) -> None:
-    """Add ``replication`` and each model's ``analyses`` to a built report, in place."""
-    report["replication"] = {
-        "description": replication.describe(detector),
-        "threshold": detector.threshold,
-        "validation": detector.validation,
-        "null": detector.null,
-        "models": {
-            run.name: replication.model_replication(detector, run.train.thumbnails, references.item_image) for run in runs
-        },
-    }
-    report.setdefault("caveats", []).append(
-        "copy_rate (models[]) and its comparison use pixel correlation of thumbnails, never validated as a copy detector; "
-        "the replication section's validated descriptor is the measure of copying."
-    )
+def add_sections(report: dict[str, Any], runs: Sequence[ModelRun], *, seed: int, replicates: int) -> None:
+    """Add each model's ``analyses`` to a built report, in place."""
     by_name = {model["name"]: model for model in report["models"]}
     for run in runs:
         by_name[run.name]["analyses"] = analyses.analyse_model(
@@ -106,9 +85,9 @@ def _ci(ci: list[float] | None) -> str:
     return "" if ci is None else f"[95% CI {ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def write_html(report: dict[str, Any], runs: Sequence[ModelRun], references: CopyReference, out: Path) -> Path:
+def write_html(report: dict[str, Any], runs: Sequence[ModelRun], images: TrainingImages, out: Path) -> Path:
     """Write ``report.html`` beside ``report.json``; returns its path."""
     path = out / "report.html"
-    html_report.write(str(path), report, {run.name: run.train.thumbnails for run in runs}, references.thumbnails)
+    html_report.write(str(path), report, {run.name: run.train.thumbnails for run in runs}, images.thumbnails)
     return path
 

@@ -232,14 +232,17 @@ def model_replication(detector: CopyDetector, generated: np.ndarray, own_image: 
     """The field's two numbers for one model's generations ``(items, generations, side, side)``.
 
     ``similarity`` and ``nearest_image`` (index into the distinct training images) are kept per item
-    and generation, for the HTML report's pairs of generated and nearest training images.
+    and generation, for the HTML report's pairs of generated and nearest training images;
+    ``copied_share`` per item (its generations above the threshold), for paired comparisons.
     """
     items, generations = generated.shape[:2]
     similarity, nearest = detector.nearest(generated.reshape(items * generations, *generated.shape[2:]))
     similarity, nearest = similarity.reshape(items, generations), nearest.reshape(items, generations)
+    copied = similarity > detector.threshold
     return {
         "p95_similarity": float(np.quantile(similarity, 0.95)),
-        "share_above_threshold": float((similarity > detector.threshold).mean()),
+        "share_above_threshold": float(copied.mean()),
+        "copied_share": copied.mean(axis=1).tolist(),
         "similarity_mean": float(similarity.mean()),
         "nearest_is_own_image_rate": float((nearest == own_image[:, None]).mean()),
         "similarity": similarity.round(5).tolist(),

@@ -108,7 +108,7 @@ def build_report(
     models, arrays, copies = [], {}, {}
     for run in runs:
         copies[run.name] = replication.model_replication(detector, run.train.thumbnails, images.item_image)
-        summary, arrays[run.name] = _summarise(run, counts, copies[run.name], detector.threshold, threshold, scan)
+        summary, arrays[run.name] = _summarise(run, counts, copies[run.name], threshold, scan)
         if memorized_items is not None:
             summary["detection"] = cp.detection(run.train.wen[memorized_items], run.heldout.wen)
             for row in summary["per_prompt"]:
@@ -199,7 +199,6 @@ def _summarise(
     run: ModelRun,
     counts: np.ndarray,
     copies: dict[str, Any],
-    copy_threshold: float,
     threshold: float,
     scan: Callable[[str], list[tuple[int, int]]] | None,
 ) -> tuple[dict[str, Any], _Arrays]:
@@ -208,8 +207,7 @@ def _summarise(
     scale = cp.heldout_scale(heldout_wen)
     memorized = wen / scale > threshold
     items = len(wen)
-    similarity = np.asarray(copies["similarity"], dtype=float)
-    copied = similarity > copy_threshold
+    copied = np.asarray(copies["copied_share"], dtype=float)
 
     shares = np.full(items, np.nan)
     trace_tokens = content_tokens = findings = visible = 0
@@ -278,8 +276,8 @@ def _summarise(
                 "duplicates": int(counts[index]),
                 "wen": float(wen[index]),
                 "above_threshold": bool(memorized[index]),
-                "copy_similarity": float(similarity[index].max()),
-                "copied_share": float(copied[index].mean()),
+                "copy_similarity": max(copies["similarity"][index]),
+                "copied_share": copies["copied_share"][index],
                 "trace_share": None if np.isnan(shares[index]) else float(shares[index]),
             }
             for index in range(items)
@@ -288,7 +286,7 @@ def _summarise(
     }
     if scan is None:
         summary["trace_note"] = "deidlint.scan is not available, so trace tokens could not be located"
-    return summary, _Arrays(wen=wen, heldout_wen=heldout_wen, copied=copied.mean(axis=1), trace_share=shares)
+    return summary, _Arrays(wen=wen, heldout_wen=heldout_wen, copied=copied, trace_share=shares)
 
 
 def _compare(
@@ -318,13 +316,13 @@ def _compare(
         return float(finite.mean()) if finite.size else float("nan")
 
     differences: dict[str, dict[str, object]] = {}
-    for offset, field in enumerate(("copied", "trace_share"), start=1):
+    fields = {"copy_rate": "copied", "trace_attribution_share": "trace_share"}
+    for offset, (measure, field) in enumerate(fields.items(), start=1):
         raw, clean = paired(field)
 
         def statistic(rows: np.ndarray, columns: np.ndarray, raw: np.ndarray = raw, clean: np.ndarray = clean) -> float:
             return mean(clean[rows][:, columns]) - mean(raw[rows][:, columns])
 
-        measure = "copy_rate" if field == "copied" else "trace_attribution_share"
         value = statistic(np.arange(len(pairs)), np.arange(raw.shape[1]))
         if not np.isfinite(value):
             note = "undefined: no trace tokens remain in one of the models"

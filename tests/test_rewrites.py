@@ -22,6 +22,7 @@ from deidlint.fix.neutral_frames import NEUTRAL_FRAMES
 from deidlint.fix.remove_frames import REMOVE_FRAMES
 from deidlint.fix.rewrite import Example, Rewrite
 from deidlint.fix.surrogates import FORMS, Form
+from tests.case_table import load_cases
 from tests.conftest import IU_REPORTS
 
 TIDY = tuple(rewrite for _, rewrite in tidy.TIDY)
@@ -132,10 +133,11 @@ def test_every_surrogate_form_writes_its_examples(form: Form, monkeypatch: pytes
 
 
 def test_the_examples_are_invented_not_from_openi() -> None:
-    """Every example of every rewrite, cue, surrogate form, guard flaw and slot was written for
-    these records; none may hold a sentence of the Open-I reports (their licence forbids
-    derivatives). Examples are split into sentences as the reports are; a sentence of fewer
-    than four words (``No change.``) is a stock phrase that every corpus holds."""
+    """Every example of every rewrite, cue, surrogate form, guard flaw and slot, every case of the
+    case table and every residue rule's example was written for these records; none may hold a
+    sentence of the Open-I reports (their licence forbids derivatives). Examples are split into
+    sentences as the reports are; a sentence of fewer than four words (``No change.``) is a stock
+    phrase that every corpus holds."""
     if not IU_REPORTS.is_file():
         pytest.skip(f"public Open-I reports not found at {IU_REPORTS}")
     real = {" ".join(s.split()).lower() for r in read_openi(IU_REPORTS) for s in sentences(r.single_line())}
@@ -144,6 +146,13 @@ def test_the_examples_are_invented_not_from_openi() -> None:
     ours += [text for f in FORMS for text, _ in f.examples]
     ours += [s for f in FLAWS for pair in f.flags for s in pair] + [s for f in FLAWS for s in f.passes]
     ours += [s for slot in SLOTS for s in (*slot.slots, *slot.not_slots)]
+    # The case table and the residue examples also hold stock trace-free phrases that every corpus
+    # has (`The lungs are clear.`); a sentence of theirs with Open-I's marker was written from a
+    # real context, and must not be the real sentence.
+    ours += [s for c in load_cases() for t in (c.input, *c.expected.values(), *c.corpus) for s in sentences(t)
+             if "XXXX" in s]
+    ours += [s for r in scanner(("residue",)).rules for t in (*r.match, *r.no_match) for s in sentences(t)
+             if "XXXX" in s]
     assert len(ours) > 200
     found = [s for text in ours for s in sentences(text) if len(s.split()) >= 4 and " ".join(s.split()).lower() in real]
     assert found == []

@@ -117,10 +117,12 @@ class Fixer:
             else:
                 action = "remove"
             prev = steps[-1] if steps else None
-            if (action == "restore" and prev is not None and prev.action == "restore"
-                    and len(prev.rules) < 3 and text[prev.end:match.start] == " "):
+            gap = text[prev.end:match.start] if prev is not None else ""
+            if prev is not None and prev.action == action and _one_step(action, kind, prev, gap):
                 prev.end = match.end
                 prev.rules += (match.rule,)
+                if gap == "/" and action == "restore":
+                    prev.action = "remove"  # a value in two parts is no ordinary word
                 continue
             steps.append(_Step(match.start, match.end, (match.rule,), kind, action))
         for step in steps:
@@ -340,6 +342,16 @@ def _by_unit(units: list[Unit], steps: Sequence[_Step]) -> Iterator[tuple[int, U
             j += 1
         if inside:
             yield i, unit, inside
+
+
+def _one_step(action: str, kind: str, prev: _Step, gap: str) -> bool:
+    """Whether a trace continues the step before it: over-scrubbed words in a row (``XXXX XXXX``,
+    restored as one phrase, three at most), or two markers of one kind joined by a slash, which is
+    how Open-I writes a month and a day (``XXXX/XXXX``: one date, one surrogate, `a prior study`,
+    and no slash left behind; a mask keeps both, as it keeps every separator)."""
+    if gap == "/":
+        return action != "mask" and kind == prev.kind
+    return action == "restore" and len(prev.rules) < 3 and gap == " "
 
 
 def _clinical(sentence: str, spliced: str) -> bool:

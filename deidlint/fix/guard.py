@@ -101,25 +101,40 @@ _FUNCTION = (r"and|or|nor|but|the|a|an|of|with|without|to|in|on|at|for|by|from|n
 _AFTER_SUBJECT = (r"is|are|was|were|has|have|appears?|remains?|identified|seen|noted|present|demonstrated|"
                   r"visualized|unchanged|stable|again|of")
 
+#: What a hedge governs: a diagnosis, with the modifiers a report puts before it.
+_DIAGNOSIS = (r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|basilar|subsegmental|dependent|adjacent|"
+              r"chronic|old|early|focal|patchy|linear|platelike|discoid)\s+)*(?:atelectasis|scarring|scar|fibrosis|"
+              r"effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|aspiration|emphysema|"
+              r"COPD)\b")
+
 #: Slots where deleting a marker cannot keep the sentence's meaning or grammar, whatever it hid: a
 #: hedge or a negation, a head noun, a verb. In the examples, ``XXXX`` is the marker judged.
 SLOTS: tuple[Slot, ...] = (
-    Slot("interpretation verb", "the marker stands where `likely` stood: the corpus never spells it", None,
+    Slot("interpretation verb", "the marker stands where `likely` stood: the corpus never spells it",
+         # not after a preposition or a determiner: there the marker is a noun (`the setting of XXXX is
+         # concerning`), and `likely` in its place is no sentence
+         r"(?<!(?<![\w-])(?i:of|the|a|an|with|no|for|in|on|to|from|by)\s{1,3})$",
          r"\s+(?:(?:most\s+)?(?:likely|probably|possibly)\s+)?(?:represents?|representing|reflects?|reflecting|"
          r"indicates?|indicating|suggests?|suggesting|signif(?:y|ies|ying)|"
          r"(?:is|are)\s+(?:consistent|compatible|related|secondary|due|suspicious|concerning))\b",
          "likely", ("XXXX represents atelectasis.", "Opacity, XXXX reflects scarring.",
                     "Right lower lobe XXXX representing hemorrhage."),
-         ("The XXXX are unremarkable today.", "Heart size is XXXX.")),
+         ("The XXXX are unremarkable today.", "Heart size is XXXX.",
+          "Airspace disease which in the setting of XXXX is concerning for pneumonia.")),
     Slot("less or more likely", "`less XXXX` is `less likely`", r"\b(?i:less|more)\s+$", None, "likely",
          ("Infiltrate is less XXXX but not excluded.",), ("Heart size is XXXX.",)),
-    Slot("diagnosis after a comma", "`opacity, XXXX scarring` hedges the diagnosis", r",\s*$",
-         r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|basilar|subsegmental)\s+)*(?:atelectasis|"
-         r"scarring|fibrosis|effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|"
-         r"aspiration|emphysema|COPD)\b",
+    Slot("diagnosis after a comma", "`opacity, XXXX scarring` hedges the diagnosis", r",\s*$", _DIAGNOSIS,
          "likely", ("Opacity unchanged, XXXX scarring.", "Blunting of the angle, XXXX a small effusion.",
                     "Basilar opacity, XXXX subsegmental atelectasis."),
          ("No effusion, XXXX, or pneumothorax.",)),
+    Slot("verb after 'appearance'", "`The appearance XXXX scarring` lost the verb that hedged the diagnosis",
+         r"\b(?i:appearance)(?:\s+which)?\s+$", _DIAGNOSIS, "suggests",
+         ("The appearance XXXX scarring at the left base.", "Streaky opacities whose appearance XXXX subsegmental atelectasis."),
+         ("The appearance of the XXXX is unchanged.", "Unchanged in appearance since XXXX.")),
+    Slot("diagnosis after an opacity", "`opacity XXXX atelectasis`: the report's telegraphic hedge lost its `likely`",
+         r"\b(?i:opacit(?:y|ies)|densit(?:y|ies))\s+$", _DIAGNOSIS, "likely",
+         ("Left basal opacity XXXX atelectasis.", "Streaky opacities XXXX subsegmental atelectasis or scarring."),
+         ("Opacity in the XXXX lobe.", "No XXXX opacity or atelectasis.")),
     Slot("negated prefix", "`non-XXXX` hid a negated word (`non-smoker`)", r"(?i:\bnon|\bun)-$", None, None,
          ("Non-XXXX fracture.",), ("Swan-XXXX catheter.",)),
     Slot("before a change word", "`XXXX change` may be `no change`",

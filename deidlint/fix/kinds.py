@@ -194,8 +194,8 @@ _AGE_AFTER = re.compile(_AGE_CUE.cue)
 _DEVICE_AFTER = re.compile(_DEVICE)
 #: How far around a marker the cues look.
 _LEFT_CHARS, _RIGHT_CHARS = 40, 32
-#: Separators across which adjacent markers share a kind (``___ ___``, ``XXXX, XXXX``).
-_JOINS = regex.compile(r"(?:\s*,?\s*|\s+(?:and|through|to|at)\s+)", regex.IGNORECASE)
+#: Separators across which adjacent markers share a kind (``___ ___``, ``XXXX, XXXX``, ``XXXX/XXXX``).
+_JOINS = regex.compile(r"(?:\s*[,/]?\s*|\s+(?:and|through|to|at)\s+)", regex.IGNORECASE)
 
 
 def classify(text: str, match: Match) -> str:

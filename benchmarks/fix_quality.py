@@ -21,6 +21,9 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
 - restores: a marker replaced by one word of the corpus's clean vocabulary; unseen: some word
   trigram holding the restored word (two words each side) never occurs in the corpus's
   trace-free sentences (``The lungs are intact``: ``lungs are intact`` never does);
+- hedges written: a marker replaced by one hedge word (``likely``, ``suggests``), where the fix read
+  the marker as the hedge the scrubber took; neither a restore nor a value. The meaning reader
+  reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed";
 - wrong-kind values: a name, date, time or place put where the words before the marker ask for a
   clinical word (``with XXXX``, ``history of XXXX``, ``pulmonary XXXX``, ``Swan-___``), or a
   second meridiem (``4:25 a.m. p.m.``).
@@ -203,34 +206,44 @@ def judge(before: Sequence[str], after: Sequence[str], clean: Clean, masked: boo
                     out["clinical sentences dropped"] += 1
         out["reports meaning changed"] += bool(meaning.changed(b, a))
         out["wrong-kind values"] += len(_DOUBLE_MERIDIEM.findall(a)) - len(_DOUBLE_MERIDIEM.findall(b))
-        for left, old, new, right in _edits(b, a):
-            value = " ".join(new)
-            if value.replace(" ", "") == naive(["".join(old)])[0]:
-                continue  # the marker deleted where it stood: no value was put in
-            glued = False
-            if len(old) == 1 == len(new):
-                m = TRACES.scan(old[0])[0]
-                prefix, suffix = old[0][:m.start], old[0][m.end:]
-                filled = new[0].startswith(prefix) and new[0].endswith(suffix)
-                if filled:
-                    value = new[0][len(prefix):len(new[0]) - len(suffix) or None]  # what took the marker's place
-                    glued = prefix.endswith("-")
-                if filled and value.isalpha() and _norm(new[0]) in clean.words:
-                    out["restores"] += 1
-                    if not clean.supports(left, new[0], right):
-                        out["restores unseen"] += 1
-                    continue
-            if not value or TRACES.scan(value):
-                continue  # a mask token: no value of any kind
-            kind = _value_kind(value, clean)
-            slot = " ".join(_norm(t) for t in left[-2:])
-            # ``___ and ___`` coordinates two markers: the second has the first's kind, so its
-            # ``and`` is no clinical slot (two comparison dates are right).
-            coordinated = len(left) >= 2 and _norm(left[-1]) in {"and", "or"} and _marked(left[-2])
-            if kind and (glued or (left and _norm(left[-1]) in _CLINICAL_LEFT and slot not in _PHI_LEFT2
-                                   and not coordinated)):
-                out["wrong-kind values"] += 1
+        _judge_values(b, a, clean, out)
     return dict(out)
+
+
+def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
+    """Count what took each marker's place in one report: restores (and unseen ones), hedges
+    (a word of :data:`HEDGES`, the slot's reading of the marker, neither a restore nor a value),
+    and values of the wrong kind."""
+    for left, old, new, right in _edits(b, a):
+        value = " ".join(new)
+        if value.replace(" ", "") == naive(["".join(old)])[0]:
+            continue  # the marker deleted where it stood: no value was put in
+        glued = False
+        if len(old) == 1 == len(new):
+            m = TRACES.scan(old[0])[0]
+            prefix, suffix = old[0][:m.start], old[0][m.end:]
+            filled = new[0].startswith(prefix) and new[0].endswith(suffix)
+            if filled:
+                value = new[0][len(prefix):len(new[0]) - len(suffix) or None]  # what took the marker's place
+                glued = prefix.endswith("-")
+            if filled and _norm(value) in HEDGES:
+                out["hedges written"] += 1  # not a corpus word put back: the slot's reading of the marker
+                continue
+            if filled and value.isalpha() and _norm(new[0]) in clean.words:
+                out["restores"] += 1
+                if not clean.supports(left, new[0], right):
+                    out["restores unseen"] += 1
+                continue
+        if not value or TRACES.scan(value):
+            continue  # a mask token: no value of any kind
+        kind = _value_kind(value, clean)
+        slot = " ".join(_norm(t) for t in left[-2:])
+        # ``___ and ___`` coordinates two markers: the second has the first's kind, so its
+        # ``and`` is no clinical slot (two comparison dates are right).
+        coordinated = len(left) >= 2 and _norm(left[-1]) in {"and", "or"} and _marked(left[-2])
+        if kind and (glued or (left and _norm(left[-1]) in _CLINICAL_LEFT and slot not in _PHI_LEFT2
+                               and not coordinated)):
+            out["wrong-kind values"] += 1
 
 
 # -- the masking experiment ------------------------------------------------------------------------
@@ -333,7 +346,7 @@ def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0) -> di
 # -- running and printing --------------------------------------------------------------------------
 
 COLUMNS = ("traces left", "residue added", "trace-free sentences changed", "clinical sentences dropped",
-           "reports meaning changed", "restores", "restores unseen", "wrong-kind values")
+           "reports meaning changed", "restores", "restores unseen", "hedges written", "wrong-kind values")
 
 
 def corpora(n: int) -> dict[str, list[str]]:

@@ -48,3 +48,10 @@ def test_restores_and_unseen_trigrams() -> None:
                       CLEAN)
     assert counts["restores"] == 2
     assert counts["restores unseen"] == 1  # "lungs is normal" never occurs in the clean text
+
+
+def test_hedges_are_counted_apart_from_restores() -> None:
+    counts = fq.judge(["Opacity, XXXX scarring.", "The appearance XXXX atelectasis.", "The XXXX are clear."],
+                      ["Opacity, likely scarring.", "The appearance suggests atelectasis.", "The lungs are clear."], CLEAN)
+    assert counts["hedges written"] == 2
+    assert counts["restores"] == 1

@@ -241,7 +241,9 @@ class Fixer:
         sentence_level = False
         for step in steps:
             stats.traces += len(step.rules)
-            if step.kind in RESTORABLE:  # here, not in _plan: the survey pass needs no slots
+            # Here, not in _plan: the survey pass needs no slots. A value in two parts
+            # (``XXXX/XXXX``) is no ordinary word: neither a hedge nor a head noun.
+            if step.kind in RESTORABLE and "/" not in text[step.start:step.end]:
                 step.slot = hedge_slot(text, step.start, step.end)
             if step.action == "restore" and step.slot is not None and step.slot.fill:
                 step.action = "hedge"

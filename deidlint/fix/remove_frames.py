@@ -39,6 +39,18 @@ def _conjunct_gone(m: regex.Match[str]) -> str:
     return f"{noun} {verb if plural else _SINGULAR_VERB[verb.lower()]}"
 
 
+#: Words after a marker that do not make it a modifier of what follows (``seen in XXXX is``).
+_FUNCTION_WORDS = ("is|are|was|were|be|been|and|or|but|has|have|had|which|that|who|as|than|there|here|then|also|now|"
+                   "at|on|in|with|without|within|to|for|from|by|of|over|under|into|onto|through|across|above|below|"
+                   "behind|along|near|the|a|an|this|these|those|its|their|his|her|some|any|all|both|each|several|"
+                   "multiple|no|not|one|two|three|four|five|may|might|can|could|would|should|will|must|do|does|did|"
+                   "seen|shown|done|made|given|taken|known")
+#: A participle or an adverb after a marker starts a new phrase (``with XXXX presenting with``,
+#: ``at XXXX partially accentuated``); the nouns that end like one (``scarring``, ``anomaly``) do not.
+_VERB_FORM = (r"[a-z]+(?:ing|ed|ly)\b(?<!scarring|thickening|narrowing|widening|blunting|crowding|tenting|bowing|"
+              r"clouding|bleeding|anomaly|family|assembly)")
+
+
 def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
     return tuple(Example("remove", text, fixed) for text, fixed in pairs)
 
@@ -128,6 +140,11 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("glued word", "`Swan-___` goes whole", "half a compound word is residue",
             _ex(('A Swan-___ catheter ends in the right atrium.', 'A catheter ends in the right atrium.')),
             r"[A-Za-z][\w]*-{W}|{W}-[A-Za-z][\w-]*", ""),
+    Rewrite("slash-joined word", "`dyspnea/XXXX` becomes `dyspnea`",
+            "the other half of an either-or went: the slash goes with it, never `dyspnea/`",
+            _ex(('Cough and dyspnea/XXXX for a week.', 'Cough and dyspnea for a week.')),
+            # two letters at least: `w/XXXX` is `with XXXX`, and `XXXX/11` a date's day
+            r"(?<=[A-Za-z]{2})\s*/\s*{X}|{X}\s*/\s*(?=[A-Za-z]{2})", ""),
     Rewrite("conjunct without its noun", "`The heart and pulmonary XXXX are normal` becomes `The heart is normal`",
             "the modifier lost its noun: the conjunct goes whole and the verb agrees with what is left",
             _ex(('The aorta and pulmonary XXXX are normal in size.', 'The aorta is normal in size.')),
@@ -155,10 +172,15 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("unknown in a list after 'with'", "`woman with XXXX and vomiting` keeps its `with`",
             "the list goes on after the marker", _ex(('Woman with XXXX and vomiting.', 'Woman with vomiting.')),
             r"\b(with|of|for)\s+{U}(?:\s*,\s*|\s+and\s+)(?=[a-z])", r"\1 "),
-    Rewrite("unknown after a preposition", "`with XXXX` goes", "the preposition made sense only with it",
+    Rewrite("unknown after a preposition", "`with XXXX` goes, unless a noun follows the marker",
+            "the preposition made sense only with it; before a noun (`evidence of XXXX deformity`) the marker "
+            "was a modifier and the preposition belongs to the noun",
             _ex(('A nodule seen in XXXX is unchanged.', 'A nodule seen is unchanged.')),
-            r"\b(?:at|from|on|of|to|by|with|in|for)\s+{U}", ""),
+            # `at XXXX` goes whole even before a noun: Open-I's `at XXXX the right ribs` hid `least`
+            rf"\bat\s+{{U}}|\b(?:from|on|of|to|by|with|in|for)\s+{{U}}(?!\s+(?!(?:{_FUNCTION_WORDS})\b|{_VERB_FORM})"
+            r"[a-z][a-z-]+\b)", ""),
     Rewrite("any marker", "whatever marker is left goes, an ordinary word the corpus could not restore too",
-            "the guard judges what is left", _ex(("Cough, XXXX.", "Cough."), ("No XXXX effusion.", "No effusion.")),
+            "the guard judges what is left", _ex(("Cough, XXXX.", "Cough."), ("No XXXX effusion.", "No effusion."),
+                                                  ("Without evidence of XXXX deformity.", "Without evidence of deformity.")),
             r"{X}", ""),
 )

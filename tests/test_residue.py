@@ -43,7 +43,9 @@ def test_quiet_on_trace_free_real_sentences(openi: list[Report]) -> None:
     found = Counter(code for *_, code in RESIDUE.spans(clean))
     punctuation = found.pop("DL803", 0) + found.pop("DL804", 0)
     assert punctuation <= 500, punctuation  # measured 495, every one a doubled or spaced mark in the source
-    assert sum(found.values()) <= 10, found  # measured 10: collisions 5, truncations 4, '786.05-' 1
+    # measured 11: collisions 6 (one `There is and associated`, the source's typo for `an`),
+    # truncations 4, '786.05-' 1
+    assert sum(found.values()) <= 11, found
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -150,6 +150,17 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('The aorta and pulmonary XXXX are normal in size.', 'The aorta is normal in size.')),
             rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}(?:\s+(?P<verb>are|"
             r"appear|remain|have)\b)?", _conjunct_gone),
+    Rewrite("leading conjunct without its noun", "`The pulmonary XXXX and mediastinum are normal` becomes "
+            "`The mediastinum is normal`",
+            "the modifier lost its noun at the head of a list: that conjunct goes whole, never `The pulmonary and`",
+            _ex(('The pulmonary XXXX and heart are normal in size today.', 'The heart is normal in size today.')),
+            rf"\b{CONJUNCT_MODIFIERS}\s+{{W}}\s+(?:and|or)\s+(?P<noun>[A-Za-z]+)(?:\s+(?P<verb>are|appear|remain|have)\b)?",
+            _conjunct_gone),
+    Rewrite("time ago without its unit", "`x 6 XXXX ago` goes whole",
+            "the unit went with the marker; `6 ago` says nothing, and the finding it dated stays",
+            _ex(('History of effusions x 6 XXXX ago, now dyspnea.', 'History of effusions, now dyspnea.'),
+                ('Man, 2 XXXX ago, rib pain.', 'Man, rib pain.')),
+            r"(?:\s+x)?\s*,?\s+\d+\s+{X}\s+ago\b", ""),
     Rewrite("measurement", "`___ mm` goes", "a unit without its number is residue",
             _ex(('A ___ mm nodule in the left lung.', 'A nodule in the left lung.')),
             r"{W}\s*(?:mm|cm)\b", ""),

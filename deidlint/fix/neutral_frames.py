@@ -96,5 +96,8 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("neutral: date after a word", "`radiograph ___` becomes `radiograph from a prior study`",
             "a report's dates are its prior studies",
             _ex(('Compared with radiograph ___, no change.', 'Compared with radiograph from a prior study, no change.')),
-            r"(?<=\w)\s+{DATES}", lambda m: " from " + _when_phrase(m, "a prior study", "prior studies")),
+            # not after a word that dates an event (`pain after ___`): an event's date has no neutral
+            # word and goes the remove way, never `after from a prior study`
+            r"(?<=\w)(?<!\b(?i:after|before|until|at|by|in|during|and|or))\s+{DATES}",
+            lambda m: " from " + _when_phrase(m, "a prior study", "prior studies")),
 )

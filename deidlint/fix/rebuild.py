@@ -36,12 +36,28 @@ def join_units(text: str, units: list[Unit], new: dict[int, str]) -> str:
         if n + 1 < len(kept):
             nxt = units[kept[n + 1]]
             if nxt.para == unit.para:
-                out.append(text[unit.end:units[i + 1].start])
+                gap = text[unit.end:units[i + 1].start]
+                out.append(gap if kept[n + 1] == i + 1 else _line_kept(text, unit.end, nxt.start, gap))
             else:
                 first = next(k for k in range(kept[n + 1] + 1) if units[k].para == nxt.para)
                 out.append(text[units[first - 1].end:units[first].start])
     out.append(text[units[-1].end:])
     return "".join(out)
+
+
+def _line_kept(text: str, end: int, start: int, gap: str) -> str:
+    """The white space between two kept units with dropped ones between them (``text[end:start]``).
+
+    A line break inside what went stays, because only a line that empties goes: in hard-wrapped
+    text, ``tortuous. XXXX catheter ... right\natrium. There is no`` keeps its two lines
+    (``tortuous.\nThere is no``), the second with its own indent, and no trailing space."""
+    if "\n" in gap:
+        return gap
+    last = text.rfind("\n", end, start)
+    if last < 0:
+        return gap
+    line = text[last + 1:start]
+    return "\n" + line[:len(line) - len(line.lstrip(" \t"))]
 
 
 def _renumber(text: str, units: list[Unit], kept: list[int], new: dict[int, str]) -> None:

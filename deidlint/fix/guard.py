@@ -147,13 +147,17 @@ SLOTS: tuple[Slot, ...] = (
          ("The lungs are XXXX clear.",)),
     Slot("verb before 'of'", "`Note is XXXX of` lost its verb (`made`)", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
          ("Note is XXXX of a closure device.",), ("The heart is XXXX enlarged.",)),
-    Slot("head noun", "the marker was the noun its modifiers describe", rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z][A-Za-z-]+\s+"
+    Slot("head noun", "the marker was the noun its modifiers describe",
+         # not a span of time's unit (``for one XXXX``: the span goes whole, remove_frames)
+         rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)(?!(?<=\b(?i:for|since|over|in)\s{{1,3}})(?i:one|a|few|several|last|past)\s)"
+         rf"[A-Za-z][A-Za-z-]+\s+"
                       rf"(?<!(?:\band|\bor|,)\s+{CONJUNCT_MODIFIERS}\s+)$",
          rf"(?=\s*[.,;:!?)]|\s*$|\s+(?:{_AFTER_SUBJECT})\b)", None,
          ("Persistent productive XXXX.", "Calcified hilar XXXX noted.", "Evidence of remote XXXX, unchanged.",
           "Visualized XXXX of the chest are normal."),
          ("No XXXX.", "Fever and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
-          "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are unremarkable.")),
+          "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are unremarkable.",
+          "Cough for one XXXX.")),
 )
 _SLOTS = [(s, regex.compile(s.left) if s.left else None, regex.compile(s.right, regex.IGNORECASE)
            if s.right else None) for s in SLOTS]

@@ -36,6 +36,9 @@ DANGLING = [
 _HEADER_LINE = re.compile(r"(?m)^[ \t]*(?:\*\*)?[A-Z][A-Z0-9 ,/&()'-]{1,60}:(?:\*\*)?[ \t]*$")
 
 
+RESIDUE = scanner(("residue",))
+
+
 def problems(source: str, fixed: str, strategy: str) -> list[str]:
     """Everything wrong with one fixed report, as readable strings (empty when all is well)."""
     found: list[str] = []
@@ -57,6 +60,11 @@ def problems(source: str, fixed: str, strategy: str) -> list[str]:
                 # A quirk the report already had (Open-I has ",786.05" and "abnormality..") is not ours.
                 if sentence[max(0, m.start() - 6):m.end() + 6] not in source:
                     found.append(f"{what}: {sentence!r}")
+    # The guard judges each repaired sentence with the residue pack; the whole report, its labels
+    # inline, must not show more than the source did either (benchmarks/fix_quality.py's column).
+    before, after = RESIDUE.scan(source), RESIDUE.scan(fixed)
+    if len(after) > len(before):
+        found.append(f"residue added: {sorted(m.rule.code for m in after)} against {sorted(m.rule.code for m in before)}")
     for m in _HEADER_LINE.finditer(fixed):
         rest = fixed[m.end():].lstrip(" \t")
         if (not rest.strip() or rest.startswith("\n\n") or _HEADER_LINE.match(rest.lstrip("\n"))) \

@@ -303,7 +303,7 @@ class Fixer:
                           if step.action in ("remove", "neutral") else step for step in inside]
                 new[i] = text[unit.start:unit.body] + _splice(text, masked, unit.body, unit.end)
                 self._note(Drop(record, unit.start, unit.end, why, True, "masked"))
-        drop_orphan_headers(units, new)
+        drop_orphan_headers(text, units, new)
         return join_units(text, units, new)
 
     @staticmethod

@@ -8,9 +8,14 @@ from collections import defaultdict
 
 from deidlint.fix.sentences import LIST_ITEM, Unit
 
+#: A letter or a digit: a unit without one is punctuation alone.
+_WORDY = re.compile(r"[^\W_]")
 
-def drop_orphan_headers(units: list[Unit], new: dict[int, str]) -> None:
-    """A header (``COMPARISON:``) whose every following unit went, goes too."""
+
+def drop_orphan_headers(text: str, units: list[Unit], new: dict[int, str]) -> None:
+    """A header (``COMPARISON:``) whose every following unit went, goes too; so does what is left
+    of its body when that is punctuation alone (Open-I's doubled stops: ``opacity. .`` loses its
+    sentence, and ``IMPRESSION: .`` is no section)."""
     for i, unit in enumerate(units):
         if not unit.header:
             continue
@@ -19,8 +24,10 @@ def drop_orphan_headers(units: list[Unit], new: dict[int, str]) -> None:
             if units[k].para != unit.para or units[k].header:
                 break
             scope.append(k)
-        if scope and all(new.get(k) == "" for k in scope):
+        gone = [k for k in scope if new.get(k) == ""]
+        if gone and all(k in gone or not _WORDY.search(text, units[k].start, units[k].end) for k in scope):
             new[i] = ""
+            new.update(dict.fromkeys(scope, ""))
 
 
 def join_units(text: str, units: list[Unit], new: dict[int, str]) -> str:

@@ -14,7 +14,10 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
 - residue added: ``residue`` pack findings after minus before, per report, summed over reports
   where they grew (Open-I's own text already holds ``disease. .``; that is not the fix's);
 - trace-free sentences changed: sentences without a trace (``deidlint.corpus.sentences``, white
-  space folded) not found verbatim afterwards;
+  space folded) not found verbatim afterwards, a numbered sentence's list number set aside;
+- list items renumbered: trace-free sentences found verbatim but under another list number (an
+  item before them went, ``2. Cardiomegaly.`` is now ``1. Cardiomegaly.``): counted apart,
+  because the number is the list's, not the sentence's;
 - clinical sentences dropped: sentences with a trace and a finding mention (``deidlint.meaning``)
   of which no sentence afterwards keeps half the words; the share is of all sentences with a trace;
 - reports whose meaning changed: ``meaning.changed(before, after)`` not empty;
@@ -85,6 +88,10 @@ def naive(texts: Sequence[str]) -> list[str]:
 
 def _counts(engine: Scanner, texts: Sequence[str]) -> Counter[int]:
     return Counter(i for i, *_ in engine.spans(texts))
+
+
+#: The number opening a list item (``2. Cardiomegaly.``).
+_LIST_NUMBER = re.compile(r"^\d{1,2}[.)]\s+")
 
 
 def _marked(sentence: str) -> bool:
@@ -194,7 +201,10 @@ def judge(before: Sequence[str], after: Sequence[str], clean: Clean, masked: boo
         # one starts, which the repair of a neighbour may change.
         folded = " ".join(a.split())
         needed = Counter(s for s in sb if not _marked(s))
-        out["trace-free sentences changed"] += sum(max(0, n - folded.count(s)) for s, n in needed.items())
+        for s, n in needed.items():
+            whole, body = min(n, folded.count(s)), min(n, folded.count(_LIST_NUMBER.sub("", s, count=1)))
+            out["trace-free sentences changed"] += n - body
+            out["list items renumbered"] += body - whole
         words_after = [set(_WORDS.findall(s.lower())) for s in sa]
         for s in sb:
             if not _marked(s):
@@ -345,8 +355,9 @@ def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0) -> di
 
 # -- running and printing --------------------------------------------------------------------------
 
-COLUMNS = ("traces left", "residue added", "trace-free sentences changed", "clinical sentences dropped",
-           "reports meaning changed", "restores", "restores unseen", "hedges written", "wrong-kind values")
+COLUMNS = ("traces left", "residue added", "trace-free sentences changed", "list items renumbered",
+           "clinical sentences dropped", "reports meaning changed", "restores", "restores unseen", "hedges written",
+           "wrong-kind values")
 
 
 def corpora(n: int) -> dict[str, list[str]]:

@@ -55,3 +55,19 @@ def test_hedges_are_counted_apart_from_restores() -> None:
                       ["Opacity, likely scarring.", "The appearance suggests atelectasis.", "The lungs are clear."], CLEAN)
     assert counts["hedges written"] == 2
     assert counts["restores"] == 1
+
+
+@pytest.mark.parametrize(("before", "after", "changed", "renumbered"), [
+    # the first item went whole: the second keeps its text under a new number
+    ("IMPRESSION: 1. The XXXX are clear. 2. Cardiomegaly.", "IMPRESSION: 1. Cardiomegaly.", 0, 1),
+    # the item kept its number on its next sentence: nothing renumbered, nothing changed
+    ("IMPRESSION: 1. The XXXX are clear. Recommend CT. 2. Cardiomegaly.",
+     "IMPRESSION: 1. Recommend CT. 2. Cardiomegaly.", 0, 0),
+    # the sentence's own words changed: changed, whatever its number
+    ("IMPRESSION: 1. The XXXX are clear. 2. Mild cardiomegaly.", "IMPRESSION: 1. Cardiomegaly.", 1, 0),
+    ("IMPRESSION: 1. The XXXX are clear. 2. Cardiomegaly.", "IMPRESSION: 2. Cardiomegaly.", 0, 0),
+])
+def test_list_numbers_are_counted_apart(before: str, after: str, changed: int, renumbered: int) -> None:
+    counts = fq.judge([before], [after], CLEAN)
+    assert counts.get("trace-free sentences changed", 0) == changed
+    assert counts.get("list items renumbered", 0) == renumbered

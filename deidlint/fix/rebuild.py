@@ -4,7 +4,6 @@ section labels whose every sentence went dropped, numbered lists renumbered."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
 from deidlint.fix.sentences import LIST_ITEM, Unit
 
@@ -68,25 +67,53 @@ def _line_kept(text: str, end: int, start: int, gap: str) -> str:
 
 
 def _renumber(text: str, units: list[Unit], kept: list[int], new: dict[int, str]) -> None:
-    """Renumber a numbered list (``1. 2. 3.``) some of whose items were dropped."""
-    by_para: defaultdict[int, list[int]] = defaultdict(list)
-    for i, unit in enumerate(units):
-        if unit.body > unit.start:
-            by_para[unit.para].append(i)
+    """Renumber each numbered list (``1. 2. 3.``) that lost a sentence.
+
+    An item is a numbered unit and the unnumbered ones after it (``1. Widened mediastinum.
+    Recommend CT. 2. ...``). An item whose numbered sentence went while another of its sentences
+    stayed keeps its number, on the first that stayed, so no sentence loses its place in the list
+    and no later item changes; an item that went whole (or left punctuation alone) moves the
+    items after it up, so a list never reads 1, 3."""
     keep = set(kept)
-    for items in by_para.values():
-        numbers = [int(_list_item(text, units[i].start).group(1)) for i in items]
-        if numbers != list(range(numbers[0], numbers[0] + len(numbers))) or all(i in keep for i in items):
-            continue
+    for items in _lists(units):
+        numbers = [int(_list_item(text, units[head].start).group(1)) for head, _ in items]
+        if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+            continue  # not a list counted from its first number (``2. 5.``): left as written
         number = numbers[0]
-        for i in items:
-            if i not in keep:
-                continue
-            unit = units[i]
-            m = _list_item(text, unit.start)
-            current = new.get(i, text[unit.start:unit.end])
-            new[i] = f"{number}{m.group(2)}{current[len(m.group(1)) + 1:]}"
+        for head, members in items:
+            stayed = [(i, new.get(i, text[units[i].start:units[i].end])) for i in members if i in keep]
+            worded = [(i, current) for i, current in stayed if _WORDY.search(current)]
+            if not worded:
+                continue  # gone whole, or nothing left but Open-I's doubled stop (``. .``)
+            m = _list_item(text, units[head].start)
+            first, current = worded[0]
+            if first != head:
+                new[first] = f"{number}{m.group(0)[len(m.group(1)):]}{current}"
+            elif int(m.group(1)) != number:
+                new[first] = f"{number}{current[len(m.group(1)):]}"
             number += 1
+
+
+def _lists(units: list[Unit]) -> list[list[tuple[int, list[int]]]]:
+    """The numbered lists of a report: per section (a paragraph up to its next label, so a one-line
+    export's FINDINGS and IMPRESSION lists are two), its items as (numbered unit, the item's units)."""
+    lists: list[list[tuple[int, list[int]]]] = []
+    items: list[tuple[int, list[int]]] = []
+    para = -1
+    for i, unit in enumerate(units):
+        if unit.para != para or unit.header:
+            if items:
+                lists.append(items)
+            items, para = [], unit.para
+            if unit.header:
+                continue
+        if unit.body > unit.start:
+            items.append((i, [i]))
+        elif items:
+            items[-1][1].append(i)
+    if items:
+        lists.append(items)
+    return lists
 
 
 def _list_item(text: str, start: int) -> re.Match[str]:

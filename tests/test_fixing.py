@@ -200,6 +200,28 @@ def test_restore_falls_back_to_remove_below_the_threshold() -> None:
     assert fixer.stats.restored == 0 and fixer.stats.restore_fallbacks == 1
 
 
+@pytest.mark.parametrize(("scrubbed", "clean", "restored"), [
+    # a word with its stop after the marker is the context's right side, not the sentence's end
+    ("Calcified lymph XXXX bilaterally.", ["Calcified lymph nodes."] * 3, None),
+    ("Calcified lymph XXXX bilaterally.", ["Calcified lymph nodes bilaterally."] * 3, "nodes"),
+    # a comma after the marker: the word must have been seen before the two words after it
+    ("Heart XXXX, mediastinum, bones normal.", ["Heart size, lungs clear."] * 3, None),
+    ("Heart XXXX, mediastinum, bones normal.", ["Heart size, mediastinum, bones normal."] * 3, "size"),
+    # a section label on the same line ends the sentence, whatever word the next section starts with
+    ("INDICATION: Chest XXXX FINDINGS: Normal.", ["INDICATION: Chest pain FINDINGS: The lungs are clear."] * 3, "pain"),
+    # a glued word must have been seen between the same two words
+    ("A dual-XXXX pacemaker.", ["A dual-lumen catheter."] * 3, None),
+    ("A dual-XXXX catheter.", ["A dual-lumen catheter."] * 3, "lumen"),
+])
+def test_restore_is_seen_from_both_sides(scrubbed: str, clean: list[str], restored: str | None) -> None:
+    start = scrubbed.index("XXXX")
+    key = RestoreModel.context(scrubbed, start, start + 4)
+    model = RestoreModel()
+    model.need(key)
+    model.learn(clean)
+    assert model.predict(key, RestoreModel.outer(scrubbed, start, start + 4, key))[0] == restored
+
+
 def test_restore_model_confidence() -> None:
     model = RestoreModel(threshold=0.75, min_support=2)
     text = "pulmonary XXXX are"

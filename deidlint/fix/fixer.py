@@ -128,7 +128,7 @@ class Fixer:
         for step in steps:
             if step.action == "restore":
                 step.key = RestoreModel.context(text, step.start, step.end, len(step.rules))
-                step.outer = RestoreModel.outer(text, step.start, step.end)
+                step.outer = RestoreModel.outer(text, step.start, step.end, step.key)
         return steps
 
     def _fixable(self, text: str, matches: Sequence[Match]) -> list[Match]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import regex
@@ -25,10 +25,9 @@ _PUNCT = ".,;:"
 _OPENERS = "([\"'"
 
 
-def _side(token: str) -> str | None:
-    """A context token as the model keys it: trailing punctuation, else the lower-cased word."""
-    if token[-1:] in _PUNCT:
-        return token[-1]
+def _left(token: str) -> str | None:
+    """The token before a marker as a context keys it: the lower-cased word; None where there is
+    none, or where punctuation parts it from the marker (``effusion, XXXX``: no context)."""
     core = token.lstrip(_OPENERS).lower()
     return core if core.isalpha() else None
 
@@ -65,6 +64,70 @@ def _outer(token: str | None, left: bool) -> str:
     return core or ("<s>" if left else "</s>")
 
 
+_CLOSERS = ")]\"'"
+#: What :func:`_word` strips from a token's end.
+_TRIMMED = _CLOSERS + _PUNCT + "!?"
+
+
+def _word(token: str) -> str | None:
+    """A lower-cased token as a context's right-hand word: without brackets, quotes or the stop
+    after it (``bilaterally.`` is the word ``bilaterally``); None if no plain word is left."""
+    core = token.lstrip(_OPENERS).rstrip(_TRIMMED)
+    return core if core.isalpha() else None
+
+
+def _ends_sentence(token: str) -> bool:
+    """Whether *token* ends a sentence: a stop, or a section label (``FINDINGS:``) on one line."""
+    return token.rstrip(_CLOSERS)[-1:] in ".!?" or (token[-1:] == ":" and token[:-1].isupper())
+
+
+def _right(glued: str, following: Sequence[str]) -> tuple[str | None, str | None]:
+    """A free context's right-hand side as the model keys it, and the words beyond it that a
+    restore must also have been seen with; *glued* is the punctuation glued to the last filler
+    (``XXXX,``), *following* the tokens after it, as written (a label's capitals end a sentence).
+
+    Learning and predicting both key a context here, so the two cannot disagree. A glued stop
+    ends the sentence (nothing beyond to check); a glued comma is checked with the two words after
+    it (``heart XXXX, mediastinum, bony``: ``size`` must have been seen before ``, mediastinum
+    bony``); a word is the right-hand side even with its stop glued to it (``lymph XXXX
+    bilaterally.`` is not ``lymph XXXX.``), checked with the word after it or the sentence end."""
+    if glued:
+        if glued == ".":
+            return glued, None
+        return glued, _beyond(following, 2)
+    if not following:
+        return None, None
+    word = _word(following[0].lower())
+    if word is None:
+        return None, None
+    return word, "</s>" if _ends_sentence(following[0]) else _beyond(following[1:], 1)
+
+
+def _beyond(following: Sequence[str], count: int) -> str:
+    """The next *count* words as the checks key them; a sentence end on the way reads ``</s>``."""
+    words: list[str] = []
+    for token in following[:count]:
+        words.append(_outer(token, False))
+        if _ends_sentence(token):
+            break
+    words += ["</s>"] * (count - len(words))
+    return " ".join(words)
+
+
+def _glued_neighbours(text: str, start: int, end: int) -> str:
+    """The words either side of the glued word ``text[start:end]`` (``Left-sided dual-lumen
+    catheter``: ``left-sided catheter``); a glued word is restored only where the corpus shows
+    it between the same two, which a hyphen's stem alone does not say (``dual-`` is ``dual-lumen``
+    before a catheter, ``dual-chamber`` before a pacemaker)."""
+    before = text[max(0, start - 48):start].rstrip(_OPENERS).split()
+    left = "<s>" if not before or text[start - 1:start].strip(_OPENERS) else _outer(before[-1], True)
+    after = text[end:end + 48]
+    if after[:1] in tuple(".!?"):
+        return f"{left} </s>"
+    rest = after.lstrip(_CLOSERS + _PUNCT).split()
+    return f"{left} {_outer(rest[0], False) if rest else '</s>'}"
+
+
 #: For each needed left word, the run lengths needed after it, each with the right-hand sides needed.
 _Runs = dict[str, tuple[tuple[int, frozenset[str]], ...]]
 
@@ -73,11 +136,13 @@ def _count_glued(text: str, counts: dict[ContextKey, Counter[str]]) -> None:
     """Count the glued words of *text* (``Swan-Ganz``) under the glued contexts that are needed.
 
     Apart from the free contexts because one pattern over the whole text finds them all."""
-    for stem, word in _GLUED.findall(text):
-        if (bucket := counts.get(("glue-left", stem.lower()))) is not None:
-            bucket[word] += 1
-        if (bucket := counts.get(("glue-right", word.lower()))) is not None:
-            bucket[stem] += 1
+    for m in _GLUED.finditer(text):
+        stem, word = m.groups()
+        for bucket, filler in ((counts.get(("glue-left", stem.lower())), word),
+                               (counts.get(("glue-right", word.lower())), stem)):
+            if bucket is not None:
+                bucket[filler] += 1
+                bucket[f"{filler.lower()}\0={_glued_neighbours(text, m.start(), m.end())}"] += 1
 
 
 def _count_free(text: str, runs: _Runs, counts: dict[ContextKey, Counter[str]]) -> None:
@@ -94,45 +159,44 @@ def _count_free(text: str, runs: _Runs, counts: dict[ContextKey, Counter[str]]) 
         for n, afters in runs[lows[i]]:
             if i + n > last:
                 break
-            # The right-hand side, as context() keys it, found cheaply.
+            # The right-hand side, as _right() keys it, found cheaply.
             tail = lows[i + n]
             if tail[-1:] in _PUNCT:
-                after = tail[-1]
+                after: str | None = tail[-1]
             elif i + n == last:
                 continue
             elif (nxt := lows[i + n + 1]) in afters:
                 after = nxt
-            elif nxt[-1:] in _PUNCT:
-                after = nxt[-1]
-            elif nxt[:1] in _OPENERS and (side := _side(nxt)) is not None:
-                after = side
+            elif nxt[-1:] in _TRIMMED or nxt[:1] in _OPENERS:
+                after = _word(nxt)
             else:
-                continue  # a plain word that no context asks for, or none at all
+                continue  # a plain word that no context asks for
             if after in afters:
-                _count_filler(tokens, lows, i, n, after, counts)
+                _count_filler(tokens, lows, i, n, counts)
 
 
-def _count_filler(tokens: list[str], lows: list[str], i: int, n: int, after: str,
-                  counts: dict[ContextKey, Counter[str]]) -> None:
-    """Count the *n* words after token *i*, a needed free context ending in *after*, if they are
-    fillers; and, under keys no filler can have (see predict), the words beyond the context.
+def _count_filler(tokens: list[str], lows: list[str], i: int, n: int, counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the *n* words after token *i*, a needed free context, if they are fillers; and,
+    under keys no filler can have (see predict), the words beyond the context on either side.
 
     Apart from :func:`_count_free` because only the few candidates that context asks for get here.
     """
     words = tokens[i + 1:i + 1 + n]
-    glued_stop = lows[i + n][-1:] in _PUNCT
-    if glued_stop:
+    glued = lows[i + n][-1] if lows[i + n][-1:] in _PUNCT else ""
+    if glued:
         words[-1] = words[-1][:-1]
     if not all(_FILLER.fullmatch(w) for w in words):
         return
-    bucket = counts[("free", str(n), lows[i], after)]
+    after, beyond = _right(glued, tokens[i + n + 1:i + n + 4])
+    bucket = counts.get(("free", str(n), lows[i], after or ""))
+    if bucket is None:
+        return  # the cheap look in _count_free let through a side that _right keys otherwise
     filler = " ".join(words)
     bucket[filler] += 1
     filler = filler.lower()
     bucket[f"{filler}\0<{_outer(lows[i - 1] if i else None, True)}"] += 1
-    if not glued_stop and after == lows[i + n + 1]:
-        far = lows[i + n + 2] if i + n + 2 < len(tokens) else None
-        bucket[f"{filler}\0>{_outer(far, False)}"] += 1
+    if beyond is not None:
+        bucket[f"{filler}\0>{beyond}"] += 1
 
 
 class RestoreModel:
@@ -177,26 +241,29 @@ class RestoreModel:
         if right[:1] in tuple(_PUNCT):
             after: str | None = right[0]
         elif right[:1].isspace() or not right:
-            following = right.split(None, 1)
-            after = _side(following[0]) if following else None
+            after = _right("", right.split(None, 1)[:1])[0]
         else:
             return None
-        first = _side(before[-1]) if before else None
-        if first is None or after is None or first in _PUNCT:
+        first = _left(before[-1]) if before else None
+        if first is None or after is None:
             return None
         return ("free", str(n), first, after)
 
     @staticmethod
-    def outer(text: str, start: int, end: int) -> tuple[str, str | None]:
-        """The words beyond a free context's two tokens (left, right): a restore must be seen with
-        them too, so that every word trigram it makes occurs in the corpus. The right one is None
-        (not checked) where the context's right side is punctuation."""
+    def outer(text: str, start: int, end: int, key: ContextKey | None) -> tuple[str, str | None]:
+        """What a restore in *key*'s context must also have been seen with. For a free context,
+        the words beyond its two tokens (left, right; the right one None where a stop glued to the
+        marker ends the sentence, see :func:`_right`), so that every word trigram the restore
+        makes occurs in the corpus; for a glued one, ``"="`` and the words either side of the
+        glued word, so that the word occurs between the same two."""
+        if key is not None and key[0] != "free":
+            stem = len(key[1]) + 1
+            word = (start - stem, end) if key[0] == "glue-left" else (start, end + stem)
+            return "=", _glued_neighbours(text, *word)
         before = text[max(0, start - 48):start].split()
-        following = text[end:end + 48].split()
-        if not following or following[0][-1:] in _PUNCT or not following[0][:1].isalpha():
-            right = None
-        else:
-            right = _outer(following[1] if len(following) > 1 else None, False)
+        tail = text[end:end + 72]
+        glued = tail[0] if tail[:1] in tuple(_PUNCT) else ""
+        right = _right(glued, tail[len(glued):].split())[1]
         return _outer(before[-2] if len(before) > 1 else None, True), right
 
     @property
@@ -289,8 +356,11 @@ class RestoreModel:
         if count < self.min_support or share < self.threshold:
             return None, share
         best = max((w for w in by_word if _SENSE.get(w, w) == sense), key=lambda w: by_word[w])
-        if outer is not None and key[0] == "free":
+        if outer is not None:
             left, right = outer
-            if not bucket.get(f"{best}\0<{left}") or (right is not None and not bucket.get(f"{best}\0>{right}")):
+            if left == "=":
+                if not bucket.get(f"{best}\0={right}"):
+                    return None, share
+            elif not bucket.get(f"{best}\0<{left}") or (right is not None and not bucket.get(f"{best}\0>{right}")):
                 return None, share
         return surface[best].most_common(1)[0][0], share

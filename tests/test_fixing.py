@@ -222,6 +222,22 @@ def test_restore_is_seen_from_both_sides(scrubbed: str, clean: list[str], restor
     assert model.predict(key, RestoreModel.outer(scrubbed, start, start + 4, key))[0] == restored
 
 
+@pytest.mark.parametrize(("text", "index", "alone"), [
+    ("XXXX-year-old female XXXX.", 1, False),       # the age's replacement is unknown (``adult`` under neutral)
+    ("Heart XXXX, mediastinum, XXXX normal.", 0, False),  # a comma is checked with two words after it
+    ("A XXXX. The XXXX are clear.", 1, True),       # a sentence ends between the two
+    ("The XXXX are clear XXXX.", 0, True),          # two clean words on the right
+    ("The XXXX are XXXX.", 0, False),
+])
+def test_a_restore_beside_another_marker_is_not_judged(text: str, index: int, alone: bool) -> None:
+    spans = [m.span() for m in re.finditer("XXXX", text)]
+    start, end = spans[index]
+    key = RestoreModel.context(text, start, end)
+    assert key is not None
+    assert RestoreModel.judged_alone(text, start, end, key, spans[index - 1][1] if index else None,
+                                     spans[index + 1][0] if index + 1 < len(spans) else None) is alone
+
+
 def test_restore_model_confidence() -> None:
     model = RestoreModel(threshold=0.75, min_support=2)
     text = "pulmonary XXXX are"

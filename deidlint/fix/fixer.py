@@ -125,10 +125,18 @@ class Fixer:
                     prev.action = "remove"  # a value in two parts is no ordinary word
                 continue
             steps.append(_Step(match.start, match.end, (match.rule,), kind, action))
-        for step in steps:
+        for k, step in enumerate(steps):
             if step.action == "restore":
-                step.key = RestoreModel.context(text, step.start, step.end, len(step.rules))
-                step.outer = RestoreModel.outer(text, step.start, step.end, step.key)
+                key = RestoreModel.context(text, step.start, step.end, len(step.rules))
+                # A restore is judged by the words around it; another marker among them will be
+                # replaced by a word not known yet (``XXXX-year-old female XXXX.``: ``adult``
+                # under neutral), so the restore cannot be judged and goes the remove way.
+                if key is not None and not RestoreModel.judged_alone(
+                        text, step.start, step.end, key, steps[k - 1].end if k else None,
+                        steps[k + 1].start if k + 1 < len(steps) else None):
+                    key = None
+                step.key = key
+                step.outer = RestoreModel.outer(text, step.start, step.end, key)
         return steps
 
     def _fixable(self, text: str, matches: Sequence[Match]) -> list[Match]:

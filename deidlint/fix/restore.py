@@ -128,6 +128,20 @@ def _glued_neighbours(text: str, start: int, end: int) -> str:
     return f"{left} {_outer(rest[0], False) if rest else '</s>'}"
 
 
+def _clear(pieces: list[str], glued: bool, need: int) -> bool:
+    """Whether the *need* tokens nearest a restore (*pieces*, nearest first, up to another marker;
+    *glued*: the farthest is part of that marker's token) hold no marker, or a sentence ends first."""
+    for n in range(need):
+        if n >= len(pieces):
+            return False
+        if n == len(pieces) - 1 and glued:
+            # only a stop glued to that marker (``XXXX. The``): the sentence starts after it
+            return _ends_sentence(pieces[n]) and not any(c.isalnum() for c in pieces[n])
+        if _ends_sentence(pieces[n]):
+            return True
+    return True
+
+
 #: For each needed left word, the run lengths needed after it, each with the right-hand sides needed.
 _Runs = dict[str, tuple[tuple[int, frozenset[str]], ...]]
 
@@ -265,6 +279,18 @@ class RestoreModel:
         glued = tail[0] if tail[:1] in tuple(_PUNCT) else ""
         right = _right(glued, tail[len(glued):].split())[1]
         return _outer(before[-2] if len(before) > 1 else None, True), right
+
+    @staticmethod
+    def judged_alone(text: str, start: int, end: int, key: ContextKey, before: int | None,
+                     after: int | None) -> bool:
+        """Whether no other marker (one ending at *before*, one starting at *after*) stands among
+        the words a restore in *key*'s context is checked with: two each side of a free context
+        (three on the right after a glued comma, :func:`_right`), the neighbour of a glued word."""
+        glued_comma = key[0] == "free" and text[end:end + 1] in tuple(",;:")
+        left = {"glue-left": 2, "glue-right": 1}.get(key[0], 2)
+        right = {"glue-left": 1, "glue-right": 2}.get(key[0], 3 if glued_comma else 2)
+        return ((before is None or _clear(text[before:start].split()[::-1], not text[before:before + 1].isspace(), left))
+                and (after is None or _clear(text[end:after].split(), not text[after - 1:after].isspace(), right)))
 
     @property
     def needed(self) -> bool:

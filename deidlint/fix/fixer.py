@@ -121,8 +121,8 @@ class Fixer:
             if prev is not None and prev.action == action and _one_step(action, kind, prev, gap):
                 prev.end = match.end
                 prev.rules += (match.rule,)
-                if gap == "/" and action == "restore":
-                    prev.action = "remove"  # a value in two parts is no ordinary word
+                if gap in ("/", "-") and action == "restore":
+                    prev.action = "remove"  # a value or a word in two parts: nothing to learn it from
                 continue
             steps.append(_Step(match.start, match.end, (match.rule,), kind, action))
         for k, step in enumerate(steps):
@@ -358,9 +358,12 @@ def _one_step(action: str, kind: str, prev: _Step, gap: str) -> bool:
     """Whether a trace continues the step before it: over-scrubbed words in a row (``XXXX XXXX``,
     restored as one phrase, three at most), or two markers of one kind joined by a slash, which is
     how Open-I writes a month and a day (``XXXX/XXXX``: one date, one surrogate, `a prior study`,
-    and no slash left behind; a mask keeps both, as it keeps every separator)."""
+    and no slash left behind; a mask keeps both, as it keeps every separator); and two ordinary
+    words joined by a hyphen, one hyphenated word (``an elevated XXXX-XXXX.``: never ``-`` left)."""
     if gap == "/":
         return action != "mask" and kind == prev.kind
+    if gap == "-":
+        return action == "restore" and kind == prev.kind
     return action == "restore" and len(prev.rules) < 3 and gap == " "
 
 

@@ -23,6 +23,9 @@ _PUNCT = ".,;:"
 
 
 _OPENERS = "([\"'"
+_CLOSERS = ")]\"'"
+#: What a word loses at its end before a context keys it (:func:`_word`, :func:`_outer`).
+_TRIMMED = _CLOSERS + _PUNCT + "!?"
 
 
 def _left(token: str) -> str | None:
@@ -60,13 +63,8 @@ def _outer(token: str | None, left: bool) -> str:
         return "<s>" if left else "</s>"
     if left and token[-1:] in ".!?":
         return "<s>"
-    core = token.strip(_OPENERS + _PUNCT + ")]\"'!?").lower()
+    core = token.strip(_OPENERS + _TRIMMED).lower()
     return core or ("<s>" if left else "</s>")
-
-
-_CLOSERS = ")]\"'"
-#: What :func:`_word` strips from a token's end.
-_TRIMMED = _CLOSERS + _PUNCT + "!?"
 
 
 def _word(token: str) -> str | None:

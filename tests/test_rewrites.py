@@ -42,13 +42,13 @@ def fixed_and_fired(example: Example, monkeypatch: pytest.MonkeyPatch) -> tuple[
     """What ``fix`` writes for the example, and the names of the rewrites its repairs applied."""
     fired: set[str] = set()
 
-    def recording(sentence: str, neutral: bool = False) -> str:
+    def recording(sentence: str, neutral: bool = False) -> frames.Repair:
         repair = frames.repair(sentence, neutral)
         fired.update(repair.fired)
-        return repair.text
+        return repair
 
     with monkeypatch.context() as m:
-        m.setattr(fixer_module, "repair_sentence", recording)
+        m.setattr(fixer_module, "repair", recording)
         return fix_texts([example.text], example.strategy)[0], fired
 
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from deidlint import meaning
 from deidlint.engine import Match, Scanner
 from deidlint.errors import UsageError
-from deidlint.fix.frames import ADMINISTRATIVE, content_free, repair_sentence
+from deidlint.fix.frames import ADMINISTRATIVE, Repair, content_free, repair
 from deidlint.fix.guard import Slot, cue_slot, hedge_slot, judge, prime_residue
 from deidlint.fix.kinds import PHI_KINDS, PLACEHOLDER, RESTORABLE, kinds_of
 from deidlint.fix.rebuild import drop_orphan_headers, join_units
@@ -224,7 +224,7 @@ class Fixer:
             bodies = [{k: self._candidate(texts[i], unit, inside) for k, unit, inside in _by_unit(merged, steps)}
                       for i, steps, merged in plans]
             prime_residue([piece for (i, _, merged), made in zip(plans, bodies, strict=True) for k, body in made.items()
-                           for piece in (texts[i][merged[k].body:merged[k].end], body)])
+                           for piece in (texts[i][merged[k].body:merged[k].end], body.text)])
             for (i, steps, merged), made in zip(plans, bodies, strict=True):
                 texts[i] = self._rebuild(i, texts[i], merged, steps, made)
             again = self._scan(texts, work, ignored)
@@ -278,22 +278,28 @@ class Fixer:
                 stats.by_rule[(rule.code, step.action)] += 1
         return sentence_level
 
-    def _rebuild(self, record: int, text: str, units: list[Unit], steps: list[_Step], bodies: dict[int, str]) -> str:
+    def _rebuild(self, record: int, text: str, units: list[Unit], steps: list[_Step],
+                 bodies: dict[int, Repair]) -> str:
         """Reassemble the report: untouched units verbatim, repaired ones rewritten when the guard
         accepts the repair, the others as ``unresolved`` says. ``bodies`` are the repaired
         bodies by unit index, made before the round's one residue scan."""
         new: dict[int, str] = {}
+        moved: dict[int, tuple[str, str]] = {}
         for i, unit, inside in _by_unit(units, steps):
             original = text[unit.body:unit.end]
-            body, why = self._repair(text, unit, inside, bodies[i])
+            made, why = self._repair(text, unit, inside, bodies[i])
             if why is not None and any(s.action == "restore" for s in inside):
                 # A restore the sentence cannot take (the corpus's own wreckage, ``female with.``)
                 # goes the remove way before the sentence counts as unresolved.
                 removed = [replace(s, action="remove", replacement=None) if s.action == "restore" else s
                            for s in inside]
-                body, why = self._repair(text, unit, removed)
+                made, why = self._repair(text, unit, removed)
             if why is None:
+                body = made.text
                 new[i] = text[unit.start:unit.body] + body if body else ""
+                if body and (made.before or made.after):
+                    # A break before a list number would part the number from its sentence.
+                    moved[i] = (made.before if unit.body == unit.start else "", made.after)
                 if not body:
                     self._note(Drop(record, unit.start, unit.end, "administrative", False, "dropped"))
                 continue
@@ -312,21 +318,23 @@ class Fixer:
                 new[i] = text[unit.start:unit.body] + _splice(text, masked, unit.body, unit.end)
                 self._note(Drop(record, unit.start, unit.end, why, True, "masked"))
         drop_orphan_headers(text, units, new)
-        return join_units(text, units, new)
+        return join_units(text, units, new, moved)
 
     @staticmethod
-    def _candidate(text: str, unit: Unit, inside: list[_Step]) -> str:
-        """The repaired body of one unit, before the guard has judged it."""
+    def _candidate(text: str, unit: Unit, inside: list[_Step]) -> Repair:
+        """The repaired body of one unit, before the guard has judged it (spliced alone when no
+        step removes or neutralises: a restore, mask or surrogate leaves the layout as it was)."""
         body = _splice(text, inside, unit.body, unit.end)
         if any(s.action in ("remove", "neutral") for s in inside):
-            body = repair_sentence(body, neutral=any(s.action == "neutral" for s in inside))
-        return body
+            return repair(body, neutral=any(s.action == "neutral" for s in inside))
+        return Repair(body, ())
 
-    def _repair(self, text: str, unit: Unit, inside: list[_Step], body: str | None = None) -> tuple[str, str | None]:
-        """The repaired body of one unit (``body`` when already made), and why the guard rejects it
+    def _repair(self, text: str, unit: Unit, inside: list[_Step],
+                made: Repair | None = None) -> tuple[Repair, str | None]:
+        """The repaired body of one unit (``made`` when already made), and why the guard rejects it
         (None when it accepts)."""
-        if body is None:
-            body = self._candidate(text, unit, inside)
+        if made is None:
+            made = self._candidate(text, unit, inside)
         reading = _splice(text, [s for s in inside if s.action in ("restore", "hedge")], unit.body, unit.end)
         removed = [s for s in inside if s.action == "remove" and s.kind in RESTORABLE]
         why = next((f"slot: {s.slot.name}" for s in removed if s.slot is not None), None)
@@ -335,7 +343,7 @@ class Fixer:
         if why is None and any(cue_slot(reading, s.start - unit.body, s.end - unit.body) for s in removed
                                if not any(r.start < s.start for r in inside if r.action in ("restore", "hedge"))):
             why = "slot: a finding's negation or hedge"
-        return body, why or judge(text[unit.body:unit.end], reading, body)
+        return made, why or judge(text[unit.body:unit.end], reading, made.text)
 
     def _note(self, drop: Drop) -> None:
         self.stats.sentences[(drop.action, drop.clinical, drop.reason)] += 1

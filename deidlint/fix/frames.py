@@ -14,6 +14,7 @@ from typing import NamedTuple
 import regex
 
 from deidlint.fix.kinds import KIND_OF_PLACEHOLDER, PLACEHOLDER, compile_frame
+from deidlint.fix.layout import keep_lines
 from deidlint.fix.neutral_frames import NEUTRAL_FRAMES
 from deidlint.fix.remove_frames import REMOVE_FRAMES
 from deidlint.fix.rewrite import PLACEHOLDER_CHARS, Example, Rewrite, compile_table
@@ -72,8 +73,16 @@ STOP_KEPT = Rewrite(
     "final stop kept", "the original's final `.`, `!` or `?` comes back when a deletion took it",
     "a deletion that took the sentence's last words took its stop too",
     (Example("remove", "No change since ___ at ___:45 p.m.", "No change."),))
+LINES_KEPT = Rewrite(
+    "lines kept", "a hard-wrapped sentence keeps each line that keeps a word, with its indent and line end",
+    "lines are not re-wrapped: only a line that empties goes (see deidlint.fix.layout)",
+    (Example("remove", " Effusions are unchanged since ___\n and there is no pneumothorax.",
+             " Effusions are unchanged\n and there is no pneumothorax."),
+     Example("remove", " Edema has improved compared to\n ___.  No effusion.", " Edema has improved.\n No effusion."),
+     Example("remove", " Lungs are clear.  Compared to ___,\n there is a new opacity.",
+             " Lungs are clear.\n There is a new opacity.")))
 #: The steps of :func:`repair` that are code, not a table.
-STEPS = (TIME_CLUSTER, ADMINISTRATIVE_CLAUSES, CONTENT_FREE, CAPITALIZED, STOP_KEPT)
+STEPS = (TIME_CLUSTER, ADMINISTRATIVE_CLAUSES, CONTENT_FREE, CAPITALIZED, STOP_KEPT, LINES_KEPT)
 
 
 def _capitalize(sentence: str) -> str:
@@ -85,15 +94,13 @@ def _capitalize(sentence: str) -> str:
 
 
 class Repair(NamedTuple):
-    """A repaired sentence (empty: drop it) and the names of the rewrites that made it, in order."""
+    """A repaired sentence (empty: drop it) and the names of the rewrites that made it, in order;
+    ``before`` and ``after`` are line breaks that moved out of it (:class:`~deidlint.fix.layout.Lines`)."""
 
     text: str
     fired: tuple[str, ...]
-
-
-def repair_sentence(sentence: str, neutral: bool = False) -> str:
-    """Rewrite one sentence whose traces stand as placeholders; an empty result means drop it."""
-    return repair(sentence, neutral).text
+    before: str = ""
+    after: str = ""
 
 
 @lru_cache(maxsize=1 << 15)
@@ -143,4 +150,7 @@ def repair(sentence: str, neutral: bool = False) -> Repair:
     if end in ".!?" and work[-1] not in ".!?":
         work = work.rstrip(":;,") + end
         fired.append(STOP_KEPT.name)
-    return Repair(work, tuple(fired))
+    lines = keep_lines(sentence, work)
+    if lines.text != work or lines.before or lines.after:
+        fired.append(LINES_KEPT.name)
+    return Repair(lines.text, tuple(fired), lines.before, lines.after)

@@ -29,8 +29,11 @@ def drop_orphan_headers(text: str, units: list[Unit], new: dict[int, str]) -> No
             new.update(dict.fromkeys(scope, ""))
 
 
-def join_units(text: str, units: list[Unit], new: dict[int, str]) -> str:
-    """Kept units with the whitespace that originally followed them; lists renumbered."""
+def join_units(text: str, units: list[Unit], new: dict[int, str],
+               moved: dict[int, tuple[str, str]] | None = None) -> str:
+    """Kept units with the whitespace that originally followed them; lists renumbered. ``moved``
+    holds, by unit, the line breaks a repair moved out of the unit (before it, after it): such a
+    break takes the place of the spaces between two sentences of one line."""
     if not units:
         return text
     kept = [i for i in range(len(units)) if new.get(i) != ""]
@@ -43,7 +46,11 @@ def join_units(text: str, units: list[Unit], new: dict[int, str]) -> str:
             nxt = units[kept[n + 1]]
             if nxt.para == unit.para:
                 gap = text[unit.end:units[i + 1].start]
-                out.append(gap if kept[n + 1] == i + 1 else _line_kept(text, unit.end, nxt.start, gap))
+                if kept[n + 1] != i + 1:
+                    gap = _line_kept(text, unit.end, nxt.start, gap)
+                if moved and "\n" not in gap:
+                    gap = moved.get(kept[n + 1], ("", ""))[0] or moved.get(i, ("", ""))[1] or gap
+                out.append(gap)
             else:
                 first = next(k for k in range(kept[n + 1] + 1) if units[k].para == nxt.para)
                 out.append(text[units[first - 1].end:units[first].start])

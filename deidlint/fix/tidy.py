@@ -52,10 +52,6 @@ TIDY: tuple[tuple[tuple[str, ...], Rewrite], ...] = (
     (("  ", "\t"), Rewrite("doubled space", "runs of spaces become one", "a deletion between two spaces",
                            _ex(('Cough with ___ for two days.', 'Cough for two days.')),
                            r"[ \t]{2,}", " ")),
-    (("\n",), Rewrite("line edge", "spaces around a line break go, and blank lines it leaves",
-                      "a repair at a line edge of hard-wrapped text",
-                      _ex(('Cough, fever and\n  XXXX weight loss.', 'Cough, fever and\nweight loss.')),
-                      r"[ \t]*\n[ \t\n]*", "\n")),
 )
 _TIDY = tuple((triggers, rewrite.name, regex.compile(rewrite.pattern, regex.IGNORECASE), rewrite.replacement)
               for triggers, rewrite in TIDY)

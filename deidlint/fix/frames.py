@@ -46,12 +46,20 @@ _FRAME_WORDS = frozenset(
     "the through to was were with accession number clip order mrn pager id time dictated signed "
     "electronically none made available approximately".split()
 )
+#: Under ``remove``, the names of an examination too: ``Comparison is made to multiple prior chest
+#: radiographs.`` is a comparison whose dates went, and remove drops a comparison-only sentence;
+#: ``neutral`` keeps it, and the exam it names (``Prior chest radiographs.``).
+_EXAM_WORDS = _FRAME_WORDS | frozenset(
+    "chest radiograph radiographs film films view views pa ap lateral portable frontal upright multiple "
+    "reviewed".split())
 _WORD = regex.compile(r"[A-Za-z]+")
 
 
 
-def content_free(sentence: str) -> bool:
-    return all(w.lower() in _FRAME_WORDS for w in _WORD.findall(sentence))
+def content_free(sentence: str, neutral: bool = False) -> bool:
+    """Whether a sentence holds only frame words (and, under ``remove``, the names of an exam)."""
+    words = _FRAME_WORDS if neutral else _EXAM_WORDS
+    return all(w.lower() in words for w in _WORD.findall(sentence))
 
 
 _LEAD_IN = regex.compile(r"((?:[A-Z][A-Za-z ]{0,20}:\s+)?)([a-z])")
@@ -62,9 +70,11 @@ ADMINISTRATIVE_CLAUSES = Rewrite(
     "once names, times and dates go it carries no image content, only residue (`discussed with by at .`)",
     (Example("remove", "Findings discussed with Dr. ___; the effusion is smaller.", "The effusion is smaller."),))
 CONTENT_FREE = Rewrite(
-    "nothing left to say", "a sentence left with only frame words (`Comparison is made.`) goes",
+    "nothing left to say", "a sentence left with only frame words (`Comparison is made.`) goes; under "
+    "`remove`, a comparison left naming its exam alone goes too",
     "such a sentence said nothing but what its traces held",
-    (Example("remove", "Cough. Accession number ___.", "Cough."),))
+    (Example("remove", "Cough. Accession number ___.", "Cough."),
+     Example("remove", "Comparison is made to prior chest radiographs ___ and ___.  No effusion.", "No effusion.")))
 CAPITALIZED = Rewrite(
     "capital kept", "the repaired sentence starts with a capital where the original did, also after a lead-in",
     "a deletion at the start leaves a lower-case word first",
@@ -74,13 +84,16 @@ STOP_KEPT = Rewrite(
     "a deletion that took the sentence's last words took its stop too",
     (Example("remove", "No change since ___ at ___:45 p.m.", "No change."),))
 LINES_KEPT = Rewrite(
-    "lines kept", "a hard-wrapped sentence keeps each line that keeps a word, with its indent and line end",
-    "lines are not re-wrapped: only a line that empties goes (see deidlint.fix.layout)",
+    "lines kept", "a hard-wrapped sentence keeps each line that keeps a word, with its indent and line end; "
+    "words that stay neighbours keep the white space between them",
+    "only the marked span changes: lines are not re-wrapped, only a line that empties goes (deidlint.fix.layout)",
     (Example("remove", " Effusions are unchanged since ___\n and there is no pneumothorax.",
              " Effusions are unchanged\n and there is no pneumothorax."),
      Example("remove", " Edema has improved compared to\n ___.  No effusion.", " Edema has improved.\n No effusion."),
      Example("remove", " Lungs are clear.  Compared to ___,\n there is a new opacity.",
-             " Lungs are clear.\n There is a new opacity.")))
+             " Lungs are clear.\n There is a new opacity."),
+     Example("remove", "INDICATION:  ___ year old man with cough  // eval for pneumonia",
+             "INDICATION:  Man with cough  // eval for pneumonia")))
 #: The steps of :func:`repair` that are code, not a table.
 STEPS = (TIME_CLUSTER, ADMINISTRATIVE_CLAUSES, CONTENT_FREE, CAPITALIZED, STOP_KEPT, LINES_KEPT)
 
@@ -137,7 +150,7 @@ def repair(sentence: str, neutral: bool = False) -> Repair:
             fired.append(name)
             present = PLACEHOLDER_CHARS.intersection(work)
     work = tidy(work, fired)
-    if not work or content_free(work):
+    if not work or content_free(work, neutral):
         fired.append(CONTENT_FREE.name)
         return Repair("", tuple(fired))
     first = sentence.lstrip()[:1]

@@ -98,6 +98,6 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
             _ex(('Compared with radiograph ___, no change.', 'Compared with radiograph from a prior study, no change.')),
             # not after a word that dates an event (`pain after ___`): an event's date has no neutral
             # word and goes the remove way, never `after from a prior study`
-            r"(?<=\w)(?<!\b(?i:after|before|until|at|by|in|during|and|or))\s+{DATES}",
+            r"(?<=\w)(?<!\b(?i:after|before|until|at|by|in|during|and|or|placed|inserted|removed))\s+{DATES}",
             lambda m: " from " + _when_phrase(m, "a prior study", "prior studies")),
 )

@@ -55,6 +55,11 @@ FLAWS: tuple[Flaw, ...] = (
           ("XXXX XXXX and lateral views were obtained today.", "And lateral views were obtained today."),
           ("However, XXXX is recommended.", "However, is recommended.")),
          ("The lungs are normal.", "Andersen catheter in place.")),
+    Flaw("owner lost", "the marker owned what follows: a possessive `'s` is left without its owner",
+         r"(?:^|(?<=[\s(]))['\u2019]s\b",
+         (("XXXX's nurse was notified.", "'s nurse was notified."),
+          ("Female with XXXX's syndrome.", "Female with 's syndrome.")),
+         ("The patient's cough is better.", "Sjogren's syndrome.")),
     Flaw("complement lost", "the marker was what the verb said of its subject",
          r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
                             r"[ \t]*(?:[.,;:!?]|$)",

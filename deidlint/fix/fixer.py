@@ -320,13 +320,18 @@ class Fixer:
         drop_orphan_headers(text, units, new)
         return join_units(text, units, new, moved)
 
-    @staticmethod
-    def _candidate(text: str, unit: Unit, inside: list[_Step]) -> Repair:
+    def _candidate(self, text: str, unit: Unit, inside: list[_Step]) -> Repair:
         """The repaired body of one unit, before the guard has judged it (spliced alone when no
-        step removes or neutralises: a restore, mask or surrogate leaves the layout as it was)."""
+        step removes or neutralises: a restore, mask or surrogate leaves the layout as it was).
+
+        A sentence is repaired the ``neutral`` way when one of its traces is under ``neutral`` or
+        ``surrogate``, also where that trace itself goes the remove way (a marker of unknown
+        kind): those strategies keep who was told and what was compared, which ``remove`` drops."""
         body = _splice(text, inside, unit.body, unit.end)
         if any(s.action in ("remove", "neutral") for s in inside):
-            return repair(body, neutral=any(s.action == "neutral" for s in inside))
+            keeps = any(s.action == "neutral" or self.strategy_for(rule)[0] in ("neutral", "surrogate")
+                        for s in inside for rule in s.rules)
+            return repair(body, neutral=keeps)
         return Repair(body, ())
 
     def _repair(self, text: str, unit: Unit, inside: list[_Step],

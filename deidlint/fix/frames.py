@@ -56,9 +56,15 @@ _WORD = regex.compile(r"[A-Za-z]+")
 
 
 
+#: The category words ``neutral`` writes for a date: under it, a comparison with one says something.
+_NEUTRAL_DATE_WORDS = frozenset("prior study studies earlier date".split())
+
+
 def content_free(sentence: str, neutral: bool = False) -> bool:
-    """Whether a sentence holds only frame words (and, under ``remove``, the names of an exam)."""
-    words = _FRAME_WORDS if neutral else _EXAM_WORDS
+    """Whether a sentence holds only frame words: under ``remove`` the names of an exam are frame
+    words too; under ``neutral`` the words it writes for a date are not (``Comparison to a prior
+    study.`` is what neutral means to write)."""
+    words = _FRAME_WORDS - _NEUTRAL_DATE_WORDS if neutral else _EXAM_WORDS
     return all(w.lower() in words for w in _WORD.findall(sentence))
 
 

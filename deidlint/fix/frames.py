@@ -19,6 +19,7 @@ from deidlint.fix.neutral_frames import NEUTRAL_FRAMES
 from deidlint.fix.remove_frames import REMOVE_FRAMES
 from deidlint.fix.rewrite import PLACEHOLDER_CHARS, Example, Rewrite, compile_table
 from deidlint.fix.tidy import tidy
+from deidlint.meaning import mentions
 
 TIME_CLUSTER = Rewrite(
     "partly scrubbed time", "`___:53 a.m.`, `9.___ am` and `___ hours` become one time placeholder",
@@ -69,12 +70,15 @@ def content_free(sentence: str, neutral: bool = False) -> bool:
 
 
 _LEAD_IN = regex.compile(r"((?:[A-Z][A-Za-z ]{0,20}:\s+)?)([a-z])")
-_CLAUSES = regex.compile(r"\s*;\s*")
+#: Where a sentence parts into clauses: a semicolon, or the comma before ``as discussed``.
+_CLAUSES = regex.compile(r"\s*;\s*|\s*,\s*(?=(?i:as\s+(?:discussed|communicated|conveyed))\b)")
 
 ADMINISTRATIVE_CLAUSES = Rewrite(
-    "administrative clauses", "under `remove`, a clause about who was told what and when goes whole",
+    "administrative clauses", "under `remove`, a clause about who was told what and when goes whole, unless it "
+    "states a finding (then only its traces go)",
     "once names, times and dates go it carries no image content, only residue (`discussed with by at .`)",
-    (Example("remove", "Findings discussed with Dr. ___; the effusion is smaller.", "The effusion is smaller."),))
+    (Example("remove", "Findings discussed with Dr. ___; the effusion is smaller.", "The effusion is smaller."),
+     Example("remove", "Follow-up CT in 3 months, as discussed with Dr. ___.", "Follow-up CT in 3 months.")))
 CONTENT_FREE = Rewrite(
     "nothing left to say", "a sentence left with only frame words (`Comparison is made.`) goes; under "
     "`remove`, a comparison left naming its exam alone goes too",
@@ -140,7 +144,7 @@ def repair(sentence: str, neutral: bool = False) -> Repair:
     if work != sentence:
         fired.append(TIME_CLUSTER.name)
     if not neutral and not PLACEHOLDER_CHARS.isdisjoint(work) and ADMINISTRATIVE.search(work):
-        kept = [c for c in _CLAUSES.split(work) if not (ADMINISTRATIVE.search(c) or not c.strip())]
+        kept = [c for c in _CLAUSES.split(work) if c.strip() and (not ADMINISTRATIVE.search(c) or mentions(c))]
         fired.append(ADMINISTRATIVE_CLAUSES.name)
         if not kept:
             return Repair("", tuple(fired))

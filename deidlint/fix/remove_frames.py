@@ -44,11 +44,16 @@ _FUNCTION_WORDS = ("is|are|was|were|be|been|and|or|but|has|have|had|which|that|w
                    "at|on|in|with|without|within|to|for|from|by|of|over|under|into|onto|through|across|above|below|"
                    "behind|along|near|the|a|an|this|these|those|its|their|his|her|some|any|all|both|each|several|"
                    "multiple|no|not|one|two|three|four|five|may|might|can|could|would|should|will|must|do|does|did|"
-                   "seen|shown|done|made|given|taken|known")
+                   "seen|shown|done|made|given|taken|known|shows|reveals|demonstrates|appears|remains|measures")
 #: A participle or an adverb after a marker starts a new phrase (``with XXXX presenting with``,
 #: ``at XXXX partially accentuated``); the nouns that end like one (``scarring``, ``anomaly``) do not.
 _VERB_FORM = (r"[a-z]+(?:ing|ed|ly)\b(?<!scarring|thickening|narrowing|widening|blunting|crowding|tenting|bowing|"
               r"clouding|bleeding|anomaly|family|assembly)")
+
+
+#: After a date: not a noun it modifies (``seen on ___ scan``: the marker dated, or was, the scan).
+_NO_NOUN_AFTER = (rf"(?!\s+(?!(?:{_FUNCTION_WORDS}|today|tonight|yesterday|earlier|later|again|previously)\b|"
+                  rf"{_VERB_FORM})[a-z][a-z-]+\b)")
 
 
 def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
@@ -133,10 +138,19 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("event date in parentheses", "`(placed ___)` goes whole", "the parentheses held the date alone",
             _ex(('Left PICC (placed ___) terminates in the SVC.', 'Left PICC terminates in the SVC.')),
             r"\s*\(\s*(?:placed|inserted|removed)\s+(?:on\s+)?{WHEN}\s*\)", ""),
+    Rewrite("negated 'seen on' a date", "`not seen on ___` becomes `not seen previously`",
+            "`not seen` alone would deny the finding; one word keeps it new",
+            _ex(('An opacity, not seen on ___, may be pneumonia.', 'An opacity, not seen previously, may be pneumonia.')),
+            r"\b((?i:not|never)\s+(?i:seen|present|visible|identified|evident|demonstrated))\s+(?i:on|in)\s+"
+            rf"(?:the\s+)?{{WHEN}}{_NO_NOUN_AFTER}", r"\1 previously"),
+    Rewrite("'seen on' a date", "`seen on ___` after a finding goes whole", "the participle only said when it was seen",
+            _ex(('The nodule seen on ___ is smaller.', 'The nodule is smaller.')),
+            r"(?<!\b(?i:not|never|longer|no|well))\s+(?i:seen|noted|demonstrated|present)\s+(?i:on|in)\s+(?:the\s+)?"
+            rf"{{WHEN}}{_NO_NOUN_AFTER}", ""),
     Rewrite("date after a preposition", "`since ___` goes", "the preposition made sense only with it",
             _ex(('Since ___ the effusion has grown.', 'The effusion has grown.')),
-            r"\b(?:since|from|dated|on|of|through|to|until|before|after|prior\s+to|as\s+of|at)\s+(?:the\s+)?{WHEN}",
-            ""),
+            r"\b(?:since|from|dated|on|of|through|to|until|before|after|prior\s+to|as\s+of|at)\s+(?:the\s+)?"
+            rf"{{WHEN}}{_NO_NOUN_AFTER}", ""),
     Rewrite("date", "a date or a run of dates and times goes", "nothing else was said of it",
             _ex(('Radiographs ___, ___ show no change.', 'Radiographs show no change.')), r"{WHEN}", ""),
     # -- ordinary words that could not be restored
@@ -172,6 +186,11 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             "the unit went with the marker (`week`, `month`); `for one` says nothing, the symptom stays",
             _ex(('Left-sided chest pain for one XXXX.', 'Left-sided chest pain.'),),
             r"\s*\b(?:for|since|over|in)\s+(?:the\s+)?(?:one|a|few|several|last|past|\d+)\s+{U}(?=\s*(?:[.,;:]|$))", ""),
+    Rewrite("decimal without its fraction", "`9.___ cm` becomes `approximately 9 cm`",
+            "the scrubber took the decimals, not the measurement: its whole part stays, marked approximate, "
+            "and no digit is invented",
+            _ex(('The tube tip is 9.___ cm above the carina.', 'The tube tip is approximately 9 cm above the carina.')),
+            r"(?<![\d.])(\d{1,3})\.{W}(?=\s*(?:mm|cm)\b)", r"approximately \1"),
     Rewrite("measurement", "`___ mm` goes", "a unit without its number is residue",
             _ex(('A ___ mm nodule in the left lung.', 'A nodule in the left lung.')),
             r"{W}\s*(?:mm|cm)\b", ""),
@@ -186,6 +205,13 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('Spondylosis with no evidence XXXX fracture.', 'Spondylosis with no evidence of fracture.')),
             r"\b(evidence)\s+[{U}{W}]\s+(?!(?:of|for)\b)(?=[a-z])", r"\1 of "),
     # -- markers whose kind stayed unknown
+    Rewrite("history of an unnamed disease", "`with history of ___ disease` goes whole",
+            "the scrubber took the eponym (Crohn, Hodgkin): `history of disease` names nothing, and the corpus "
+            "names a different disease each time, so none is guessed",
+            _ex(('Patient with history of ___ disease and new cough.', 'Patient with new cough.'),
+                ('Woman with history of ___ disease presenting with cough.', 'Woman presenting with cough.')),
+            r"(?P<with>\bwith\s+)?(?:a\s+)?\b(?i:history|hx)\s+of\s+[{U}{W}]\s+(?i:disease|syndrome)\b(?P<and>\s+and\b)?",
+            lambda m: (m.group("with") or "") if m.group("and") else ""),
     Rewrite("clinical setting", "`in the setting of XXXX` goes whole",
             "the setting went with its marker; what the sentence says of the image stays",
             _ex(('Opacity which in the setting of XXXX is concerning for pneumonia.',

@@ -28,7 +28,8 @@ TIDY: tuple[tuple[tuple[str, ...], Rewrite], ...] = (
     ((" .", " ,", " ;", " :", " !", " ?", "\t"),
      Rewrite("space before punctuation", "`x .` becomes `x.`", "a deletion before a stop",
              _ex(('Cough with XXXX.', 'Cough.')),
-             r"[ \t]+(?=[.,;:!?])", "")),
+             # not before a `?` that opens a hedge (`// ? pneumonia`): that one belongs to its word
+             r"[ \t]+(?=[.,;:!]|\?(?![ \t]*[A-Za-z]))", "")),
     ((",",), Rewrite("doubled comma", "`, ,` becomes `,`", "a list item between two commas went",
                      _ex(('Cough, MRN ___, seen today.', 'Cough, seen today.')),
                      r",\s*,", ",")),

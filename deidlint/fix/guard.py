@@ -60,6 +60,15 @@ FLAWS: tuple[Flaw, ...] = (
          (("XXXX's nurse was notified.", "'s nurse was notified."),
           ("Female with XXXX's syndrome.", "Female with 's syndrome.")),
          ("The patient's cough is better.", "Sjogren's syndrome.")),
+    Flaw("determiner without its noun", "the marker was the noun after `the`: an adverb follows the article",
+         r"\b(?i:the|a|an)\s+[a-z]{3,}ly\s*(?:[.,;:!?]|$)",
+         (("Opacities in the XXXX bilaterally.", "Opacities in the bilaterally."),),
+         ("Opacities in the lungs bilaterally.", "A likely small effusion.")),
+    Flaw("modifier without its noun", "Open-I's scrubber took every `nodes` after `lymph` and every `angles` after "
+         "`costophrenic`: before an adverb that closes the sentence, the noun is gone",
+         r"\b(?i:lymph|costophrenic)\s+[a-z]{3,}ly\s*(?:[.,;:!?]|$)",
+         (("Calcified hilar lymph XXXX bilaterally.", "Calcified hilar lymph bilaterally."),),
+         ("Calcified hilar lymph nodes bilaterally.", "Clear lungs bilaterally.")),
     Flaw("complement lost", "the marker was what the verb said of its subject",
          r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
                             r"[ \t]*(?:[.,;:!?]|$)",

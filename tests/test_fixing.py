@@ -110,6 +110,10 @@ REMOVE_CASES = [
     ("COMPARISON: ___.\n\nFINDINGS: Clear lungs.", "FINDINGS: Clear lungs."),
     ("IMPRESSION:\n1. No acute process.\n2. Dr. ___ (pager ___) was notified.\n3. Small effusion.",
      "IMPRESSION:\n1. No acute process.\n2. Small effusion."),
+    # the next number hides at a sentence's end (no stop before it): the list is not all seen, so
+    # it is not renumbered (never `1. Low lung volumes 3.`)
+    ("IMPRESSION: 1. Dr. ___ was paged. 2. Low lung volumes 3. No effusion.",
+     "IMPRESSION: 2. Low lung volumes 3. No effusion."),
     ("In comparison with the study of ___, there is little interval change.", "There is little interval change."),
     ("Record date: ****-**-**\n\nFINDINGS: Clear.", "FINDINGS: Clear."),
     ("XXXXF with dyspnea.", "Female with dyspnea."),

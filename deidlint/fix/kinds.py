@@ -103,12 +103,14 @@ CUES: tuple[Cue, ...] = (
     Cue("age glued right", "age", "right", r"[ -]?(?:years?\b|yrs?\b|y/?o\b|yo\b|-?y\.o\.)|[ -]?[MF]\b(?![.'-])",
         "an age reads as one whatever a tag says",
         ("A [REDACTED]-year-old man with cough.", "[REDACTED] yo woman.", "[REDACTED]M with pain.")),
-    Cue("time glued right", "time", "right", r"\s?[:.]\s?(?:\d|\ufdd2)|\s*(?:[ap]\.?\s?m\b|hours?\b|hrs?\b|h\b)",
+    # a stop counts only glued on both sides: `___. 2.` is a sentence end and a list number, not `9.15`
+    Cue("time glued right", "time", "right", r"\s?:\s?(?:\d|\ufdd2)|\.(?:\d|\ufdd2)|\s*(?:[ap]\.?\s?m\b|hours?\b|hrs?\b|h\b)",
         "minutes, a.m. or hours after it", ("Paged at [REDACTED]:45.", "Seen at [REDACTED] p.m. today.")),
     Cue("unit after it", "word", "right", r"\s*(?:mm|cm)\b",
         "a measurement's unit follows: the marker was its number, never a time's minutes (`9.___ cm`)",
         ("Left [REDACTED] mm nodule.", "The tube tip is 9.___ cm above the carina.")),
-    Cue("time glued left", "time", "left", r"\d\s?[:.]\s?$|:$", "an hour before it", ("Paged at 9:[REDACTED] today.",)),
+    Cue("time glued left", "time", "left", r"\d\s?:\s?$|\d\.$|:$", "an hour before it (a stop only glued: `2. XXXX` "
+        "opens a list item)", ("Paged at 9:[REDACTED] today.", "Paged at 9.[REDACTED] am.")),
     Cue("number label", "id", "left1", "accession clip mrn record order pager beeper serial number no. # #: number: (pager",
         "a label says what follows", ("Accession ___ was reviewed.", "Call pager ___ with results.")),
     Cue("phone label", "phone", "left1", "phone telephone tel tel. fax cell ext ext. extension phone: telephone: fax:",
@@ -198,8 +200,19 @@ _AGE_AFTER = re.compile(_AGE_CUE.cue)
 _DEVICE_AFTER = re.compile(_DEVICE)
 #: How far around a marker the cues look.
 _LEFT_CHARS, _RIGHT_CHARS = 40, 32
-#: Separators across which adjacent markers share a kind (``___ ___``, ``XXXX, XXXX``, ``XXXX/XXXX``).
-_JOINS = regex.compile(r"(?:\s*[,/]?\s*|\s+(?:and|through|to|at)\s+)", regex.IGNORECASE)
+#: Separators across which adjacent markers share a kind (``___ ___``, ``XXXX, XXXX``, ``XXXX/XXXX``,
+#: ``___ and ___``).
+_JOINS = regex.compile(r"(?:\s*[,/]?\s*|\s+and\s+)", regex.IGNORECASE)
+#: Words that join a date or a time to the next (``___ through ___``, ``on ___ at ___``) but not a
+#: name: ``Dr. ___ at ___`` was told at a time, and a second name there is a value of the wrong kind.
+_TIME_JOINS = regex.compile(r"\s+(?:through|to|at)\s+", regex.IGNORECASE)
+
+
+def _joined(text: str, end: int, start: int, kind: str) -> bool:
+    """Whether a marker of unknown kind at ``start`` (or ending at ``end``) shares ``kind`` with
+    its neighbour across ``text[end:start]``."""
+    return _JOINS.fullmatch(text, end, start) is not None or (
+        kind in ("date", "time") and _TIME_JOINS.fullmatch(text, end, start) is not None)
 
 
 def classify(text: str, match: Match) -> str:
@@ -233,9 +246,9 @@ def kinds_of(text: str, matches: Sequence[Match]) -> list[str]:
         for i, kind in enumerate(kinds):
             if kind != "unknown":
                 continue
-            if i and _JOINS.fullmatch(text, matches[i - 1].end, matches[i].start) and kinds[i - 1] != "unknown":
+            if i and kinds[i - 1] != "unknown" and _joined(text, matches[i - 1].end, matches[i].start, kinds[i - 1]):
                 kinds[i] = kinds[i - 1]
-            elif i + 1 < len(kinds) and _JOINS.fullmatch(text, matches[i].end, matches[i + 1].start) \
-                    and kinds[i + 1] != "unknown":
+            elif i + 1 < len(kinds) and kinds[i + 1] != "unknown" \
+                    and _joined(text, matches[i].end, matches[i + 1].start, kinds[i + 1]):
                 kinds[i] = kinds[i + 1]
     return kinds

@@ -80,12 +80,16 @@ def _renumber(text: str, units: list[Unit], kept: list[int], new: dict[int, str]
     Recommend CT. 2. ...``). An item whose numbered sentence went while another of its sentences
     stayed keeps its number, on the first that stayed, so no sentence loses its place in the list
     and no later item changes; an item that went whole (or left punctuation alone) moves the
-    items after it up, so a list never reads 1, 3."""
+    items after it up, so a list never reads 1, 3. A list whose next number sits inside its last
+    item (``... scarring 3. Low lung volumes``, no stop before it) is not all seen: left as written."""
     keep = set(kept)
     for items in _lists(units):
         numbers = [int(_list_item(text, units[head].start).group(1)) for head, _ in items]
         if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
             continue  # not a list counted from its first number (``2. 5.``): left as written
+        last = items[-1][1]
+        if re.search(rf"(?<!\d){numbers[-1] + 1}[.)][ \t]", text[units[last[0]].body:units[last[-1]].end]):
+            continue  # its next number hides inside a sentence (``scarring 3. Low volumes``): not all seen
         number = numbers[0]
         for head, members in items:
             stayed = [(i, new.get(i, text[units[i].start:units[i].end])) for i in members if i in keep]

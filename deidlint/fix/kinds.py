@@ -110,7 +110,7 @@ CUES: tuple[Cue, ...] = (
         "a measurement's unit follows: the marker was its number, never a time's minutes (`9.___ cm`)",
         ("Left [REDACTED] mm nodule.", "The tube tip is 9.___ cm above the carina.")),
     Cue("time glued left", "time", "left", r"\d\s?:\s?$|\d\.$|:$", "an hour before it (a stop only glued: `2. XXXX` "
-        "opens a list item)", ("Paged at 9:[REDACTED] today.", "Paged at 9.[REDACTED] am.")),
+        "opens a list item)", ("Paged at 9:[REDACTED] today.", "Seen at 9.[REDACTED] today.")),
     Cue("number label", "id", "left1", "accession clip mrn record order pager beeper serial number no. # #: number: (pager",
         "a label says what follows", ("Accession ___ was reviewed.", "Call pager ___ with results.")),
     Cue("phone label", "phone", "left1", "phone telephone tel tel. fax cell ext ext. extension phone: telephone: fax:",

@@ -90,9 +90,19 @@ CAPITALIZED = Rewrite(
     "a deletion at the start leaves a lower-case word first",
     (Example("remove", "Compared to ___: the effusion is smaller.", "The effusion is smaller."),))
 STOP_KEPT = Rewrite(
-    "final stop kept", "the original's final `.`, `!` or `?` comes back when a deletion took it",
-    "a deletion that took the sentence's last words took its stop too",
-    (Example("remove", "No change since ___ at ___:45 p.m.", "No change."),))
+    "final stop kept", "the original's final `.`, `!`, `?` or heading colon comes back when a deletion or "
+    "the tidy-up took it",
+    "a deletion that took the sentence's last words took its stop too; a colon that ends a heading line "
+    "(`AP chest compared to ___:`) announces the findings after it, it is no value's colon",
+    (Example("remove", "No change since ___ at ___:45 p.m.", "No change."),
+     Example("neutral", "Chest compared to ___:\n \n No pneumothorax.",
+             "Chest compared to a prior study:\n \n No pneumothorax.")))
+CAPITALS_KEPT = Rewrite(
+    "capitals kept", "a sentence of three words or more, all in capitals, stays in capitals: the words a repair "
+    "writes (`a prior study`, `previously`) are written in capitals too; `CT ___.` is an acronym, not capitals",
+    "MIMIC-CXR's older reports are typed in capitals; `COMPARED TO a prior study` reads as an insertion",
+    (Example("neutral", "THE EFFUSION IS SMALLER THAN ON ___.", "THE EFFUSION IS SMALLER THAN ON THE PRIOR STUDY."),
+     Example("remove", "THE NODULE IS NOT SEEN ON ___.", "THE NODULE IS NOT SEEN PREVIOUSLY.")))
 LINES_KEPT = Rewrite(
     "lines kept", "a hard-wrapped sentence keeps each line that keeps a word, with its indent and line end; "
     "words that stay neighbours keep the white space between them",
@@ -105,7 +115,8 @@ LINES_KEPT = Rewrite(
      Example("remove", "INDICATION:  ___ year old man with cough  // eval for pneumonia",
              "INDICATION:  Man with cough  // eval for pneumonia")))
 #: The steps of :func:`repair` that are code, not a table.
-STEPS = (TIME_CLUSTER, ADMINISTRATIVE_CLAUSES, CONTENT_FREE, CAPITALIZED, STOP_KEPT, LINES_KEPT)
+STEPS = (TIME_CLUSTER, ADMINISTRATIVE_CLAUSES, CONTENT_FREE, CAPITALIZED, CAPITALS_KEPT, STOP_KEPT,
+         LINES_KEPT)
 
 
 def _capitalize(sentence: str) -> str:
@@ -169,8 +180,11 @@ def repair(sentence: str, neutral: bool = False) -> Repair:
         if capital != work:
             fired.append(CAPITALIZED.name)
             work = capital
+    if sentence.isupper() and len(_WORD.findall(sentence)) >= 3 and not work.isupper():
+        work = work.upper()
+        fired.append(CAPITALS_KEPT.name)
     end = sentence.rstrip()[-1:]
-    if end in ".!?" and work[-1] not in ".!?":
+    if end in ".!?:" and work[-1] not in ".!?:":
         work = work.rstrip(":;,") + end
         fired.append(STOP_KEPT.name)
     lines = keep_lines(sentence, work)

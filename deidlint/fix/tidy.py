@@ -37,7 +37,7 @@ TIDY: tuple[tuple[tuple[str, ...], Rewrite], ...] = (
                          _ex(('Cough, XXXX.', 'Cough.')),
                          r"[,;]\s*(?=[.;:!?]|$)", "")),
     ((":",), Rewrite("colon before a stop", "`Comparison: .` loses its colon", "the colon's value went",
-                     _ex(('Abdomen film XXXX:', 'Abdomen film')),
+                     _ex(('Abdomen film XXXX: XXXX.', 'Abdomen film.')),
                      r":\s*(?=[.,;]|$)", "")),
     ((".",), Rewrite("doubled full stop", "`x. .` becomes `x.`", "a sentence's last words went",
                      _ex(('A XXXX-year-old man with cough..', 'Man with cough.')),

@@ -24,6 +24,9 @@ CASES = [
     (f"sepsis  // eval for {P}", "sepsis // eval", Lines("sepsis  // eval")),
     (f"Dr.\n {P} was paged.", "The referring clinician was paged.", Lines("The referring clinician\n was paged.")),
     (f"compared to\n {P}.", "compared to a prior study.", Lines("compared to\n a prior study.")),
+    # White space laid out (a tab) but no line break, and no word kept: there is no break to move
+    # (found by tests/test_properties.py as '(\tComparisonComparison{{NAME}}').
+    (f"(\t{P}", "(", Lines("(")),
 ]
 
 

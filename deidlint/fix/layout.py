@@ -71,7 +71,7 @@ def keep_lines(original: str, repaired: str) -> Lines:
                 first.setdefault(old_lines[i], j)
     target = {j: breaks[line - 1][1] for line, j in first.items() if line and line in worded}
     before = target.pop(0, "")
-    after = breaks[-1][1] if len(breaks) not in worded else ""
+    after = breaks[-1][1] if breaks and len(breaks) not in worded else ""
     out = []
     for j, m in enumerate(new):
         if j:

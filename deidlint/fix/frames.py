@@ -61,11 +61,12 @@ _WORD = regex.compile(r"[A-Za-z]+")
 _NEUTRAL_DATE_WORDS = frozenset("prior study studies earlier date".split())
 
 
-def content_free(sentence: str, neutral: bool = False) -> bool:
+def content_free(sentence: str, neutral: bool = False, heading: bool = False) -> bool:
     """Whether a sentence holds only frame words: under ``remove`` the names of an exam are frame
-    words too; under ``neutral`` the words it writes for a date are not (``Comparison to a prior
-    study.`` is what neutral means to write)."""
-    words = _FRAME_WORDS - _NEUTRAL_DATE_WORDS if neutral else _EXAM_WORDS
+    words too, except in a ``heading`` (a line that ends with a colon: ``AP chest:`` names the exam
+    the findings below describe); under ``neutral`` the words it writes for a date are not
+    (``Comparison to a prior study.`` is what neutral means to write)."""
+    words = _FRAME_WORDS - _NEUTRAL_DATE_WORDS if neutral else _FRAME_WORDS if heading else _EXAM_WORDS
     return all(w.lower() in words for w in _WORD.findall(sentence))
 
 
@@ -81,8 +82,8 @@ ADMINISTRATIVE_CLAUSES = Rewrite(
      Example("remove", "Follow-up CT in 3 months, as discussed with Dr. ___.", "Follow-up CT in 3 months.")))
 CONTENT_FREE = Rewrite(
     "nothing left to say", "a sentence left with only frame words (`Comparison is made.`) goes; under "
-    "`remove`, a comparison left naming its exam alone goes too",
-    "such a sentence said nothing but what its traces held",
+    "`remove`, a comparison left naming its exam alone goes too, but not a heading (`AP chest:`)",
+    "such a sentence said nothing but what its traces held; a heading names the exam the findings describe",
     (Example("remove", "Cough. Accession number ___.", "Cough."),
      Example("remove", "Comparison is made to prior chest radiographs ___ and ___.  No effusion.", "No effusion.")))
 CAPITALIZED = Rewrite(
@@ -171,7 +172,7 @@ def repair(sentence: str, neutral: bool = False) -> Repair:
             fired.append(name)
             present = PLACEHOLDER_CHARS.intersection(work)
     work = tidy(work, fired)
-    if not work or content_free(work, neutral):
+    if not work or content_free(work, neutral, heading=sentence.rstrip().endswith(":")):
         fired.append(CONTENT_FREE.name)
         return Repair("", tuple(fired))
     first = sentence.lstrip()[:1]

@@ -116,16 +116,19 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('Line placed by ___, MD for access.', 'Line placed for access.')),
             r"{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?", ""),
     # -- dates: comparison openers go whole, never becoming a claim that no prior exists
-    Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole",
+    Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole; an exam before it "
+            "(`AP chest compared to ___:`) is not the comparison's and stays, by the next rewrite",
             "a comparison without its date says nothing, and must never turn into `No prior`",
-            _ex(('AP chest compared to ___: the tube is in place.', 'The tube is in place.')),
-            r"^(?:(?:AP|PA|portable|frontal|upright)\s+chest\s+)?(?:as\s+)?(?:compared\s+(?:to|with)|comparison\s+"
+            _ex(('Compared to chest radiographs ___: no change.', 'No change.')),
+            r"^(?:as\s+)?(?:compared\s+(?:to|with)|comparison\s+"
             r"(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|examination|"
             r"radiographs?|films?)\s+(?:of|from|dated|on)\s+|(?:chest\s+)?(?:radiographs?|studies|films?)\s+)?"
             r"{WHEN}\s*[:,]?\s*", ""),
     Rewrite("comparison inside a sentence", "`unchanged compared to ___` loses the comparison whole",
-            "never `unchanged compared.`",
-            _ex(('The effusion is unchanged compared to ___.', 'The effusion is unchanged.')),
+            "never `unchanged compared.`; the exam a heading names stays (its projection shows in the image)",
+            _ex(('The effusion is unchanged compared to ___.', 'The effusion is unchanged.'),
+                ('AP chest compared to ___: the tube is in place.', 'AP chest: The tube is in place.'),
+                ('Portable chest compared to ___ shows no change.', 'Portable chest shows no change.')),
             r"\s*,?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:prior\s+)?(?:study|"
             r"studies|exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}", ""),
     Rewrite("than on a date", "`than on ___` becomes `than previously`",

@@ -100,9 +100,11 @@ DEVICE_TAG = Cue("device after a tag", "word", "right", _DEVICE,
 #: Context cues, tried in order (the first that applies decides). The words of one cue are
 #: not repeated in a later one of the same place: the earlier would always win.
 CUES: tuple[Cue, ...] = (
-    Cue("age glued right", "age", "right", r"[ -]?(?:years?\b|yrs?\b|y/?o\b|yo\b|-?y\.o\.)|[ -]?[MF]\b(?![.'-])",
-        "an age reads as one whatever a tag says",
-        ("A [REDACTED]-year-old man with cough.", "[REDACTED] yo woman.", "[REDACTED]M with pain.")),
+    Cue("age glued right", "age", "right",
+        r"[ -]?(?:years?\b|yrs?\b|y/?o\b|yo\b|-?y\.o\.|YEARS?\b|YRS?\b|Y/O\b)|[ -]?[MF]\b(?![.'-])",
+        "an age reads as one whatever a tag says, in capitals too (`___-YEAR-OLD`)",
+        ("A [REDACTED]-year-old man with cough.", "[REDACTED] yo woman.", "[REDACTED]M with pain.",
+         "[REDACTED]-YEAR-OLD FEMALE WITH FEVER.")),
     # a stop counts only glued on both sides: `___. 2.` is a sentence end and a list number, not `9.15`
     Cue("time glued right", "time", "right", r"\s?:\s?(?:\d|\ufdd2)|\.(?:\d|\ufdd2)|\s*(?:[ap]\.?\s?m\b|hours?\b|hrs?\b|h\b)",
         "minutes, a.m. or hours after it", ("Paged at [REDACTED]:45.", "Seen at [REDACTED] p.m. today.")),

@@ -121,6 +121,10 @@ REMOVE_CASES = [
     ("Seen on [DATE] by [NAME].\nNo effusion.", "No effusion."),
     ("The opacity is better\nevaluated on CT [**2154-2-7**]. Heart\nsize normal.",
      "The opacity is better\nevaluated on CT. Heart\nsize normal."),
+    # a header alone over a blank line heads the paragraphs below it, up to a separator line
+    ("FINDINGS:\n\nNo effusion.\n\nIMPRESSION:\n\nDr. ___ was paged at ___.", "FINDINGS:\n\nNo effusion."),
+    (" ADDENDUM:\n \n Discussed with Dr. ___ at ___.\n______________\n FINAL REPORT\n FINDINGS: No effusion.\n",
+     "______________\n FINAL REPORT\n FINDINGS: No effusion.\n"),
 ]
 
 

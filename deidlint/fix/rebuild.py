@@ -11,16 +11,27 @@ from deidlint.fix.sentences import LIST_ITEM, Unit
 _WORDY = re.compile(r"[^\W_]")
 
 
+#: A separator line (``______``, ``=====``): it parts a report's blocks (an addendum above the final
+#: report), so no header's section runs across it.
+_SEPARATOR = re.compile(r"[ \t]*[_=-]{10,}")
+
+
 def drop_orphan_headers(text: str, units: list[Unit], new: dict[int, str]) -> None:
     """A header (``COMPARISON:``) whose every following unit went, goes too; so does what is left
     of its body when that is punctuation alone (Open-I's doubled stops: ``opacity. .`` loses its
-    sentence, and ``IMPRESSION: .`` is no section)."""
+    sentence, and ``IMPRESSION: .`` is no section).
+
+    A header's section is the rest of its paragraph; a header alone in its paragraph
+    (``IMPRESSION:`` over a blank line, as MIMIC-CXR writes it) heads the paragraphs after it, up
+    to the next header or separator line."""
     for i, unit in enumerate(units):
         if not unit.header:
             continue
+        alone = i + 1 == len(units) or units[i + 1].para != unit.para
         scope = []
         for k in range(i + 1, len(units)):
-            if units[k].para != unit.para or units[k].header:
+            if units[k].header or (units[k].para != unit.para and not alone) or _SEPARATOR.match(
+                    text, units[k].start, units[k].end):
                 break
             scope.append(k)
         gone = [k for k in scope if new.get(k) == ""]

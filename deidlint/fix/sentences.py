@@ -98,8 +98,8 @@ def sentence_units(text: str, spans: Sequence[tuple[int, int]] | None = None) ->
 def _add_whole(text: str, start: int, end: int, para: int, units: list[Unit]) -> None:
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end > start:
-        units.append(Unit(start, start, end, para, False))
+    if end > start:  # a paragraph that is a header alone (``IMPRESSION:``) heads the next ones
+        units.append(Unit(start, start, end, para, _HEADER.fullmatch(text, start, end) is not None))
 
 
 def _split(text: str, start: int, end: int, para: int, units: list[Unit]) -> None:

@@ -138,7 +138,7 @@ CUES: tuple[Cue, ...] = (
         "radiograph radiographs studies ct x-ray recently (placed",
         "a study, a span of time or a placement noted in parentheses is dated",
         ("Unchanged since ___.", "Radiograph ___ was reviewed.", "A PICC (placed ___) ends in the SVC.")),
-    Cue("date phrase before", "date", "left2", "than on|prior to|compared to|compared with|comparison to|"
+    Cue("date phrase before", "date", "left2", "than on|prior to|compared to|compared with|comparison to|similar to|"
         "comparison with|study of|exam of", "a comparison names its date", ("Compared to ___, no change.",)),
     Cue("date list after", "date", "right", r"\s+(?:through|thru)\s|\s*,\s*(?:\d{4}|\ufdd1)\b",
         "a span or a day and its year", ("Series ___ through 2001.", "Seen ___, 2004 and again.")),

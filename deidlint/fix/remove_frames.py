@@ -135,6 +135,11 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             "a comparative needs its second term",
             _ex(('The effusion is larger than on ___.', 'The effusion is larger than previously.')),
             r"\bthan\s+(?:on|in|at)\s+{WHEN}", "than previously"),
+    Rewrite("similar to a date", "`similar to ___` becomes `similar to prior`",
+            "a likeness needs what it is like: `similar.` says nothing of time, `similar to prior` is how "
+            "reports say it",
+            _ex(('The opacity is similar to ___.', 'The opacity is similar to prior.')),
+            r"\bsimilar\s+to\s+{WHEN}", "similar to prior"),
     Rewrite("most recently", "`, most recently ___` goes", "a list of dates loses its last one with its words",
             _ex(('Compared with studies ___ and ___, most recently ___, no change.', 'No change.')),
             r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{WHEN}", ""),

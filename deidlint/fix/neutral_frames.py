@@ -21,6 +21,18 @@ def _neutral_age(m: regex.Match[str]) -> str:
     return f"{m.group(1)}n adult" if m.group(1) else "adult"
 
 
+#: What a date may stand before as the exam it dated (``___ chest radiograph``, ``___ PA and lateral``).
+_EXAM_NOUN = (r"(?i:chest|pa|ap|portable|frontal|upright|films?|scans?|exams?|examinations?|study|studies|"
+              r"radiographs?|x-rays?|ct|cxr|mri|views?)")
+
+
+def _prior_exam(m: regex.Match[str]) -> str:
+    """``prior`` before the exam, after the determiner or preposition it had: no article is added,
+    since the exam's head noun may be plural (``since prior PA and lateral films``)."""
+    lead = m.group("det") or m.group("prep")
+    return f"{lead} prior " if lead else "prior "
+
+
 def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
     return tuple(Example("neutral", text, fixed) for text, fixed in pairs)
 
@@ -75,6 +87,14 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
             "a comparative needs its second term",
             _ex(('The effusion is larger than on ___.', 'The effusion is larger than on the prior study.')),
             r"\bthan\s+(?:on|in|at)\s+{DATES}", "than on the prior study"),
+    Rewrite("neutral: date before an exam", "`___ chest radiograph` becomes `prior chest radiograph`",
+            "the date dated the exam that follows it: `a prior study chest radiograph` and `on an earlier date "
+            "scan` say it twice",
+            _ex(('COMPARISON: ___ chest radiograph.', 'COMPARISON: Prior chest radiograph.'),
+                ('The nodule was seen on ___ scan.', 'The nodule was seen on prior scan.'),
+                ('No change since ___ PA and lateral films.', 'No change since prior PA and lateral films.')),
+            rf"(?:\b(?P<det>the|a|an)\s+|\b(?P<prep>on|to|from|since|with|of|than|in)\s+)?{{DATES}}\s+"
+            rf"(?={_EXAM_NOUN}\b)", _prior_exam),
     Rewrite("neutral: study of a date", "`the study of ___` becomes `the prior study`", "the date said which study",
             _ex(('Compared with the study of ___, no change.', 'Compared with the prior study, no change.'),
                 ('Compared with the prior study from ___, no change.', 'Compared with the prior study, no change.')),

@@ -56,6 +56,16 @@ _NO_NOUN_AFTER = (rf"(?!\s+(?!(?:{_FUNCTION_WORDS}|today|tonight|yesterday|earli
                   rf"{_VERB_FORM})[a-z][a-z-]+\b)")
 
 
+def _exam_heading(m: regex.Match[str]) -> str:
+    """What a comparison opener leaves: nothing, or the exam before it, as a heading when a colon or
+    comma closed the comparison (``AP chest: the tube ...``) and as the subject when none did
+    (``Portable chest shows ...``)."""
+    exam = m.group("exam")
+    if not exam:
+        return ""
+    return exam.rstrip() + (": " if m.group("colon") else " ")
+
+
 def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
     return tuple(Example("remove", text, fixed) for text, fixed in pairs)
 
@@ -116,19 +126,20 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('Line placed by ___, MD for access.', 'Line placed for access.')),
             r"{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?", ""),
     # -- dates: comparison openers go whole, never becoming a claim that no prior exists
-    Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole; an exam before it "
-            "(`AP chest compared to ___:`) is not the comparison's and stays, by the next rewrite",
-            "a comparison without its date says nothing, and must never turn into `No prior`",
-            _ex(('Compared to chest radiographs ___: no change.', 'No change.')),
-            r"^(?:as\s+)?(?:compared\s+(?:to|with)|comparison\s+"
-            r"(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|examination|"
-            r"radiographs?|films?)\s+(?:of|from|dated|on)\s+|(?:chest\s+)?(?:radiographs?|studies|films?)\s+)?"
-            r"{WHEN}\s*[:,]?\s*", ""),
-    Rewrite("comparison inside a sentence", "`unchanged compared to ___` loses the comparison whole",
-            "never `unchanged compared.`; the exam a heading names stays (its projection shows in the image)",
-            _ex(('The effusion is unchanged compared to ___.', 'The effusion is unchanged.'),
-                ('AP chest compared to ___: the tube is in place.', 'AP chest: The tube is in place.'),
+    Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole, and so does a run of "
+            "them; the exam before it (`AP chest compared to ___:`) is not the comparison's and stays",
+            "a comparison without its date says nothing, and must never turn into `No prior`; the exam "
+            "is the image this report describes, and its projection (AP, PA) shows in the image",
+            _ex(('Compared to chest radiographs ___: no change.', 'No change.'),
+                ('AP chest compared to ___: Compared to ___, ___:52 a.m.: no effusion.', 'AP chest: No effusion.'),
                 ('Portable chest compared to ___ shows no change.', 'Portable chest shows no change.')),
+            r"^(?P<exam>(?:AP|PA|portable|frontal|upright)\s+chest\s+)?(?:(?:as\s+)?(?:compared\s+(?:to|with)|"
+            r"comparison\s+(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|"
+            r"examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+|(?:chest\s+)?(?:radiographs?|studies|"
+            r"films?)\s+)?{WHEN}\s*(?P<colon>[:,]?)\s*)+", _exam_heading),
+    Rewrite("comparison inside a sentence", "`unchanged compared to ___` loses the comparison whole",
+            "never `unchanged compared.`",
+            _ex(('The effusion is unchanged compared to ___.', 'The effusion is unchanged.')),
             r"\s*,?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:prior\s+)?(?:study|"
             r"studies|exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}", ""),
     Rewrite("than on a date", "`than on ___` becomes `than previously`",

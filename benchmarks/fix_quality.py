@@ -24,6 +24,8 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
 - restores: a marker replaced by one word of the corpus's clean vocabulary; unseen: some word
   trigram holding the restored word (two words each side) never occurs in the corpus's
   trace-free sentences (``The lungs are intact``: ``lungs are intact`` never does);
+  ``prior`` in a date's place (``similar to prior``, ``prior chest radiograph``) is the word the
+  fix writes for a date, no word put back, and counts in neither column;
 - hedges written: a marker replaced by one hedge word (``likely``, ``suggests``), where the fix read
   the marker as the hedge the scrubber took; neither a restore nor a value. The meaning reader
   reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed";
@@ -239,6 +241,8 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
             if filled and _norm(value) in HEDGES:
                 out["hedges written"] += 1  # not a corpus word put back: the slot's reading of the marker
                 continue
+            if filled and _norm(value) in DATE_WORDS:
+                continue  # the word written for a date under every strategy: no restore, no value
             if filled and value.isalpha() and _norm(new[0]) in clean.words:
                 out["restores"] += 1
                 if not clean.supports(left, new[0], right):
@@ -258,6 +262,8 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
 
 # -- the masking experiment ------------------------------------------------------------------------
 
+#: What the fix writes for a date before an exam or after ``similar to``, under every strategy.
+DATE_WORDS = {"prior"}
 HEDGES = {"likely", "possible", "possibly", "probable", "probably", "may", "might", "suggest", "suggests",
           "suggestive", "suspicious", "questionable", "question", "concerning", "borderline", "suspected"}
 NEGATIONS = {"no", "not", "without", "negative"}

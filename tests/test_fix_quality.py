@@ -57,6 +57,16 @@ def test_hedges_are_counted_apart_from_restores() -> None:
     assert counts["restores"] == 1
 
 
+def test_the_word_for_a_date_is_no_restore() -> None:
+    """``prior`` in a date's place is what the fix writes for a date, whatever the corpus holds."""
+    clean = fq.Clean(["Compared to the prior chest radiograph, no change.", "The lungs are clear."])
+    counts = fq.judge(["Opacity is similar to XXXX.", "COMPARISON: XXXX chest radiograph.", "The XXXX are clear."],
+                      ["Opacity is similar to prior.", "COMPARISON: Prior chest radiograph.", "The lungs are clear."],
+                      clean)
+    assert counts["restores"] == 1
+    assert counts.get("restores unseen", 0) == 0
+
+
 @pytest.mark.parametrize(("before", "after", "changed", "renumbered"), [
     # the first item went whole: the second keeps its text under a new number
     ("IMPRESSION: 1. The XXXX are clear. 2. Cardiomegaly.", "IMPRESSION: 1. Cardiomegaly.", 0, 1),

@@ -33,6 +33,27 @@ def _prior_exam(m: regex.Match[str]) -> str:
     return f"{lead} prior " if lead else "prior "
 
 
+#: An exam named by its modifiers and its noun: ``PA and lateral chest radiographs``, ``two view
+#: chest radiograph``, ``chest CT scan``.
+_EXAM_RUN = (r"(?:(?:chest|portable|frontal|upright|pa|ap|lateral|single|two|one|ct)(?:\s+(?:and|view|views))?\s+)*"
+             r"(?:radiographs?|films?|x-rays?|ct|scans?|exams?|examinations?|studies)")
+
+
+def _prior_exam_of(m: regex.Match[str]) -> str:
+    """``prior`` before an exam whose date went: ``a prior`` after a preposition or determiner when
+    the exam is one (``on a prior CT``), ``prior`` alone before several or at a phrase's start, and
+    nothing new where the words before already say it (``previous CT scan ___``)."""
+    exam = m.group("exam")
+    if m.group("prior"):
+        return exam
+    if not exam.split()[0].isupper():
+        exam = exam[0].lower() + exam[1:]
+    several = exam.lower().endswith("s") or m.group(0).count(PLACEHOLDER["date"]) > 1
+    if m.group("det") or m.group("prep"):
+        return f"{'prior' if several else 'a prior'} {exam}"
+    return f"prior {exam}"
+
+
 def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
     return tuple(Example("neutral", text, fixed) for text, fixed in pairs)
 
@@ -103,6 +124,20 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("neutral: dated", "`dated ___` becomes `from a prior study`", "the date's category",
             _ex(('Chest films dated ___ show no change.', 'Chest films from a prior study show no change.')),
             r"\bdated\s+{DATES}", lambda m: "from " + _when_phrase(m, "a prior study", "prior studies")),
+    Rewrite("neutral: exam and its date", "`chest radiographs ___ through ___` becomes `prior chest radiographs`",
+            "the dates said which exams: `prior` says it in one word, where `radiographs from a prior study "
+            "through a prior study` says it twice",
+            _ex(('Compared to chest radiographs ___ through ___.', 'Compared to prior chest radiographs.'),
+                ('COMPARISON:  Chest radiograph ___.', 'COMPARISON:  Prior chest radiograph.'),
+                ('The nodule is better evaluated on CT ___.', 'The nodule is better evaluated on a prior CT.'),
+                ('Bronchiectasis is better seen on the chest CT from ___.',
+                 'Bronchiectasis is better seen on a prior chest CT.')),
+            # the exam opens its noun phrase: after a determiner, a preposition, a label or `and`
+            # (`Right rib films ___` keeps `from a prior study`, by the last rewrite)
+            rf"(?:\b(?P<det>the|a|an)\s+|(?<=\b(?P<prep>on|to|with|in|from|than)\s+)|(?<=(?:^|[:;,(]|\band|"
+            rf"\b(?P<prior>prior|previous|old))\s*))(?P<exam>{_EXAM_RUN})\s+(?:from\s+)?{{DATES}}"
+            r"(?=\s*(?:[.,;:]|$|\b(?:were|was|is|are|show|shows|demonstrates?|reveals?)\b))",
+            _prior_exam_of),
     Rewrite("neutral: on a date", "`on ___` becomes `on an earlier date`", "a date's category",
             _ex(('Seen on ___ for cough.', 'Seen on an earlier date for cough.')),
             r"\bon\s+{DATES}", "on an earlier date"),
@@ -119,9 +154,9 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
             "a report's dates are its prior studies",
             _ex(('___ through ___: no change.', 'A prior study through a prior study: no change.')),
             r"^\s*{DATES}", lambda m: _when_phrase(m, "a prior study", "prior studies")),
-    Rewrite("neutral: date after a word", "`radiograph ___` becomes `radiograph from a prior study`",
+    Rewrite("neutral: date after a word", "`comparison ___` becomes `comparison from a prior study`",
             "a report's dates are its prior studies",
-            _ex(('Compared with radiograph ___, no change.', 'Compared with radiograph from a prior study, no change.')),
+            _ex(('Comparison ___ shows no change.', 'Comparison from a prior study shows no change.')),
             # not after a word that dates an event (`pain after ___`): an event's date has no neutral
             # word and goes the remove way, never `after from a prior study`
             r"(?<=\w)(?<!\b(?i:after|before|until|at|by|in|during|and|or|placed|inserted|removed))\s+{DATES}",

@@ -172,7 +172,8 @@ def repair(sentence: str, neutral: bool = False) -> Repair:
             fired.append(name)
             present = PLACEHOLDER_CHARS.intersection(work)
     work = tidy(work, fired)
-    if not work or content_free(work, neutral, heading=sentence.rstrip().endswith(":")):
+    end = sentence.rstrip()[-1:]  # the sentence's own close: a stop, or a heading's colon
+    if not work or content_free(work, neutral, heading=end == ":"):
         fired.append(CONTENT_FREE.name)
         return Repair("", tuple(fired))
     first = sentence.lstrip()[:1]
@@ -184,7 +185,6 @@ def repair(sentence: str, neutral: bool = False) -> Repair:
     if sentence.isupper() and len(_WORD.findall(sentence)) >= 3 and not work.isupper():
         work = work.upper()
         fired.append(CAPITALS_KEPT.name)
-    end = sentence.rstrip()[-1:]
     if end in ".!?:" and work[-1] not in ".!?:":
         work = work.rstrip(":;,") + end
         fired.append(STOP_KEPT.name)

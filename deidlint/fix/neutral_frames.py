@@ -21,9 +21,10 @@ def _neutral_age(m: regex.Match[str]) -> str:
     return f"{m.group(1)}n adult" if m.group(1) else "adult"
 
 
+#: The nouns that name an exam, shared by the two rewrites below.
+_EXAM_HEAD = r"radiographs?|films?|x-rays?|ct|scans?|exams?|examinations?|studies"
 #: What a date may stand before as the exam it dated (``___ chest radiograph``, ``___ PA and lateral``).
-_EXAM_NOUN = (r"(?i:chest|pa|ap|portable|frontal|upright|films?|scans?|exams?|examinations?|study|studies|"
-              r"radiographs?|x-rays?|ct|cxr|mri|views?)")
+_EXAM_NOUN = rf"(?i:{_EXAM_HEAD}|chest|pa|ap|portable|frontal|upright|study|cxr|mri|views?)"
 
 
 def _prior_exam(m: regex.Match[str]) -> str:
@@ -36,7 +37,7 @@ def _prior_exam(m: regex.Match[str]) -> str:
 #: An exam named by its modifiers and its noun: ``PA and lateral chest radiographs``, ``two view
 #: chest radiograph``, ``chest CT scan``.
 _EXAM_RUN = (r"(?:(?:chest|portable|frontal|upright|pa|ap|lateral|single|two|one|ct)(?:\s+(?:and|view|views))?\s+)*"
-             r"(?:radiographs?|films?|x-rays?|ct|scans?|exams?|examinations?|studies)")
+             rf"(?:{_EXAM_HEAD})")
 
 
 def _prior_exam_of(m: regex.Match[str]) -> str:

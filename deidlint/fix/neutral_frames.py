@@ -134,7 +134,7 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
                 ('Bronchiectasis is better seen on the chest CT from ___.',
                  'Bronchiectasis is better seen on a prior chest CT.')),
             # the exam opens its noun phrase: after a determiner, a preposition, a label or `and`
-            # (`Right rib films ___` keeps `from a prior study`, by the last rewrite)
+            # (`Left wrist films ___` is left to the other rewrites)
             rf"(?:\b(?P<det>the|a|an)\s+|(?<=\b(?P<prep>on|to|with|in|from|than)\s+)|(?<=(?:^|[:;,(]|\band|"
             rf"\b(?P<prior>prior|previous|old))\s*))(?P<exam>{_EXAM_RUN})\s+(?:from\s+)?{{DATES}}"
             r"(?=\s*(?:[.,;:]|$|\b(?:were|was|is|are|show|shows|demonstrates?|reveals?)\b))",

@@ -181,9 +181,12 @@ class Workers(Generic[S]):
         except BrokenProcessPool:
             raise WorkerDied("a worker process died (killed, or out of memory?); rerun with --jobs 1 "
                              "to use less memory") from None
-        finally:
-            for future in pending:
-                future.cancel()
+        # Batches still pending when the stream stops early are not cancelled here: a cancel from
+        # this thread races the pool's own thread, which, when a worker has died (a SIGTERM to
+        # the whole process group), sets an error on every pending future, fails on one this
+        # thread cancelled (InvalidStateError, CPython gh-107219, not fixed in 3.11), prints a
+        # traceback and never stops the other workers, so the exit waits for them forever.
+        # ``shutdown(cancel_futures=True)`` at the block's end cancels them in the pool's thread.
 
     def map_along(self, task: Callable[[S, P], R], items: Iterable[T],
                   payload: Callable[[T], P | None]) -> Iterator[tuple[T, R | None]]:

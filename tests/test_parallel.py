@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import Counter
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -44,6 +48,36 @@ def test_one_job_or_a_short_stream_runs_here() -> None:
 def test_a_dead_worker_is_a_clear_error() -> None:
     with Workers(2, 0) as workers, pytest.raises(WorkerDied, match="--jobs 1"):
         list(workers.map(_die, range(10)))
+
+
+def _slow(state: int, payload: int) -> int:
+    time.sleep(0.2)
+    return payload
+
+
+def test_batches_left_when_a_stream_stops_are_cancelled_by_the_pool_not_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the consumer stops early, the batches still in flight are cancelled by the pool's
+    own thread at the block's end, never from the consuming thread: a worker dying at that
+    moment (a SIGTERM to the whole process group) makes the pool's thread fail every pending
+    batch, and it crashed on one this thread had cancelled (CPython 3.11), leaving the other
+    workers running and the exit waiting for them forever."""
+    cancels: list[str] = []
+    cancel = Future.cancel
+
+    def recorded(future: Future[object]) -> bool:
+        cancels.append(threading.current_thread().name)
+        return cancel(future)
+
+    monkeypatch.setattr(Future, "cancel", recorded)
+    with Workers(2, 0) as workers:
+        for _ in workers.map(_slow, range(20)):
+            break
+    assert cancels, "the block's end cancels the batches still in flight"
+    assert threading.main_thread().name not in cancels
+    deadline = time.monotonic() + 30
+    while multiprocessing.active_children():
+        assert time.monotonic() < deadline, "worker processes outlived the block"
+        time.sleep(0.05)
 
 
 def test_a_signal_during_a_submit_takes_effect_right_after_it() -> None:

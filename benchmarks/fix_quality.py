@@ -39,9 +39,10 @@ deleted where it stands) shows what the instruments see in wreckage.
 
 Then the masking experiment on real clean text: in one trace-free sentence of each Open-I report,
 one word (a noun naming a finding, an adjective, a hedge, a negation, or the sentence's subject)
-is replaced by ``XXXX``; the corpus is fixed, and each masked sentence is scored: restored right,
-another word in the slot (a wrong restore, or a surrogate value), removed with meaning kept,
-removed with meaning changed, sentence dropped. Meaning changed counts every outcome whose
+is replaced by ``XXXX``; the corpus is fixed, and each masked sentence is scored on its repair (a
+sentence of the fixed report that was not already in the masked one): restored right, another
+word in the slot (a wrong restore, or a surrogate value), removed with meaning kept, removed with
+meaning changed, sentence dropped, or marker left (the null, a fix that did nothing). Meaning changed counts every outcome whose
 finding statuses differ from the original sentence's; restore precision is right / (right +
 wrong word), coverage (right + wrong word) / masked.
 
@@ -307,7 +308,66 @@ def _mask_token(token: str, marker: str) -> str:
     return token[:start] + marker + token[start + len(word):]
 
 
-def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0) -> dict[str, dict[str, dict[str, int]]]:
+def _masked_tokens(sentence: str, i: int, marker: str) -> list[str]:
+    tokens = sentence.split(" ")
+    tokens[i] = _mask_token(tokens[i], marker)
+    return tokens
+
+
+def _mask_in(text: str, sentence: str, i: int, marker: str) -> str:
+    """*text* with word *i* of *sentence* (one of its sentences, white space folded) masked where
+    it stands: the sentence is found across the text's own line breaks and runs of spaces, which
+    stay as they were."""
+    tokens = sentence.split(" ")
+    found = re.search(r"\s+".join(map(re.escape, tokens)), text)
+    assert found is not None, "a sentence of the text is in the text"
+    word = list(re.finditer(r"\S+", text[found.start():found.end()]))[i]
+    start, end = found.start() + word.start(), found.start() + word.end()
+    return text[:start] + _mask_token(text[start:end], marker) + text[end:]
+
+
+def repairs(masked: str, fixed: str, sentence: str, i: int, marker: str) -> Counter[str]:
+    """The sentences of the *fixed* report that may be the repair of *sentence* (word *i* masked
+    in the *masked* report): not the report's other sentences, which the fix keeps as they were;
+    one of them may differ from the masked sentence in that word alone (``No effusions.`` beside
+    ``No XXXX.``, dropped), and scored as its repair it would count as a wrong word in the slot."""
+    others = Counter(sentences(masked)) - Counter({" ".join(_masked_tokens(sentence, i, marker)): 1})
+    return Counter(sentences(fixed)) - others
+
+
+def score_masked(sentence: str, i: int, candidates: Iterable[str]) -> tuple[str, bool]:
+    """The outcome for *sentence* with word *i* masked, and whether its meaning changed, judged on
+    its repair among *candidates* (sentences of the fixed report): the sentence itself, or one with
+    another word in the slot; else the one that keeps most of its other words (at least half)."""
+    original = meaning.assertions(sentence)
+    orig = sentence.split(" ")
+    words = set(_WORDS.findall(sentence.lower())) - {_norm(orig[i])}
+    same, slot, best, overlap = None, None, None, 0.0
+    for s in candidates:
+        toks = s.split(" ")
+        if s[:1].lower() + s[1:] == sentence[:1].lower() + sentence[1:]:
+            same = s
+        elif len(toks) == len(orig) and not is_label(s) and all(
+                x == y for k, (x, y) in enumerate(zip(toks, orig, strict=True)) if k != i):
+            slot = s
+        share = len(words & set(_WORDS.findall(s.lower()))) / len(words) if words else 0.0
+        if share > overlap:
+            best, overlap = s, share
+    if slot is not None and _marked(slot.split(" ")[i]):  # the null: a fix that did nothing
+        return "marker left", meaning.assertions(slot) != original
+    if same is not None:
+        return "restored right", meaning.assertions(same) != original
+    if slot is not None:
+        return "wrong word in slot", meaning.assertions(slot) != original
+    if best is None or overlap < 0.5:
+        return "sentence dropped", bool(original)
+    changed = meaning.assertions(best) != original
+    return ("removed, meaning changed" if changed else "removed, meaning kept"), changed
+
+
+def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0,
+                       strategies: Sequence[str] = ("remove", "neutral", "surrogate", "restore"),
+                       ) -> dict[str, dict[str, dict[str, int]]]:
     """Score each strategy on one word per report masked with the corpus's own *marker*."""
     rng = random.Random(seed)
     masked, cases = [], []
@@ -322,35 +382,14 @@ def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0) -> di
         pool = [o for o in options if o[1] == wanted] or options
         sentence, category, i = rng.choice(pool)
         turn += 1
-        pos = text.find(sentence)
-        tokens = sentence.split(" ")
-        tokens[i] = _mask_token(tokens[i], marker)
-        masked.append(text[:pos] + " ".join(tokens) + text[pos + len(sentence):])
+        masked.append(_mask_in(text, sentence, i, marker))
         cases.append((len(masked) - 1, sentence, category, i))
     results: dict[str, dict[str, dict[str, int]]] = {}
-    for strategy in ("remove", "neutral", "surrogate", "restore"):
+    for strategy in strategies:
         fixed = fix_texts(masked, strategy, seed=seed)
         table: dict[str, dict[str, int]] = {c: Counter() for c in (*CATEGORIES, "all")}  # type: ignore[misc]
         for index, sentence, category, i in cases:
-            original = meaning.assertions(sentence)
-            words = set(_WORDS.findall(sentence.lower())) - {_norm(sentence.split(" ")[i])}
-            best, overlap = None, 0.0
-            for s in sentences(fixed[index]):
-                share = len(words & set(_WORDS.findall(s.lower()))) / max(1, len(words))
-                if share > overlap:
-                    best, overlap = s, share
-            if best is None or overlap < 0.5:
-                outcome, changed = "sentence dropped", bool(original)
-            else:
-                same = best[:1].lower() + best[1:] == sentence[:1].lower() + sentence[1:]
-                toks, orig = best.split(" "), sentence.split(" ")
-                changed = meaning.assertions(best) != original
-                if same:
-                    outcome = "restored right"
-                elif len(toks) == len(orig) and all(x == y for k, (x, y) in enumerate(zip(toks, orig, strict=True)) if k != i):
-                    outcome = "wrong word in slot"
-                else:
-                    outcome = "removed, meaning changed" if changed else "removed, meaning kept"
+            outcome, changed = score_masked(sentence, i, repairs(masked[index], fixed[index], sentence, i, marker))
             for key in (category, "all"):
                 table[key][outcome] += 1
                 table[key]["masked"] += 1
@@ -417,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         masking = {"Open-I, one line": ([r.single_line() for r in read_openi(IU)], "XXXX"), **masking}
     results["masking"] = {}
     outcomes = ("restored right", "wrong word in slot", "removed, meaning kept", "removed, meaning changed",
-                "sentence dropped")
+                "sentence dropped", "marker left")
     for name, (reports, marker) in masking.items():
         experiment = masking_experiment(reports, marker)
         results["masking"][name] = experiment  # type: ignore[index]

@@ -81,3 +81,44 @@ def test_list_numbers_are_counted_apart(before: str, after: str, changed: int, r
     counts = fq.judge([before], [after], CLEAN)
     assert counts.get("trace-free sentences changed", 0) == changed
     assert counts.get("list items renumbered", 0) == renumbered
+
+
+def test_masking_finds_the_sentence_across_the_reports_own_layout() -> None:
+    """A wrapped report's sentence is masked where it stands, line breaks and indents kept (the
+    sentence is white space folded; looked up as written, it was not found, and the unmasked
+    report was scored as if restored)."""
+    text = "FINDINGS:\n  The lungs are\n  clear.  No effusion.\n"
+    assert fq._mask_in(text, "The lungs are clear.", 1, "XXXX") == "FINDINGS:\n  The XXXX are\n  clear.  No effusion.\n"
+    assert fq._mask_in(text, "The lungs are clear.", 3, "___") == "FINDINGS:\n  The lungs are\n  ___.  No effusion.\n"
+
+
+@pytest.mark.parametrize(("masked", "fixed", "outcome"), [
+    # the masked sentence went; the report's other sentence differs from it in that word alone
+    ("No XXXX. No effusion.", "No effusion.", "sentence dropped"),
+    ("No XXXX. No effusion.", "No pneumothorax. No effusion.", "restored right"),
+    ("No XXXX. No effusion.", "No consolidation. No effusion.", "wrong word in slot"),
+    # the same sentence twice, one masked: the other is no restore of it
+    ("No effusion. No XXXX.", "No effusion.", "sentence dropped"),
+])
+def test_a_masked_sentence_is_scored_on_its_own_repair(masked: str, fixed: str, outcome: str) -> None:
+    sentence = "No effusion." if masked.startswith("No effusion. No XXXX") else "No pneumothorax."
+    candidates = fq.repairs(masked, fixed, sentence, 1, "XXXX")
+    assert fq.score_masked(sentence, 1, candidates)[0] == outcome
+
+
+@pytest.mark.parametrize(("fixed", "outcome"), [
+    ("Cardiomegaly. The lungs are clear.", "restored right"),
+    ("Normal. The lungs are clear.", "wrong word in slot"),
+    ("The lungs are clear.", "sentence dropped"),
+])
+def test_a_one_word_sentence_is_scored_too(fixed: str, outcome: str) -> None:
+    """A sentence with no other word to find it by (``Cardiomegaly.``) is found by its shape."""
+    candidates = fq.repairs("XXXX. The lungs are clear.", fixed, "Cardiomegaly.", 0, "XXXX")
+    assert fq.score_masked("Cardiomegaly.", 0, candidates)[0] == outcome
+
+
+def test_the_masking_score_of_a_fix_that_does_nothing() -> None:
+    """The null: the masked report left as it was is neither a restore nor a wrong word."""
+    masked = "No XXXX. The XXXX are clear."
+    candidates = fq.repairs(masked, masked, "No pneumothorax.", 1, "XXXX")
+    assert fq.score_masked("No pneumothorax.", 1, candidates) == ("marker left", True)

@@ -134,10 +134,11 @@ CUES: tuple[Cue, ...] = (
     Cue("place noun phrase after", "place", "right", r"\s+(?:medical|health)\s+cent(?:er|re)\b",
         "a two-word place noun follows its name (`medical` alone is as often `___ medical examination`)",
         ("Intubated at [REDACTED] Medical Center today.",)),
-    Cue("date word before", "date", "left1", "since dated from through until before after comparison comparison: "
+    Cue("date word before", "date", "left1", "since dated from through until before after comparison comparison: date: "
         "radiograph radiographs studies ct x-ray recently (placed",
         "a study, a span of time or a placement noted in parentheses is dated",
-        ("Unchanged since ___.", "Radiograph ___ was reviewed.", "A PICC (placed ___) ends in the SVC.")),
+        ("Unchanged since ___.", "Radiograph ___ was reviewed.", "A PICC (placed ___) ends in the SVC.",
+         "Date: ___ Indication: cough.")),
     Cue("date phrase before", "date", "left2", "than on|prior to|compared to|compared with|comparison to|similar to|"
         "comparison with|study of|exam of", "a comparison names its date", ("Compared to ___, no change.",)),
     Cue("date list after", "date", "right", r"\s+(?:through|thru)\s|\s*,\s*(?:\d{4}|\ufdd1)\b",

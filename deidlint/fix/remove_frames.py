@@ -166,6 +166,11 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('The nodule seen on ___ is smaller.', 'The nodule is smaller.')),
             r"(?<!\b(?i:not|never|longer|no|well))\s+(?i:seen|noted|demonstrated|present)\s+(?i:on|in)\s+(?:the\s+)?"
             rf"{{WHEN}}{_NO_NOUN_AFTER}", ""),
+    Rewrite("date after its label", "`Date: ___` goes with its label where the value ends the sentence or its "
+            "line, or the next label follows (a one-line export's `Date: ___ PM Indication: ...`)",
+            "a label without its value is residue (`Date: Indication:`)",
+            _ex(('Exam: PA chest Date: ___ Indication: Cough.', 'Exam: PA chest Indication: Cough.')),
+            r"(?-i:\b[A-Z][a-z]+(?:\s+[a-z]+)?):\s*{WHEN}(?=\s+(?-i:[A-Z][a-z]+(?:\s+[a-z]+)?):|[ \t]*\n|\s*[.;]?\s*$)", ""),
     Rewrite("date after a preposition", "`since ___` goes", "the preposition made sense only with it",
             _ex(('Since ___ the effusion has grown.', 'The effusion has grown.')),
             r"\b(?:since|from|dated|on|of|through|to|until|before|after|prior\s+to|as\s+of|at)\s+(?:the\s+)?"

@@ -252,6 +252,9 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
         if not value or TRACES.scan(value):
             continue  # a mask token: no value of any kind
         kind = _value_kind(value, clean)
+        # The slot is what stood before the marker, the words the value replaced with it included
+        # (``with the study of ___`` -> ``with the prior study``: ``study of`` asked for a date).
+        left = [*left, *old[:next(k for k, t in enumerate(old) if _marked(t))]]
         slot = " ".join(_norm(t) for t in left[-2:])
         # ``___ and ___`` coordinates two markers: the second has the first's kind, so its
         # ``and`` is no clinical slot (two comparison dates are right).

@@ -38,6 +38,9 @@ CLEAN = fq.Clean(["The lungs are clear.", "There is no effusion.", "Heart size i
     ("History of ___.", "History of Moreland.", 1),                              # a surrogate name in a clinical slot
     ("History of ___.", "History of pneumonia.", 0),
     ("The lungs are clear.", "The lungs are clear.", 0),                         # the null: nothing changed
+    # the words the value replaced with the marker are its slot: `study of ___` asks for a date
+    ("Comparison with the study of ___, no change.", "Comparison with the prior study, no change.", 0),
+    ("Seen with the history of ___.", "Seen with the Moreland.", 1),
 ])
 def test_wrong_kind_values(before: str, after: str, wrong: int) -> None:
     assert fq.judge([before], [after], CLEAN).get("wrong-kind values", 0) == wrong

@@ -14,11 +14,12 @@ from deidlint.errors import UsageError
 #: or ("free", n, left token, right token) for ``pulmonary XXXX are`` (n markers in a row).
 ContextKey = tuple[str, ...]
 
-_GLUE_LEFT = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20})-$")
+#: A glued context's stem may itself be two parts (``Port-A-___``: the stem is ``Port-A``).
+_GLUE_LEFT = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20}(?:-[A-Za-z]{1,20})?)-$")
 _GLUE_RIGHT = regex.compile(r"^-([A-Za-z]{1,20})(?![A-Za-z-])")
 #: A word that can fill a context, and two words glued by a hyphen (``Swan-Ganz``, ``x-ray``).
 _FILLER = regex.compile(r"[A-Za-z][A-Za-z]+(?:-[A-Za-z]+)?")
-_GLUED = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20})-([A-Za-z]{2,20})(?![A-Za-z-])")
+_GLUED = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20}(?:-[A-Za-z]{1,20})?)-([A-Za-z]{2,20})(?![A-Za-z-])")
 _PUNCT = ".,;:"
 
 

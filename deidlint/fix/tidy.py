@@ -34,8 +34,9 @@ TIDY: tuple[tuple[tuple[str, ...], Rewrite], ...] = (
                      _ex(('Cough, MRN ___, seen today.', 'Cough, seen today.')),
                      r",\s*,", ",")),
     ((",", ";"), Rewrite("comma before a stop", "`x, .` becomes `x.`", "the last list item went",
+                         # a `?` that opens a hedge (`, ?PNA`) is no stop: it belongs to its word
                          _ex(('Cough, XXXX.', 'Cough.')),
-                         r"[,;]\s*(?=[.;:!?]|$)", "")),
+                         r"[,;]\s*(?=[.;:!]|\?(?![ \t]*[A-Za-z])|$)", "")),
     ((":",), Rewrite("colon before a stop", "`Comparison: .` loses its colon", "the colon's value went",
                      _ex(('Abdomen film XXXX: XXXX.', 'Abdomen film.')),
                      r":\s*(?=[.,;]|$)", "")),

@@ -35,7 +35,9 @@ class Unit(NamedTuple):
 
 #: Line-start section headers: ``FINDINGS:``, ``**IMPRESSION:**``, ``CHEST (PA AND LAT):``.
 _HEADER = re.compile(r"[ \t]*(?:\*\*)?[A-Z][A-Z0-9 ,/&()'\-]{1,60}:(?:\*\*)?(?=\s|$)")
-LIST_ITEM = re.compile(r"(\d{1,2})([.)])[ \t]+")
+#: A list item's number; hard-wrapped text may end a line with it (``atelectasis. 3.`` then the
+#: item's words on the next line).
+LIST_ITEM = re.compile(r"(\d{1,2})([.)])(?:[ \t]+|[ \t]*\r?\n[ \t]*)")
 #: Whitespace that separates units: blank lines (paragraphs), a line break before a list item
 #: or header, a sentence end followed by anything but a lowercase word, a colon before a
 #: capitalised word.

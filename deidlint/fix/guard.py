@@ -65,10 +65,17 @@ FLAWS: tuple[Flaw, ...] = (
          (("Opacities in the XXXX bilaterally.", "Opacities in the bilaterally."),),
          ("Opacities in the lungs bilaterally.", "A likely small effusion.")),
     Flaw("modifier without its noun", "Open-I's scrubber took every `nodes` after `lymph` and every `angles` after "
-         "`costophrenic`: before an adverb that closes the sentence, the noun is gone",
-         r"\b(?i:lymph|costophrenic)\s+[a-z]{3,}ly\s*(?:[.,;:!?]|$)",
-         (("Calcified hilar lymph XXXX bilaterally.", "Calcified hilar lymph bilaterally."),),
-         ("Calcified hilar lymph nodes bilaterally.", "Clear lungs bilaterally.")),
+         "`costophrenic`: these two never stand without their noun, so any other word after them (an adverb, "
+         "`with`, `which`, `and`, a participle) says the noun is gone",
+         # (a finding after `costophrenic` is a noun it modifies: `costophrenic airspace disease`)
+         r"\b(?i:lymph|costophrenic)\s+(?!(?i:nod(?:es?|al)|angles?|sulc(?:us|i)|recess(?:es)?|regions?|blunting|"
+         r"opacit(?:y|ies)|airspace|focal|pleural|atelectasis|scarring|effusions?|thickening)\b)[a-z]+\b",
+         (("Calcified hilar lymph XXXX bilaterally.", "Calcified hilar lymph bilaterally."),
+          ("Stable blunting of costophrenic XXXX with improved aeration.",
+           "Stable blunting of costophrenic with improved aeration."),
+          ("Costophrenic XXXX excluded.", "Costophrenic excluded.")),
+         ("Calcified hilar lymph nodes bilaterally.", "Clear lungs bilaterally.",
+          "Blunting of the costophrenic angle with improved aeration.")),
     Flaw("complement lost", "the marker was what the verb said of its subject",
          r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
                             r"[ \t]*(?:[.,;:!?]|$)",

@@ -45,7 +45,7 @@ _FRAME_WORDS = frozenset(
     "a an and as at by comparison compare compared comment date dated examination exam for from "
     "history in is no note of on prior previous previously record seen since study studies than "
     "the through to was were with accession number clip order mrn pager id time dictated signed "
-    "electronically none made available approximately".split()
+    "electronically none made available approximately patient adult".split()
 )
 #: Under ``remove``, the names of an examination too: ``Comparison is made to multiple prior chest
 #: radiographs.`` is a comparison whose dates went, and remove drops a comparison-only sentence;

@@ -71,11 +71,11 @@ FLAWS: tuple[Flaw, ...] = (
          r"\b(?i:lymph|costophrenic)\s+(?!(?i:nod(?:es?|al)|angles?|sulc(?:us|i)|recess(?:es)?|regions?|blunting|"
          r"opacit(?:y|ies)|airspace|focal|pleural|atelectasis|scarring|effusions?|thickening)\b)[a-z]+\b",
          (("Calcified hilar lymph XXXX bilaterally.", "Calcified hilar lymph bilaterally."),
-          ("Stable blunting of costophrenic XXXX with improved aeration.",
-           "Stable blunting of costophrenic with improved aeration."),
-          ("Costophrenic XXXX excluded.", "Costophrenic excluded.")),
+          ("Mild blunting of the left costophrenic XXXX with a trace of fluid.",
+           "Mild blunting of the left costophrenic with a trace of fluid."),
+          ("Left costophrenic XXXX obscured.", "Left costophrenic obscured.")),
          ("Calcified hilar lymph nodes bilaterally.", "Clear lungs bilaterally.",
-          "Blunting of the costophrenic angle with improved aeration.")),
+          "Mild blunting of the left costophrenic angle with a trace of fluid.")),
     Flaw("complement lost", "the marker was what the verb said of its subject",
          r"\b(?i:is|are|was|were|be|been|appears?|remains?|seems?|measures?|measuring)"
                             r"[ \t]*(?:[.,;:!?]|$)",

@@ -51,12 +51,12 @@ TIDY: tuple[tuple[tuple[str, ...], Rewrite], ...] = (
                      _ex(('Follow-up with Dr. ___ in two weeks.', 'Follow-up in two weeks.')),
                      r"\b(?:with|of|to|from|by|at|on|in|since)\s+(?=(?:for|with|of|to|from|by|at|on|in|and|since)\b)",
                      "")),
-    ((" a ", "A "), Rewrite("article before a vowel", "`a opacity` becomes `an opacity`",
+    ((" a", "A "), Rewrite("article before a vowel", "`a opacity` becomes `an opacity`",
                             "the deleted word between them began with a consonant",
                             _ex(('There is a XXXX opacity at the left base.', 'There is an opacity at the left base.')),
                             # not before `u` or `one` (`a unilateral`, `a one-time`)
                             r"(?-i:(?:(?<=^A)|(?<=(?<![\w.'-])a))(?=\s+(?!one\b)[aeio][a-z]))", "n")),
-    ((" an ", "An "), Rewrite("article before a consonant", "`an chest` becomes `a chest`",
+    ((" an", "An "), Rewrite("article before a consonant", "`an chest` becomes `a chest`",
                               "the deleted word between them began with a vowel",
                               _ex(('Cough and an XXXX chest pain.', 'Cough and a chest pain.')),
                               # not before `h` or `x` (`an hour`, `an x-ray`), nor capitals (`an NG tube`)

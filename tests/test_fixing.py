@@ -138,7 +138,8 @@ NEUTRAL_CASES = [
     ("Dr. ___ was paged.", "The referring clinician was paged."),
     ("Discussed with Dr. ___ by Dr. ___.", "Discussed with the referring clinician by the radiologist."),
     ("___-year-old man with fever.", "Adult man with fever."),
-    ("In comparison with the study of ___, no change.", "In comparison with the prior study, no change."),
+    ("In comparison with the study of ___, no change.", "In comparison with a prior study, no change."),
+    ("As compared to the previous radiograph from ___, no change.", "As compared to the previous radiograph, no change."),
     ("Transferred from <LOCATION> with cough.", "Transferred from an outside hospital with cough."),
 ]
 

@@ -102,7 +102,7 @@ CAPITALS_KEPT = Rewrite(
     "capitals kept", "a sentence of three words or more, all in capitals, stays in capitals: the words a repair "
     "writes (`a prior study`, `previously`) are written in capitals too; `CT ___.` is an acronym, not capitals",
     "MIMIC-CXR's older reports are typed in capitals; `COMPARED TO a prior study` reads as an insertion",
-    (Example("neutral", "THE EFFUSION IS SMALLER THAN ON ___.", "THE EFFUSION IS SMALLER THAN ON THE PRIOR STUDY."),
+    (Example("neutral", "THE EFFUSION IS SMALLER THAN ON ___.", "THE EFFUSION IS SMALLER THAN ON A PRIOR STUDY."),
      Example("remove", "THE NODULE IS NOT SEEN ON ___.", "THE NODULE IS NOT SEEN PREVIOUSLY.")))
 LINES_KEPT = Rewrite(
     "lines kept", "a hard-wrapped sentence keeps each line that keeps a word, with its indent and line end; "

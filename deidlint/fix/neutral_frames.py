@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import regex
 
-from deidlint.fix.kinds import PLACE_NOUN, PLACEHOLDER
+from deidlint.fix.kinds import ANY_PLACEHOLDER, PLACE_NOUN, PLACEHOLDER
 from deidlint.fix.remove_frames import sex
 from deidlint.fix.rewrite import Example, Rewrite
 
@@ -36,8 +36,8 @@ def _prior_exam(m: regex.Match[str]) -> str:
 
 #: An exam named by its modifiers and its noun: ``PA and lateral chest radiographs``, ``two view
 #: chest radiograph``, ``chest CT scan``.
-_EXAM_RUN = (r"(?:(?:chest|portable|frontal|upright|pa|ap|lateral|single|two|one|ct)(?:\s+(?:and|view|views))?\s+)*"
-             rf"(?:{_EXAM_HEAD})")
+_EXAM_MODIFIERS = r"(?:(?:chest|portable|frontal|upright|pa|ap|lateral|single|two|one|ct)(?:\s+(?:and|view|views))?\s+)*"
+_EXAM_RUN = rf"{_EXAM_MODIFIERS}(?:{_EXAM_HEAD})"
 
 
 def _prior_exam_of(m: regex.Match[str]) -> str:
@@ -53,6 +53,25 @@ def _prior_exam_of(m: regex.Match[str]) -> str:
     if m.group("det") or m.group("prep"):
         return f"{'prior' if several else 'a prior'} {exam}"
     return f"prior {exam}"
+
+
+#: Words before an exam's noun that are not its modifiers (``compared to radiograph dated ___``).
+_NOT_MODIFIER = regex.compile(r"(?i:to|with|on|from|since|than|of|in|and|or|is|are|was|were|for|at|by|versus|vs)")
+#: The word before an exam, or a removed word's placeholder (``an upright XXXX film``: a modifier too).
+_LAST_WORD = regex.compile(rf"([A-Za-z][\w-]*|{ANY_PLACEHOLDER})\s*$")
+
+
+def _study_of(m: regex.Match[str]) -> str:
+    """The exam whose date went: as written where a word before it says it is an earlier one, or
+    where modifiers before it name the exam (``Upright chest film dated ___``: a category
+    in the noun's place would leave ``Upright chest a prior study``); else the date's category."""
+    if m.group("prior"):
+        return f"{m.group('det') + ' ' if m.group('det') else ''}{m.group('prior')}{m.group('exam')}"
+    if not m.group("det"):
+        before = _LAST_WORD.search(m.string, 0, m.start())
+        if before is not None and not _NOT_MODIFIER.fullmatch(before.group(1)):
+            return m.group("exam")
+    return _when_phrase(m, "a prior study", "prior studies")
 
 
 def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
@@ -105,10 +124,10 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("neutral: most recently", "`, most recently ___` goes", "`most recently a prior study` says nothing",
             _ex(('Unchanged since ___, most recently ___.', 'Unchanged since a prior study.')),
             r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{DATES}", ""),
-    Rewrite("neutral: than on a date", "`than on ___` becomes `than on the prior study`",
-            "a comparative needs its second term",
-            _ex(('The effusion is larger than on ___.', 'The effusion is larger than on the prior study.')),
-            r"\bthan\s+(?:on|in|at)\s+{DATES}", "than on the prior study"),
+    Rewrite("neutral: than on a date", "`than on ___` becomes `than on a prior study`",
+            "a comparative needs its second term; `a`, as every other date's category here",
+            _ex(('The effusion is larger than on ___.', 'The effusion is larger than on a prior study.')),
+            r"\bthan\s+(?:on|in|at)\s+{DATES}", "than on a prior study"),
     Rewrite("neutral: date before an exam", "`___ chest radiograph` becomes `prior chest radiograph`",
             "the date dated the exam that follows it: `a prior study chest radiograph` and `on an earlier date "
             "scan` say it twice",
@@ -117,11 +136,19 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
                 ('No change since ___ PA and lateral films.', 'No change since prior PA and lateral films.')),
             rf"(?:\b(?P<det>the|a|an)\s+|\b(?P<prep>on|to|from|since|with|of|than|in)\s+)?{{DATES}}\s+"
             rf"(?={_EXAM_NOUN}\b)", _prior_exam),
-    Rewrite("neutral: study of a date", "`the study of ___` becomes `the prior study`", "the date said which study",
-            _ex(('Compared with the study of ___, no change.', 'Compared with the prior study, no change.'),
-                ('Compared with the prior study from ___, no change.', 'Compared with the prior study, no change.')),
-            r"\b(?:(?:the|a)\s+)?(?:prior\s+)?(?:study|exam|examination|radiograph|film)\s+(?:of|from|dated|on)\s+{DATES}",
-            lambda m: _when_phrase(m, "the prior study", "the prior studies")),
+    Rewrite("neutral: study of a date", "`the study of ___` becomes `a prior study`; where the words before the "
+            "date already say it is an earlier exam (`the previous radiograph from ___`), only the date goes",
+            "the date said which study; never `the previous the prior study`",
+            _ex(('Compared with the study of ___, no change.', 'Compared with a prior study, no change.'),
+                ('Compared with the prior study from ___, no change.', 'Compared with the prior study, no change.'),
+                ('As compared to the previous radiograph from ___, no change.',
+                 'As compared to the previous radiograph, no change.'),
+                ('COMPARISON: Previous PA and lateral chest radiograph from ___.',
+                 'COMPARISON: Previous PA and lateral chest radiograph.'),
+                ('COMPARISON: Upright frontal chest film dated ___, ___.', 'COMPARISON: Upright frontal chest film.')),
+            r"\b(?:(?P<det>the|a)\s+)?(?P<prior>(?:prior|previous|preceding|earlier|last|most\s+recent)\s+"
+            rf"{_EXAM_MODIFIERS})?"
+            r"(?P<exam>study|exam|examination|radiograph|film)\s+(?:of|from|dated|on)\s+{DATES}", _study_of),
     Rewrite("neutral: dated", "`dated ___` becomes `from a prior study`", "the date's category",
             _ex(('Chest films dated ___ show no change.', 'Chest films from a prior study show no change.')),
             r"\bdated\s+{DATES}", lambda m: "from " + _when_phrase(m, "a prior study", "prior studies")),

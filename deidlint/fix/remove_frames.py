@@ -128,22 +128,28 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('Line placed by ___, MD for access.', 'Line placed for access.')),
             r"{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?", ""),
     # -- dates: comparison openers go whole, never becoming a claim that no prior exists
-    Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole, and so does a run of "
-            "them; the exam before it (`AP chest compared to ___:`) is not the comparison's and stays",
+    Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole (`Compared to the radiograph "
+            "obtained on ___,` too), and so does a run of them; the exam before it (`AP chest compared to ___:`) "
+            "is not the comparison's and stays",
             "a comparison without its date says nothing, and must never turn into `No prior`; the exam "
             "is the image this report describes, and its projection (AP, PA) shows in the image",
             _ex(('Compared to chest radiographs ___: no change.', 'No change.'),
                 ('AP chest compared to ___: Compared to ___, ___:52 a.m.: no effusion.', 'AP chest: No effusion.'),
-                ('Portable chest compared to ___ shows no change.', 'Portable chest shows no change.')),
+                ('Portable chest compared to ___ shows no change.', 'Portable chest shows no change.'),
+                ('Compared to the radiograph obtained on ___, the effusion is smaller.', 'The effusion is smaller.')),
             r"^(?P<exam>(?:AP|PA|portable|frontal|upright)\s+chest\s+)?(?:(?:as\s+)?(?:compared\s+(?:to|with)|"
             r"comparison\s+(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|"
-            r"examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+|(?:chest\s+)?(?:radiographs?|studies|"
+            r"examination|radiographs?|films?)\s+(?:(?:obtained|taken|performed|done)\s+(?:at|on)|of|from|dated|on)\s+|"
+            r"(?:chest\s+)?(?:radiographs?|studies|"
             r"films?)\s+)?{WHEN}\s*(?P<colon>[:,]?)\s*)+", _exam_heading),
-    Rewrite("comparison inside a sentence", "`unchanged compared to ___` loses the comparison whole",
-            "never `unchanged compared.`",
-            _ex(('The effusion is unchanged compared to ___.', 'The effusion is unchanged.')),
-            r"\s*,?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:prior\s+)?(?:study|"
-            r"studies|exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}", ""),
+    Rewrite("comparison inside a sentence", "`unchanged compared to ___` loses the comparison whole, and a "
+            "comparison set off by commas loses both (`The heart, compared to ___, is`)",
+            "never `unchanged compared.` nor `The heart, is`; a comparison with a named earlier exam (`the prior "
+            "study of ___`) is not this frame's: it keeps its exam and loses its date alone",
+            _ex(('The effusion is unchanged compared to ___.', 'The effusion is unchanged.'),
+                ('The effusion, compared to ___, is smaller.', 'The effusion is smaller.')),
+            r"\s*(?P<comma>,)?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:study|"
+            r"studies|exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}(?(comma),(?=\s))?", ""),
     Rewrite("than on a date", "`than on ___` becomes `than previously`",
             "a comparative needs its second term",
             _ex(('The effusion is larger than on ___.', 'The effusion is larger than previously.')),
@@ -168,6 +174,12 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('The nodule seen on ___ is smaller.', 'The nodule is smaller.')),
             r"(?<!\b(?i:not|never|longer|no|well))\s+(?i:seen|noted|demonstrated|present)\s+(?i:on|in)\s+(?:the\s+)?"
             rf"{{WHEN}}{_NO_NOUN_AFTER}", ""),
+    Rewrite("exam of a date after a preposition", "`since the study of ___` goes whole",
+            "`since the study` names no study; an exam named as an earlier one (`since the prior study of ___`) "
+            "keeps its words and loses the date alone",
+            _ex(('The tube has been withdrawn by 2 cm since the study of ___.', 'The tube has been withdrawn by 2 cm.'),),
+            r"\s*\b(?:since|from)\s+(?:the|a)\s+(?:study|exam|examination|radiograph|film)s?\s+(?:of|from|dated|on)\s+"
+            r"{WHEN}", ""),
     Rewrite("date after its label", "`Date: ___` goes with its label where the value ends the sentence or its "
             "line, or the next label follows (a one-line export's `Date: ___ PM Indication: ...`)",
             "a label without its value is residue (`Date: Indication:`)",
@@ -244,14 +256,16 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
                  'Opacity which is concerning for pneumonia.')),
             r"\s*,?\s*\bin\s+the\s+(?:clinical\s+)?setting\s+of\s+[{U}{W}](?:\s+[{U}{W}])*,?", ""),
     Rewrite("unknown in a list after 'with'", "`woman with XXXX and vomiting` keeps its `with`",
-            "the list goes on after the marker", _ex(('Woman with XXXX and vomiting.', 'Woman with vomiting.')),
-            r"\b(with|of|for)\s+{U}(?:\s*,\s*|\s+and\s+)(?=[a-z])", r"\1 "),
+            "the list goes on after the marker; `w/` is `with`, never left as `w/,`",
+            _ex(('Woman with XXXX and vomiting.', 'Woman with vomiting.'), ('Man w/ XXXX, cough.', 'Man w/ cough.')),
+            r"(\b(?:with|of|for)(?=\s)|\bw/)\s*{U}(?:\s*,\s*|\s+and\s+)(?=[a-z])", r"\1 "),
     Rewrite("unknown after a preposition", "`with XXXX` goes, unless a noun follows the marker",
             "the preposition made sense only with it; before a noun (`evidence of XXXX deformity`) the marker "
             "was a modifier and the preposition belongs to the noun",
-            _ex(('A nodule seen in XXXX is unchanged.', 'A nodule seen is unchanged.')),
+            _ex(('A nodule seen in XXXX is unchanged.', 'A nodule seen is unchanged.'),
+                ('Woman w/ XXXX.', 'Woman.')),
             # `at XXXX` goes whole even before a noun: Open-I's `at XXXX the right ribs` hid `least`
-            rf"\bat\s+{{U}}|\b(?:from|on|of|to|by|with|in|for)\s+{{U}}(?!\s+(?!(?:{_FUNCTION_WORDS})\b|{_VERB_FORM})"
+            rf"\bat\s+{{U}}|(?:\b(?:from|on|of|to|by|with|in|for)\s+|\bw/\s*){{U}}(?!\s+(?!(?:{_FUNCTION_WORDS})\b|{_VERB_FORM})"
             r"[a-z][a-z-]+\b)", ""),
     Rewrite("any marker", "whatever marker is left goes, an ordinary word the corpus could not restore too",
             "the guard judges what is left", _ex(("Cough, XXXX.", "Cough."), ("No XXXX effusion.", "No effusion."),

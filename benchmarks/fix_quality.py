@@ -41,10 +41,12 @@ Then the masking experiment on real clean text: in one trace-free sentence of ea
 one word (a noun naming a finding, an adjective, a hedge, a negation, or the sentence's subject)
 is replaced by ``XXXX``; the corpus is fixed, and each masked sentence is scored on its repair (a
 sentence of the fixed report that was not already in the masked one): restored right, another
-word in the slot (a wrong restore, or a surrogate value), removed with meaning kept, removed with
-meaning changed, sentence dropped, or marker left (the null, a fix that did nothing). Meaning changed counts every outcome whose
-finding statuses differ from the original sentence's; restore precision is right / (right +
-wrong word), coverage (right + wrong word) / masked.
+word in the slot (a wrong restore, or a surrogate value), another hedge in a masked hedge's place
+(the hedge slots' ``likely`` for ``may``: the finding stays uncertain, but the word is not the one
+masked), removed with meaning kept, removed with meaning changed, sentence dropped, or marker left
+(the null, a fix that did nothing). Meaning changed counts every outcome whose finding statuses
+differ from the original sentence's; restore precision is right / (right + wrong word + another
+hedge), coverage (right + wrong word + another hedge) / masked.
 
 Only counts are printed: the Open-I licence forbids derivatives, so no report text leaves ../shared.
 """
@@ -361,6 +363,8 @@ def score_masked(sentence: str, i: int, candidates: Iterable[str]) -> tuple[str,
     if same is not None:
         return "restored right", meaning.assertions(same) != original
     if slot is not None:
+        if _norm(orig[i]) in HEDGES and _norm(slot.split(" ")[i]) in HEDGES:
+            return "another hedge", meaning.assertions(slot) != original
         return "wrong word in slot", meaning.assertions(slot) != original
     if best is None or overlap < 0.5:
         return "sentence dropped", bool(original)
@@ -458,8 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if IU.is_file():
         masking = {"Open-I, one line": ([r.single_line() for r in read_openi(IU)], "XXXX"), **masking}
     results["masking"] = {}
-    outcomes = ("restored right", "wrong word in slot", "removed, meaning kept", "removed, meaning changed",
-                "sentence dropped", "marker left")
+    outcomes = ("restored right", "wrong word in slot", "another hedge", "removed, meaning kept",
+                "removed, meaning changed", "sentence dropped", "marker left")
     for name, (reports, marker) in masking.items():
         experiment = masking_experiment(reports, marker)
         results["masking"][name] = experiment  # type: ignore[index]
@@ -469,7 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for strategy, table in experiment.items():
             for category in (*CATEGORIES, "all"):
                 t = table[category]
-                right, wrong, n = t.get("restored right", 0), t.get("wrong word in slot", 0), t["masked"]
+                # a hedge written for another is a word not restored: it counts against precision
+                right, n = t.get("restored right", 0), t["masked"]
+                wrong = t.get("wrong word in slot", 0) + t.get("another hedge", 0)
                 precision = f"{right / (right + wrong):.3f}" if right + wrong else "-"
                 cells = " | ".join(f"{t.get(o, 0):,}" for o in outcomes)
                 print(f"| {strategy} | {category} | {n:,} | {cells} | {t.get('meaning changed', 0):,} "

@@ -120,6 +120,19 @@ def test_a_one_word_sentence_is_scored_too(fixed: str, outcome: str) -> None:
     assert fq.score_masked("Cardiomegaly.", 0, candidates)[0] == outcome
 
 
+@pytest.mark.parametrize(("fixed", "outcome"), [
+    ("Opacity which likely represent atelectasis.", "another hedge"),
+    ("Opacity which may represent atelectasis.", "restored right"),
+    ("Opacity which clearly represent atelectasis.", "wrong word in slot"),
+])
+def test_a_hedge_written_for_another_is_told_apart(fixed: str, outcome: str) -> None:
+    """The hedge slots write ``likely`` where the corpus's scrubber took it; in a masked ``may`` it
+    keeps the finding uncertain, a word of its own kind but not the masked one."""
+    sentence = "Opacity which may represent atelectasis."
+    candidates = fq.repairs("Opacity which XXXX represent atelectasis.", fixed, sentence, 2, "XXXX")
+    assert fq.score_masked(sentence, 2, candidates)[0] == outcome
+
+
 def test_the_masking_score_of_a_fix_that_does_nothing() -> None:
     """The null: the masked report left as it was is neither a restore nor a wrong word."""
     masked = "No XXXX. The XXXX are clear."

@@ -136,7 +136,8 @@ def test_remove_deletes_the_frame_and_repairs_the_sentence(text: str, expected: 
 NEUTRAL_CASES = [
     ("The heart size is unchanged since ___.", "The heart size is unchanged since a prior study."),
     ("Dr. ___ was paged.", "The referring clinician was paged."),
-    ("Discussed with Dr. ___ by Dr. ___.", "Discussed with the referring clinician by the radiologist."),
+    ("Discussed with Dr. ___ by Dr. ___.", "Discussed with the referring clinician."),
+    ("The line was placed by Dr. ___.", "The line was placed by the radiologist."),
     ("___-year-old man with fever.", "Adult man with fever."),
     ("In comparison with the study of ___, no change.", "In comparison with a prior study, no change."),
     ("As compared to the previous radiograph from ___, no change.", "As compared to the previous radiograph, no change."),

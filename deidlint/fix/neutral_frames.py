@@ -78,11 +78,27 @@ def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
     return tuple(Example("neutral", text, fixed) for text, fixed in pairs)
 
 
+#: Verbs of telling someone a result: their sentence's dates and its radiologist are no finding's.
+#: The repair sees one sentence at a time, so the look back may cross a title's stop (``Dr.``).
+_TOLD = (r"(?<=\b(?i:discussed|communicated|conveyed|relayed|paged|notified|called|telephoned|informed|reported|"
+         r"spoke|spoken)\b[^;]*?)")
+
+
 NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
-    Rewrite("neutral: referring physician's name", "`referring physician, ___` becomes `referring physician`",
-            "the role already says who",
-            _ex(('The referring physician ___ was paged.', 'The referring physician was paged.')),
-            r"\b(referring\s+(?:physician|clinician|provider)),?\s+{N}(?:\s+{N})*", r"\1"),
+    Rewrite("neutral: clinician's name after the role", "`referring physician, ___` and `the covering resident, "
+            "Dr. ___,` become the role alone", "the role already says who: never `the covering resident, the "
+            "referring clinician,`",
+            _ex(('The referring physician ___ was paged.', 'The referring physician was paged.'),
+                ('Findings were told to the covering resident, Dr. ___, at noon.',
+                 'Findings were told to the covering resident at noon.')),
+            r"\b((?:referring|covering|on-call|treating|primary)\s+(?:physician|clinician|provider|resident|fellow|"
+            r"attending|doctor|nurse|team))(?P<comma>\s*,)?\s+(?:(?:Dr|Drs)\.?\s+)?{N}(?:\s+{N})*(?(comma)\s*,(?=\s))?",
+            r"\1"),
+    Rewrite("neutral: the radiologist who told", "`discussed with Dr. ___ by Dr. ___` loses `by Dr. ___`",
+            "the one who discussed the findings is the report's radiologist: `by the radiologist` says nothing",
+            _ex(('Findings were discussed with Dr. ___ by Dr. ___ by telephone.',
+                 'Findings were discussed with the referring clinician by telephone.'),),
+            rf"{_TOLD}\s+by\s+(?:(?:Dr|Drs|Prof)\.?\s+)?{{N}}(?:\s+{{N}})*(?:\s*,\s*(?:MD|DO)\b)?", ""),
     Rewrite("neutral: by a doctor", "`by Dr. ___` becomes `by the radiologist`",
             "in a report, the one who did or read something is the radiologist",
             _ex(('The line was placed by Dr. ___ today.', 'The line was placed by the radiologist today.')),
@@ -121,8 +137,17 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("neutral: place", "a place becomes `an outside hospital`", "the category of a place",
             _ex(('Transferred from ___ today.', 'Transferred from an outside hospital today.')),
             r"{P}", "an outside hospital"),
+    Rewrite("neutral: since a date after prior exams", "`prior radiographs since ___` loses `since ___` (and a "
+            "`most recently ___` after it)", "`prior radiographs since a prior study` says it twice",
+            _ex(('COMPARISON: Several prior films since ___, most recently ___.', 'COMPARISON: Several prior films.'),),
+            rf"\b(?P<exam>prior\s+(?:[\w-]+\s+){{0,3}}?(?:{_EXAM_HEAD}))\s+since\s+{{DATES}}"
+            r"(?:\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{DATES})?", r"\g<exam>"),
+    Rewrite("neutral: since and most recently", "`since ___, most recently ___` becomes `since prior studies`",
+            "two dates are two prior studies",
+            _ex(('Unchanged since ___, most recently ___.', 'Unchanged since prior studies.'),),
+            r"\bsince\s+{DATES}\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{DATES}", "since prior studies"),
     Rewrite("neutral: most recently", "`, most recently ___` goes", "`most recently a prior study` says nothing",
-            _ex(('Unchanged since ___, most recently ___.', 'Unchanged since a prior study.')),
+            _ex(('Compared with ___, most recently ___, no change.', 'Compared with a prior study, no change.')),
             r"\s*,?\s*(?:and\s+)?most\s+recently\s+(?:on\s+)?{DATES}", ""),
     Rewrite("neutral: than on a date", "`than on ___` becomes `than on a prior study`",
             "a comparative needs its second term; `a`, as every other date's category here",
@@ -166,8 +191,25 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
             rf"\b(?P<prior>prior|previous|old))\s*))(?P<exam>{_EXAM_RUN})\s+(?:from\s+)?{{DATES}}"
             r"(?=\s*(?:[.,;:]|$|\b(?:were|was|is|are|show|shows|demonstrates?|reveals?)\b))",
             _prior_exam_of),
+    Rewrite("neutral: seen on a date", "`seen on ___` becomes `seen on a prior study`",
+            "what was seen on a date was seen on an exam: `not seen on an earlier date` reads as a day, not a study",
+            _ex(('An opacity not seen on ___ is new.', 'An opacity not seen on a prior study is new.'),),
+            r"\b(?P<verb>seen|visible|present|noted|demonstrated|identified|evident|apparent)\s+on\s+(?:the\s+)?{DATES}",
+            lambda m: f"{m.group('verb')} on " + _when_phrase(m, "a prior study", "prior studies")),
+    Rewrite("neutral: an event's date", "`removed on ___` and `discussed ... on ___` lose `on ___`; a time written "
+            "after it stays", "a day is no category of an event: `was removed on an earlier date` says only that "
+            "the past is past",
+            _ex(('The drain was removed on ___, and the lungs are clear.', 'The drain was removed, and the lungs are clear.'),
+                ('Findings were discussed with Dr. ___ at 4:05 p.m. on ___.',
+                 'Findings were discussed with the referring clinician at 4:05 p.m.')),
+            r"(?:(?<=\b(?i:removed|placed|inserted|exchanged|repositioned|started|stopped))|" + _TOLD + r")\s+on\s+{D}"
+            r"(?:\s*,\s*{D})*(?![\w\ufdd1])", ""),
+    Rewrite("neutral: since a time", "`since ___:53 a.m.` becomes `since a prior study`",
+            "a time after `since` is the time of a prior study; no category is left of it otherwise",
+            _ex(('The tube has been advanced since ___:53 a.m.', 'The tube has been advanced since a prior study.'),),
+            r"\b(since)\s+{T}", r"\1 a prior study"),
     Rewrite("neutral: on a date", "`on ___` becomes `on an earlier date`", "a date's category",
-            _ex(('Seen on ___ for cough.', 'Seen on an earlier date for cough.')),
+            _ex(('Admitted on ___ for cough.', 'Admitted on an earlier date for cough.')),
             r"\bon\s+{DATES}", "on an earlier date"),
     Rewrite("neutral: date after a preposition", "`since ___` becomes `since a prior study`",
             "a report's dates are its prior studies", _ex(('No change since ___.', 'No change since a prior study.')),

@@ -102,7 +102,7 @@ REMOVE_CASES = [
      "4:05 p.m. on ___.", "IMPRESSION: No pneumothorax."),
     ("No effusion. Dr. ___ was paged.", "No effusion."),
     ("The left pleural effusion is larger than on ___ at 6:32 p.m.",
-     "The left pleural effusion is larger than previously."),
+     "The left pleural effusion is larger."),
     ("FINDINGS: Compared to ___: The lungs are clear.", "FINDINGS: The lungs are clear."),
     ("Cardiomegaly has been present since ___, most recently ___ at 04:42.", "Cardiomegaly has been present."),
     ("The nodule is unchanged since ___:53 a.m.", "The nodule is unchanged."),

@@ -78,6 +78,14 @@ def _ex(*pairs: tuple[str, str]) -> tuple[Example, ...]:
     return tuple(Example("neutral", text, fixed) for text, fixed in pairs)
 
 
+def _role(m: regex.Match[str]) -> str:
+    """The role alone; opening its sentence it takes the article the name had stood in for."""
+    role = m.group(1)
+    if m.string[:m.start()].strip() or not role[:1].isupper():
+        return role
+    return "The " + role[0].lower() + role[1:]
+
+
 #: Verbs of telling someone a result: their sentence's dates and its radiologist are no finding's.
 #: The repair sees one sentence at a time, so the look back may cross a title's stop (``Dr.``).
 _TOLD = (r"(?<=\b(?i:discussed|communicated|conveyed|relayed|paged|notified|called|telephoned|informed|reported|"
@@ -89,11 +97,12 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
             "Dr. ___,` become the role alone", "the role already says who: never `the covering resident, the "
             "referring clinician,`",
             _ex(('The referring physician ___ was paged.', 'The referring physician was paged.'),
+                ('Referring physician, ___ ___ was paged.', 'The referring physician was paged.'),
                 ('Findings were told to the covering resident, Dr. ___, at noon.',
                  'Findings were told to the covering resident at noon.')),
             r"\b((?:referring|covering|on-call|treating|primary)\s+(?:physician|clinician|provider|resident|fellow|"
             r"attending|doctor|nurse|team))(?P<comma>\s*,)?\s+(?:(?:Dr|Drs)\.?\s+)?{N}(?:\s+{N})*(?(comma)\s*,(?=\s))?",
-            r"\1"),
+            _role),
     Rewrite("neutral: the radiologist who told", "`discussed with Dr. ___ by Dr. ___` loses `by Dr. ___`",
             "the one who discussed the findings is the report's radiologist: `by the radiologist` says nothing",
             _ex(('Findings were discussed with Dr. ___ by Dr. ___ by telephone.',
@@ -174,6 +183,12 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
             r"\b(?:(?P<det>the|a)\s+)?(?P<prior>(?:prior|previous|preceding|earlier|last|most\s+recent)\s+"
             rf"{_EXAM_MODIFIERS})?"
             r"(?P<exam>study|exam|examination|radiograph|film)\s+(?:of|from|dated|on)\s+{DATES}", _study_of),
+    Rewrite("neutral: exam obtained at a time", "`the radiograph obtained at ___` becomes `a prior radiograph`",
+            "the time said which exam; the participle said only when",
+            _ex(('Compared to the radiograph obtained at ___:15 p.m., no change.',
+                 'Compared to a prior radiograph, no change.'),),
+            r"\b(?:the|a)\s+(?P<exam>radiograph|study|film|exam|examination)\s+(?:obtained|taken|performed|done)\s+"
+            r"(?:at|on)\s+{WHEN}", lambda m: f"a prior {m.group('exam')}"),
     Rewrite("neutral: dated", "`dated ___` becomes `from a prior study`", "the date's category",
             _ex(('Chest films dated ___ show no change.', 'Chest films from a prior study show no change.')),
             r"\bdated\s+{DATES}", lambda m: "from " + _when_phrase(m, "a prior study", "prior studies")),

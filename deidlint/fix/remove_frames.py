@@ -150,10 +150,11 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
                 ('The effusion, compared to ___, is smaller.', 'The effusion is smaller.')),
             r"\s*(?P<comma>,)?\s*\b(?:as\s+)?(?:compared|in\s+comparison)\s+(?:to|with)\s+(?:(?:the\s+)?(?:study|"
             r"studies|exam|examination|radiographs?|films?)\s+(?:of|from|dated|on)\s+)?{WHEN}(?(comma),(?=\s))?", ""),
-    Rewrite("than on a date", "`than on ___` becomes `than previously`",
-            "a comparative needs its second term",
-            _ex(('The effusion is larger than on ___.', 'The effusion is larger than previously.')),
-            r"\bthan\s+(?:on|in|at)\s+{WHEN}", "than previously"),
+    Rewrite("than on a date", "`than on ___` goes whole, with a time written after the date",
+            "a comparative in a report is read against the prior study without its second term (`larger.`); "
+            "never `larger than and`, and no word is written that the report did not have",
+            _ex(('The effusion is larger than on ___ and there is edema.', 'The effusion is larger and there is edema.'),),
+            r"\s*\bthan\s+(?:on|in|at)\s+{WHEN}", ""),
     Rewrite("similar to a date", "`similar to ___` becomes `similar to prior`",
             "a likeness needs what it is like: `similar.` says nothing of time, `similar to prior` is how "
             "reports say it",

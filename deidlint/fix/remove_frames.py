@@ -129,19 +129,20 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             r"{N}(?:\s+{N})*(?:\s*,\s*(?:RN|MD|NP|PA-C|DO)\b)?", ""),
     # -- dates: comparison openers go whole, never becoming a claim that no prior exists
     Rewrite("comparison opener", "`Compared to ___:` opening a sentence goes whole (`Compared to the radiograph "
-            "obtained on ___,` too), and so does a run of them; the exam before it (`AP chest compared to ___:`) "
-            "is not the comparison's and stays",
+            "obtained on ___,` and a dated `Compared to the [**2150-3-4**] film,` too), and so does a run of "
+            "them; the exam before it (`AP chest compared to ___:`) is not the comparison's and stays",
             "a comparison without its date says nothing, and must never turn into `No prior`; the exam "
             "is the image this report describes, and its projection (AP, PA) shows in the image",
             _ex(('Compared to chest radiographs ___: no change.', 'No change.'),
                 ('AP chest compared to ___: Compared to ___, ___:52 a.m.: no effusion.', 'AP chest: No effusion.'),
                 ('Portable chest compared to ___ shows no change.', 'Portable chest shows no change.'),
-                ('Compared to the radiograph obtained on ___, the effusion is smaller.', 'The effusion is smaller.')),
+                ('Compared to the radiograph obtained on ___, the effusion is smaller.', 'The effusion is smaller.'),
+                ('Compared to the [**2150-3-4**] chest film, the effusion is smaller.', 'The effusion is smaller.')),
             r"^(?P<exam>(?:AP|PA|portable|frontal|upright)\s+chest\s+)?(?:(?:as\s+)?(?:compared\s+(?:to|with)|"
             r"comparison\s+(?:to|with)|in\s+comparison\s+(?:to|with))\s+(?:(?:the\s+)?(?:study|studies|exam|"
             r"examination|radiographs?|films?)\s+(?:(?:obtained|taken|performed|done)\s+(?:at|on)|of|from|dated|on)\s+|"
-            r"(?:chest\s+)?(?:radiographs?|studies|"
-            r"films?)\s+)?{WHEN}\s*(?P<colon>[:,]?)\s*)+", _exam_heading),
+            r"(?:chest\s+)?(?:radiographs?|studies|films?)\s+|the\s+(?=[{D}]))?{WHEN}(?:\s+(?:chest\s+)?(?:radiographs?|study|studies|"
+            r"films?|exams?|examinations?)\b)?\s*(?P<colon>[:,]?)\s*)+", _exam_heading),
     Rewrite("comparison inside a sentence", "`unchanged compared to ___` loses the comparison whole, and a "
             "comparison set off by commas loses both (`The heart, compared to ___, is`)",
             "never `unchanged compared.` nor `The heart, is`; a comparison with a named earlier exam (`the prior "

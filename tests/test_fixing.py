@@ -222,6 +222,15 @@ def test_restore_falls_back_to_remove_below_the_threshold() -> None:
     # a glued word must have been seen between the same two words
     ("A dual-XXXX pacemaker.", ["A dual-lumen catheter."] * 3, None),
     ("A dual-XXXX catheter.", ["A dual-lumen catheter."] * 3, "lumen"),
+    # a sentence's first word: the sentence start is its left side, at the text's start or after a stop
+    ("XXXX rods are noted.", ["Harrington rods are noted."] * 3, "Harrington"),
+    ("Lungs clear. XXXX rods are noted.", ["Spine intact. Harrington rods are noted."] * 3, "Harrington"),
+    ("XXXX rods are noted.", ["Harrington rods were removed."] * 3, None),
+    ("XXXX rods are noted.", ["The Harrington rods are noted."] * 3, None),
+    # ... but never a word that sets a status or denies a prior: the clean text's `No` is not what
+    # a scrubber took there
+    ("XXXX focal consolidation.", ["No focal consolidation."] * 3, None),
+    ("COMPARISON: XXXX INDICATION: Cough.", ["COMPARISON: None INDICATION: Fever."] * 3, None),
 ])
 def test_restore_is_seen_from_both_sides(scrubbed: str, clean: list[str], restored: str | None) -> None:
     start = scrubbed.index("XXXX")
@@ -238,6 +247,7 @@ def test_restore_is_seen_from_both_sides(scrubbed: str, clean: list[str], restor
     ("A XXXX. The XXXX are clear.", 1, True),       # a sentence ends between the two
     ("The XXXX are clear XXXX.", 0, True),          # two clean words on the right
     ("The XXXX are XXXX.", 0, False),
+    ("Effusion XXXX. XXXX rods are noted.", 1, True),  # a sentence's first word has no left side to check
 ])
 def test_a_restore_beside_another_marker_is_not_judged(text: str, index: int, alone: bool) -> None:
     spans = [m.span() for m in re.finditer("XXXX", text)]

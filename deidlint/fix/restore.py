@@ -11,8 +11,11 @@ import regex
 from deidlint.errors import UsageError
 
 #: A restore context: ("glue-left", stem) for ``Swan-___``, ("glue-right", stem) for ``___-Ganz``,
-#: or ("free", n, left token, right token) for ``pulmonary XXXX are`` (n markers in a row).
+#: or ("free", n, left token, right token) for ``pulmonary XXXX are`` (n markers in a row); the
+#: left token of one marker opening a sentence is :data:`SENTENCE_START` (``___ rods are``).
 ContextKey = tuple[str, ...]
+#: The left "token" of a sentence's first word: with a space in it, no whitespace-split token is it.
+SENTENCE_START = "<sentence start>"
 
 #: A glued context's stem may itself be two parts (``Port-A-___``: the stem is ``Port-A``).
 _GLUE_LEFT = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20}(?:-[A-Za-z]{1,20})?)-$")
@@ -39,6 +42,12 @@ def _left(token: str) -> str | None:
 #: Words no scrubber took for PHI: a corpus that shows one in a marker's context shows its own
 #: wreckage (``sternotomy and.``), not the hidden word.
 _NOT_FILLERS = frozenset("and or nor but the a an of with to in on at for by from is are was were".split())
+#: Words that set a finding's status or deny a prior study. A sentence's clean text opens with them
+#: most (``No pneumothorax.``), but a scrubber's marker there hid something else: of the first six
+#: restores at Open-I's sentence starts, all four that wrote ``No`` or ``None`` stood where a
+#: comparison's date or a finding's own modifier had been, so a sentence's first word is never one.
+_STATUS_WORDS = frozenset("no not without none negative possible possibly probable probably likely "
+                          "questionable suspected may".split())
 
 
 class Synonyms(NamedTuple):
@@ -158,15 +167,13 @@ def _count_glued(text: str, counts: dict[ContextKey, Counter[str]]) -> None:
                 bucket[f"{filler.lower()}\0={_glued_neighbours(text, m.start(), m.end())}"] += 1
 
 
-def _count_free(text: str, runs: _Runs, counts: dict[ContextKey, Counter[str]]) -> None:
-    """Count the fillers of the needed free contexts in *text*.
+def _count_free(tokens: list[str], lows: list[str], runs: _Runs, counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the fillers of the needed free contexts in a text split on whitespace (*tokens*, and
+    lower-cased *lows*).
 
-    The text is split on whitespace once; only tokens that are a needed left word are looked at
-    further, and most of those are dismissed on their right-hand side before a filler is built,
-    so learning stays a linear scan.
+    Only tokens that are a needed left word are looked at further, and most of those are
+    dismissed on their right-hand side before a filler is built, so learning stays a linear scan.
     """
-    tokens = text.split()
-    lows = text.lower().split()
     last = len(tokens) - 1
     for i in [i for i, w in enumerate(lows) if w in runs]:
         for n, afters in runs[lows[i]]:
@@ -186,6 +193,29 @@ def _count_free(text: str, runs: _Runs, counts: dict[ContextKey, Counter[str]]) 
                 continue  # a plain word that no context asks for
             if after in afters:
                 _count_filler(tokens, lows, i, n, counts)
+
+
+def _count_starts(tokens: list[str], lows: list[str], afters: frozenset[str],
+                  counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the first words of sentences before a needed right-hand side (``Harrington`` in
+    ``... intact. Harrington rods are ...``), with the words beyond, as :func:`_count_filler`.
+
+    Found from the right-hand side, which is rarer than a sentence start: only a token that is a
+    needed right-hand word (its stop or comma trimmed) is looked at further."""
+    for k in [k for k, w in enumerate(lows) if k and (w in afters or (w[-1:] in _TRIMMED and _word(w) in afters))]:
+        j = k - 1
+        filler = tokens[j]
+        if (j and not _ends_sentence(tokens[j - 1])) or not _FILLER.fullmatch(filler):
+            continue
+        after, beyond = _right("", tokens[k:k + 3])
+        bucket = counts.get(("free", "1", SENTENCE_START, after or ""))
+        if bucket is None:
+            continue
+        bucket[filler] += 1
+        low = filler.lower()
+        bucket[f"{low}\0<<s>"] += 1
+        if beyond is not None:
+            bucket[f"{low}\0>{beyond}"] += 1
 
 
 def _count_filler(tokens: list[str], lows: list[str], i: int, n: int, counts: dict[ContextKey, Counter[str]]) -> None:
@@ -232,7 +262,7 @@ class RestoreModel:
         self.min_support = min_support
         self._is_marker = is_marker or (lambda word: False)
         self._counts: dict[ContextKey, Counter[str]] = {}
-        self._compiled: tuple[_Runs, bool] | None = None
+        self._compiled: tuple[_Runs, bool, frozenset[str]] | None = None
 
     @staticmethod
     def context(text: str, start: int, end: int, n: int = 1) -> ContextKey | None:
@@ -257,7 +287,12 @@ class RestoreModel:
             after = _right("", right.split(None, 1)[:1])[0]
         else:
             return None
-        first = _left(before[-1]) if before else None
+        if before and not _ends_sentence(before[-1]):
+            first = _left(before[-1])
+        elif n == 1 and after is not None and after not in _PUNCT and (before or not text[:start].strip()):
+            first = SENTENCE_START  # a one-word sentence (``XXXX.``) has no context to speak of
+        else:
+            first = None
         if first is None or after is None:
             return None
         return ("free", str(n), first, after)
@@ -277,6 +312,8 @@ class RestoreModel:
         tail = text[end:end + 72]
         glued = tail[0] if tail[:1] in tuple(_PUNCT) else ""
         right = _right(glued, tail[len(glued):].split())[1]
+        if key is not None and key[2] == SENTENCE_START:
+            return "<s>", right
         return _outer(before[-2] if len(before) > 1 else None, True), right
 
     @staticmethod
@@ -286,7 +323,7 @@ class RestoreModel:
         the words a restore in *key*'s context is checked with: two each side of a free context
         (three on the right after a glued comma, :func:`_right`), the neighbour of a glued word."""
         glued_comma = key[0] == "free" and text[end:end + 1] in tuple(",;:")
-        left = {"glue-left": 2, "glue-right": 1}.get(key[0], 2)
+        left = {"glue-left": 2, "glue-right": 1}.get(key[0], 0 if key[2:3] == (SENTENCE_START,) else 2)
         right = {"glue-left": 1, "glue-right": 2}.get(key[0], 3 if glued_comma else 2)
         return ((before is None or _clear(text[before:start].split()[::-1], not text[before:before + 1].isspace(), left))
                 and (after is None or _clear(text[end:after].split(), not text[after - 1:after].isspace(), right)))
@@ -326,25 +363,35 @@ class RestoreModel:
         counts: dict[ContextKey, Counter[str]] = {key: Counter() for key in self._counts}
         if self._compiled is None:
             self._compiled = self._index()
-        runs, glued = self._compiled
+        runs, glued, starts = self._compiled
         for text in texts:
             if glued and "-" in text:
                 _count_glued(text, counts)
-            if runs:
-                _count_free(text, runs, counts)
+            if runs or starts:
+                tokens = text.split()
+                lows = text.lower().split()
+                if runs:
+                    _count_free(tokens, lows, runs, counts)
+                if starts:
+                    _count_starts(tokens, lows, starts, counts)
         return {key: found for key, found in counts.items() if found}
 
-    def _index(self) -> tuple[_Runs, bool]:
+    def _index(self) -> tuple[_Runs, bool, frozenset[str]]:
         """For each needed left word, the run lengths needed after it with the right-hand sides
-        needed for each; and whether glued contexts are needed."""
+        needed for each; whether glued contexts are needed; the right-hand sides needed after a
+        sentence's first word."""
         runs: defaultdict[str, defaultdict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
         glued = False
+        starts = set()
         for key in self._counts:
-            if key[0] == "free":
-                runs[key[2]][int(key[1])].add(key[3])
-            else:
+            if key[0] != "free":
                 glued = True
-        return {word: tuple((n, frozenset(a)) for n, a in sorted(by_n.items())) for word, by_n in runs.items()}, glued
+            elif key[2] == SENTENCE_START:
+                starts.add(key[3])
+            else:
+                runs[key[2]][int(key[1])].add(key[3])
+        return ({word: tuple((n, frozenset(a)) for n, a in sorted(by_n.items())) for word, by_n in runs.items()},
+                glued, frozenset(starts))
 
     def fillers(self, key: ContextKey) -> Counter[str]:
         """The words counted in ``key``'s context, and how often (the words beyond it left out)."""
@@ -381,6 +428,8 @@ class RestoreModel:
         if count < self.min_support or share < self.threshold:
             return None, share
         best = max((w for w in by_word if _SENSE.get(w, w) == sense), key=lambda w: by_word[w])
+        if key[2:3] == (SENTENCE_START,) and best in _STATUS_WORDS:
+            return None, share
         if outer is not None:
             left, right = outer
             if left == "=":

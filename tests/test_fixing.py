@@ -178,6 +178,19 @@ def test_surrogates_fit_the_kind_are_deterministic_and_vary() -> None:
     assert len(others) == 5  # varied across reports
 
 
+@pytest.mark.parametrize(("text", "kinds"), [
+    ("Discussed with ___ by ___.", ["name", "name"]),     # the one told and the one who told
+    ("Radiographs ___ through ___.", ["date", "date"]),
+    ("Caused by ___ and ___.", ["unknown", "unknown"]),   # `by` joins people only, and only to a person
+    ("Seen on ___ by ___.", ["date", "unknown"]),
+])
+def test_a_marker_of_unknown_kind_takes_its_neighbours(text: str, kinds: list[str]) -> None:
+    from deidlint.api import scanner
+    from deidlint.fix.kinds import kinds_of
+
+    assert kinds_of(text, scanner().scan(text)) == kinds
+
+
 def test_surrogates_are_consistent_within_a_report() -> None:
     text = ("Mr. [**Known lastname 8334**] is here. Spoke with [**Known lastname 8334**]. "
             "___-year-old. Age ___ years.")

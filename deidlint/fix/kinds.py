@@ -211,11 +211,16 @@ _JOINS = regex.compile(r"(?:\s*[,/]?\s*|\s+and\s+)", regex.IGNORECASE)
 _TIME_JOINS = regex.compile(r"\s+(?:through|to|at)\s+", regex.IGNORECASE)
 
 
+#: What joins the one told to the one who told (``discussed with ___ by ___``): both are people.
+_NAME_JOINS = regex.compile(r"\s+by\s+", regex.IGNORECASE)
+
+
 def _joined(text: str, end: int, start: int, kind: str) -> bool:
     """Whether a marker of unknown kind at ``start`` (or ending at ``end``) shares ``kind`` with
     its neighbour across ``text[end:start]``."""
     return _JOINS.fullmatch(text, end, start) is not None or (
-        kind in ("date", "time") and _TIME_JOINS.fullmatch(text, end, start) is not None)
+        kind in ("date", "time") and _TIME_JOINS.fullmatch(text, end, start) is not None) or (
+        kind == "name" and _NAME_JOINS.fullmatch(text, end, start) is not None)
 
 
 def classify(text: str, match: Match) -> str:

@@ -92,10 +92,12 @@ TAG_WORDS: tuple[Cue, ...] = (
 _TAG_KIND = [(cue, regex.compile(cue.cue, regex.IGNORECASE)) for cue in TAG_WORDS]
 _HAS_TAG_WORD = regex.compile(r"[A-Za-z]{2,}")
 
-#: A device noun after a marker makes it a device's name (Swan-Ganz, Dobhoff, Port-A-Cath).
-_DEVICE = r"\s+(?:catheter|tube|line|filter|valve|drain)\b"
+#: A device noun after a marker makes it a device's name (Swan-Ganz, Dobhoff, Port-A-Cath), and
+#: ``B lines`` a sign's (Kerley): an eponym, never a person.
+_DEVICE = r"\s+(?:catheter|tube|line|filter|valve|drain|B[- ]lines?)\b"
 DEVICE_TAG = Cue("device after a tag", "word", "right", _DEVICE,
-                 "an eponym the scrubber took, whatever a generic tag says", ("The <PERSON> catheter is in place.",))
+                 "an eponym the scrubber took, whatever a generic tag says",
+                 ("The <PERSON> catheter is in place.", "Findings of [NAME] B lines at the bases."))
 
 #: Context cues, tried in order (the first that applies decides). The words of one cue are
 #: not repeated in a later one of the same place: the earlier would always win.

@@ -50,13 +50,13 @@ def test_a_restore_cannot_bring_in_the_corpus_residue() -> None:
     assert judge("Female XXXX.", "Female with.", "Female with.") == "residue"
 
 
-MARKED = ["FINDINGS: The XXXX are unremarkable today. No pneumothorax.", "IMPRESSION: Calcified lymph XXXX are seen."]
+MARKED = ["FINDINGS: The XXXX are unremarkable today. No pneumothorax.", "IMPRESSION: Calcified hilar XXXX are seen."]
 
 
 @pytest.mark.parametrize(("unresolved", "expected"), [
     ("drop", ["FINDINGS: No pneumothorax.", ""]),
     ("keep", MARKED),
-    ("mask", ["FINDINGS: The [PHI] are unremarkable today. No pneumothorax.", "IMPRESSION: Calcified lymph [PHI] are seen."]),
+    ("mask", ["FINDINGS: The [PHI] are unremarkable today. No pneumothorax.", "IMPRESSION: Calcified hilar [PHI] are seen."]),
 ])
 def test_unresolved_sentences_go_the_way_the_user_chose(unresolved: str, expected: list[str]) -> None:
     fixer = Fixer(scanner(), "remove", unresolved=unresolved)

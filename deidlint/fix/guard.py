@@ -174,6 +174,15 @@ SLOTS: tuple[Slot, ...] = (
          ("The opacity is XXXX.", "The heart is XXXX enlarged.", "Effusion, XXXX and edema.")),
     Slot("verb before 'of'", "`Note is XXXX of` lost its verb (`made`)", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
          ("Note is XXXX of a closure device.",), ("The heart is XXXX enlarged.",)),
+    Slot("lymph nodes", "`lymph XXXX are` is `lymph nodes are`: the scrubber took the noun `lymph` modifies, "
+         "and the corpus never spells `nodes`; the verb says how many", r"\b(?i:lymph)\s+$",
+         r"\s+(?:are|appear|have|were|remain)\b", "nodes",
+         ("Calcified lymph XXXX are seen in the hila.", "Hilar lymph XXXX appear enlarged."),
+         ("The XXXX are enlarged.", "Lymph XXXX within normal limits.")),
+    Slot("lymph node", "`lymph XXXX is` is `lymph node is`, one node as the verb says", r"\b(?i:lymph)\s+$",
+         r"\s+(?:is|appears|has|was|remains)\b", "node",
+         ("A calcified lymph XXXX is seen.", "The lymph XXXX appears enlarged."),
+         ("The XXXX is enlarged.",)),
     Slot("head noun", "the marker was the noun its modifiers describe",
          # not a span of time's unit (``for one XXXX``: the span goes whole, remove_frames)
          rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)(?!(?<=\b(?i:for|since|over|in)\s{{1,3}})(?i:one|a|few|several|last|past)\s)"

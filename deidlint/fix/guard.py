@@ -128,6 +128,20 @@ _DIAGNOSIS = (r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|b
               r"effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|aspiration|emphysema|"
               r"COPD)\b")
 
+def _taken_noun(modifier: str, plural: str, singular: str, plurals: tuple[str, ...],
+                singulars: tuple[str, ...]) -> tuple[Slot, Slot]:
+    """The slots of a noun that Open-I's scrubber took in every report (``lymph nodes``,
+    ``costophrenic angles``, ``sternotomy wires``: the corpus never spells it, so no restore can
+    learn it), after the one modifier that names it; the verb after the marker says how many."""
+    why = (f"`{modifier} XXXX are` is `{modifier} {plural} are`: `{modifier}` names this noun, which the "
+           f"scrubber took in every report (the corpus never spells it); the verb says how many")
+    left = rf"\b(?i:{modifier})\s+$"
+    return (Slot(f"{modifier} {plural}", why, left, r"\s+(?:are|appear|have|were|remain)\b", plural, plurals,
+                 ("The XXXX are enlarged.", f"{modifier.capitalize()} XXXX within normal limits.")),
+            Slot(f"{modifier} {singular}", why, left, r"\s+(?:is|appears|has|was|remains)\b", singular, singulars,
+                 ("The XXXX is enlarged.",)))
+
+
 #: Slots where deleting a marker cannot keep the sentence's meaning or grammar, whatever it hid: a
 #: hedge or a negation, a head noun, a verb. In the examples, ``XXXX`` is the marker judged.
 SLOTS: tuple[Slot, ...] = (
@@ -174,15 +188,13 @@ SLOTS: tuple[Slot, ...] = (
          ("The opacity is XXXX.", "The heart is XXXX enlarged.", "Effusion, XXXX and edema.")),
     Slot("verb before 'of'", "`Note is XXXX of` lost its verb (`made`)", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
          ("Note is XXXX of a closure device.",), ("The heart is XXXX enlarged.",)),
-    Slot("lymph nodes", "`lymph XXXX are` is `lymph nodes are`: the scrubber took the noun `lymph` modifies, "
-         "and the corpus never spells `nodes`; the verb says how many", r"\b(?i:lymph)\s+$",
-         r"\s+(?:are|appear|have|were|remain)\b", "nodes",
-         ("Calcified lymph XXXX are seen in the hila.", "Hilar lymph XXXX appear enlarged."),
-         ("The XXXX are enlarged.", "Lymph XXXX within normal limits.")),
-    Slot("lymph node", "`lymph XXXX is` is `lymph node is`, one node as the verb says", r"\b(?i:lymph)\s+$",
-         r"\s+(?:is|appears|has|was|remains)\b", "node",
-         ("A calcified lymph XXXX is seen.", "The lymph XXXX appears enlarged."),
-         ("The XXXX is enlarged.",)),
+    *_taken_noun("lymph", "nodes", "node", ("Calcified lymph XXXX are seen in the hila.", "Hilar lymph XXXX appear enlarged."),
+                 ("A calcified lymph XXXX is seen.", "The lymph XXXX appears enlarged.")),
+    *_taken_noun("costophrenic", "angles", "angle", ("Both costophrenic XXXX are sharp.",),
+                 ("The left costophrenic XXXX is blunted.",)),
+    *_taken_noun("sternotomy", "wires", "wire",
+                 ("Median sternotomy XXXX are intact.", "The sternotomy XXXX appear unchanged in alignment."),
+                 ("A sternotomy XXXX is fractured.",)),
     Slot("head noun", "the marker was the noun its modifiers describe",
          # not a span of time's unit (``for one XXXX``: the span goes whole, remove_frames)
          rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)(?!(?<=\b(?i:for|since|over|in)\s{{1,3}})(?i:one|a|few|several|last|past)\s)"

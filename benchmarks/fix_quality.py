@@ -29,6 +29,10 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
 - hedges written: a marker replaced by one hedge word (``likely``, ``suggests``), where the fix read
   the marker as the hedge the scrubber took; neither a restore nor a value. The meaning reader
   reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed";
+- nouns written: a marker replaced by the noun its one modifier names (``lymph nodes``,
+  ``costophrenic angles``, ``sternotomy wires``), which Open-I's scrubber took in every report:
+  the fix's reading of the slot, as a hedge is, so neither a restore nor a value; its trigrams are
+  ones the clean text cannot show;
 - wrong-kind values: a name, date, time or place put where the words before the marker ask for a
   clinical word (``with XXXX``, ``history of XXXX``, ``pulmonary XXXX``, ``Swan-___``), or a
   second meridiem (``4:25 a.m. p.m.``).
@@ -244,6 +248,9 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
             if filled and _norm(value) in HEDGES:
                 out["hedges written"] += 1  # not a corpus word put back: the slot's reading of the marker
                 continue
+            if filled and left and _norm(value) in TAKEN_NOUNS.get(_norm(left[-1]), ()):
+                out["nouns written"] += 1  # the noun the modifier names, which the scrubber always took
+                continue
             if filled and _norm(value) in DATE_WORDS:
                 continue  # the word written for a date under every strategy: no restore, no value
             if filled and value.isalpha() and _norm(new[0]) in clean.words:
@@ -270,6 +277,9 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
 
 #: What the fix writes for a date before an exam or after ``similar to``, under every strategy.
 DATE_WORDS = {"prior"}
+#: The nouns a modifier names that Open-I's scrubber took in every report (the corpus never spells
+#: them): written in a marker's place after that modifier, they are the slot's reading.
+TAKEN_NOUNS = {"lymph": {"node", "nodes"}, "costophrenic": {"angle", "angles"}, "sternotomy": {"wire", "wires"}}
 HEDGES = {"likely", "possible", "possibly", "probable", "probably", "may", "might", "suggest", "suggests",
           "suggestive", "suspicious", "questionable", "question", "concerning", "borderline", "suspected"}
 NEGATIONS = {"no", "not", "without", "negative"}
@@ -409,6 +419,7 @@ def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0,
 
 COLUMNS = ("traces left", "residue added", "trace-free sentences changed", "list items renumbered",
            "clinical sentences dropped", "reports meaning changed", "restores", "restores unseen", "hedges written",
+           "nouns written",
            "wrong-kind values")
 
 

@@ -167,13 +167,15 @@ def _count_glued(text: str, counts: dict[ContextKey, Counter[str]]) -> None:
                 bucket[f"{filler.lower()}\0={_glued_neighbours(text, m.start(), m.end())}"] += 1
 
 
-def _count_free(tokens: list[str], lows: list[str], runs: _Runs, counts: dict[ContextKey, Counter[str]]) -> None:
-    """Count the fillers of the needed free contexts in a text split on whitespace (*tokens*, and
-    lower-cased *lows*).
+def _count_free(text: str, runs: _Runs, counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the fillers of the needed free contexts in *text*.
 
-    Only tokens that are a needed left word are looked at further, and most of those are
-    dismissed on their right-hand side before a filler is built, so learning stays a linear scan.
+    The text is split on whitespace once; only tokens that are a needed left word are looked at
+    further, and most of those are dismissed on their right-hand side before a filler is built,
+    so learning stays a linear scan.
     """
+    tokens = text.split()
+    lows = text.lower().split()
     last = len(tokens) - 1
     for i in [i for i, w in enumerate(lows) if w in runs]:
         for n, afters in runs[lows[i]]:
@@ -195,22 +197,26 @@ def _count_free(tokens: list[str], lows: list[str], runs: _Runs, counts: dict[Co
                 _count_filler(tokens, lows, i, n, counts)
 
 
-def _count_starts(tokens: list[str], lows: list[str], afters: frozenset[str],
-                  counts: dict[ContextKey, Counter[str]]) -> None:
-    """Count the first words of sentences before a needed right-hand side (``Harrington`` in
-    ``... intact. Harrington rods are ...``), with the words beyond, as :func:`_count_filler`.
+#: A sentence's first word and the token after it: at the text's start, after a stop (closers
+#: after it allowed) or after a section label in capitals, as :func:`_ends_sentence` reads them.
+_SENTENCE_FIRST = regex.compile(r"(?:\A\s*|(?<=[.!?][)\]\"']*\s+)|(?<=(?<!\S)[^\sa-z]*[A-Z][^\sa-z]*:\s+))"
+                                r"(?P<filler>[A-Za-z][A-Za-z]+(?:-[A-Za-z]+)?)\s+(?P<next>\S+)")
 
-    Found from the right-hand side, which is rarer than a sentence start: only a token that is a
-    needed right-hand word (its stop or comma trimmed) is looked at further."""
-    for k in [k for k, w in enumerate(lows) if k and (w in afters or (w[-1:] in _TRIMMED and _word(w) in afters))]:
-        j = k - 1
-        filler = tokens[j]
-        if (j and not _ends_sentence(tokens[j - 1])) or not _FILLER.fullmatch(filler):
+
+def _count_starts(text: str, afters: frozenset[str], counts: dict[ContextKey, Counter[str]]) -> None:
+    """Count the first words of *text*'s sentences before a needed right-hand side (``Harrington``
+    in ``... intact. Harrington rods are ...``), with the words beyond, as :func:`_count_filler`.
+
+    One pattern finds the sentence starts, so the Python work is per sentence, not per token."""
+    for m in _SENTENCE_FIRST.finditer(text):
+        nxt = m.group("next").lower()
+        if nxt not in afters and _word(nxt) not in afters:
             continue
-        after, beyond = _right("", tokens[k:k + 3])
+        after, beyond = _right("", text[m.start("next"):m.start("next") + 72].split()[:3])
         bucket = counts.get(("free", "1", SENTENCE_START, after or ""))
         if bucket is None:
             continue
+        filler = m.group("filler")
         bucket[filler] += 1
         low = filler.lower()
         bucket[f"{low}\0<<s>"] += 1
@@ -367,13 +373,10 @@ class RestoreModel:
         for text in texts:
             if glued and "-" in text:
                 _count_glued(text, counts)
-            if runs or starts:
-                tokens = text.split()
-                lows = text.lower().split()
-                if runs:
-                    _count_free(tokens, lows, runs, counts)
-                if starts:
-                    _count_starts(tokens, lows, starts, counts)
+            if runs:
+                _count_free(text, runs, counts)
+            if starts:
+                _count_starts(text, starts, counts)
         return {key: found for key, found in counts.items() if found}
 
     def _index(self) -> tuple[_Runs, bool, frozenset[str]]:

@@ -213,13 +213,20 @@ _SLOT_LEFT_CHARS = 40
 
 
 def hedge_slot(text: str, start: int, end: int) -> Slot | None:
-    """The hedge or negation slot the marker ``text[start:end]`` sits in, or None."""
-    before = text[max(0, start - _SLOT_LEFT_CHARS):start]
+    """The hedge or negation slot the marker ``text[start:end]`` sits in, or None.
+
+    The right-hand pattern is tried first: it is anchored at the marker's end and fails at once
+    for most slots, where the left one searches the words before (1.38 s -> 0.83 s for the 74,475
+    markers of 20,000 generated reports, the same slots found)."""
+    before = None
     for slot, left, right in _SLOTS:
-        if left is not None and left.search(before) is None:
-            continue
         if right is not None and right.match(text, end) is None:
             continue
+        if left is not None:
+            if before is None:
+                before = text[max(0, start - _SLOT_LEFT_CHARS):start]
+            if left.search(before) is None:
+                continue
         return slot
     return None
 

@@ -195,13 +195,17 @@ SLOTS: tuple[Slot, ...] = (
     *_taken_noun("sternotomy", "wires", "wire",
                  ("Median sternotomy XXXX are intact.", "The sternotomy XXXX appear unchanged in alignment."),
                  ("A sternotomy XXXX is fractured.",)),
+    Slot("productive cough", "`productive XXXX` is `productive cough`: `productive` names the symptom, which the "
+         "scrubber took in every report (the corpus never spells `cough`)", r"\b(?i:productive)\s+$", None, "cough",
+         ("Man with productive XXXX for two weeks.", "Productive XXXX, fever and chills."),
+         ("The XXXX was productive.",)),
     Slot("head noun", "the marker was the noun its modifiers describe",
          # not a span of time's unit (``for one XXXX``: the span goes whole, remove_frames)
          rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)(?!(?<=\b(?i:for|since|over|in)\s{{1,3}})(?i:one|a|few|several|last|past)\s)"
          rf"[A-Za-z][A-Za-z-]+\s+"
                       rf"(?<!(?:\band|\bor|,)\s+{CONJUNCT_MODIFIERS}\s+)$",
          rf"(?=\s*[.,;:!?)]|\s*$|\s+(?:{_AFTER_SUBJECT})\b)", None,
-         ("Persistent productive XXXX.", "Calcified hilar XXXX noted.", "Evidence of remote XXXX, unchanged.",
+         ("Persistent dry XXXX.", "Calcified hilar XXXX noted.", "Evidence of remote XXXX, unchanged.",
           "Visualized XXXX of the chest are normal."),
          ("No XXXX.", "Fever and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
           "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are unremarkable.",

@@ -30,9 +30,9 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
   the marker as the hedge the scrubber took; neither a restore nor a value. The meaning reader
   reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed";
 - nouns written: a marker replaced by the noun its one modifier names (``lymph nodes``,
-  ``costophrenic angles``, ``sternotomy wires``), which Open-I's scrubber took in every report:
-  the fix's reading of the slot, as a hedge is, so neither a restore nor a value; its trigrams are
-  ones the clean text cannot show;
+  ``costophrenic angles``, ``sternotomy wires``, ``productive cough``), which Open-I's scrubber
+  took in every report, where the clean text never shows it there: the fix's reading of the slot,
+  as a hedge is, neither a restore nor a value (where the clean text does show it, a restore);
 - wrong-kind values: a name, date, time or place put where the words before the marker ask for a
   clinical word (``with XXXX``, ``history of XXXX``, ``pulmonary XXXX``, ``Swan-___``), or a
   second meridiem (``4:25 a.m. p.m.``).
@@ -248,15 +248,22 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
             if filled and _norm(value) in HEDGES:
                 out["hedges written"] += 1  # not a corpus word put back: the slot's reading of the marker
                 continue
-            if filled and left and _norm(value) in TAKEN_NOUNS.get(_norm(left[-1]), ()):
-                out["nouns written"] += 1  # the noun the modifier names, which the scrubber always took
-                continue
             if filled and _norm(value) in DATE_WORDS:
                 continue  # the word written for a date under every strategy: no restore, no value
+            # the noun its one modifier names, which the scrubber took (``lymph nodes``): the slot's
+            # reading where the clean text never shows it there, a restore where it does
+            taken = bool(left) and _norm(value) in TAKEN_NOUNS.get(_norm(left[-1]), ())
             if filled and value.isalpha() and _norm(new[0]) in clean.words:
-                out["restores"] += 1
-                if not clean.supports(left, new[0], right):
-                    out["restores unseen"] += 1
+                supported = clean.supports(left, new[0], right)
+                if taken and not supported:
+                    out["nouns written"] += 1
+                else:
+                    out["restores"] += 1
+                    if not supported:
+                        out["restores unseen"] += 1
+                continue
+            if filled and taken:
+                out["nouns written"] += 1
                 continue
         if not value or TRACES.scan(value):
             continue  # a mask token: no value of any kind
@@ -279,7 +286,8 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
 DATE_WORDS = {"prior"}
 #: The nouns a modifier names that Open-I's scrubber took in every report (the corpus never spells
 #: them): written in a marker's place after that modifier, they are the slot's reading.
-TAKEN_NOUNS = {"lymph": {"node", "nodes"}, "costophrenic": {"angle", "angles"}, "sternotomy": {"wire", "wires"}}
+TAKEN_NOUNS = {"lymph": {"node", "nodes"}, "costophrenic": {"angle", "angles"}, "sternotomy": {"wire", "wires"},
+               "productive": {"cough"}}
 HEDGES = {"likely", "possible", "possibly", "probable", "probably", "may", "might", "suggest", "suggests",
           "suggestive", "suspicious", "questionable", "question", "concerning", "borderline", "suspected"}
 NEGATIONS = {"no", "not", "without", "negative"}

@@ -33,6 +33,14 @@ def test_every_slot_finds_its_examples(slot) -> None:  # type: ignore[no-untyped
         assert hedge_slot(sentence, at, at + 4) is None, sentence
 
 
+def test_a_word_glued_to_a_marker_is_no_finding_before_a_cause() -> None:
+    """``XXXX-year-old XXXX due to``: the second marker is the patient, not a scrubbed hedge."""
+    text = "A XXXX-year-old XXXX due to a fall."
+    at = text.rindex("XXXX")
+    assert hedge_slot(text, at, at + 4) is None
+    assert hedge_slot("Markings XXXX due to a fall.", 9, 13) is not None
+
+
 @pytest.mark.parametrize(("original", "candidate", "why"), [
     ("No XXXX pneumothorax.", "No pneumothorax.", None),
     ("Possible XXXX effusion.", "Effusion.", "meaning"),          # the hedge went

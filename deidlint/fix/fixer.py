@@ -253,7 +253,9 @@ class Fixer:
             # (``XXXX/XXXX``) is no ordinary word: neither a hedge nor a head noun.
             if step.kind in RESTORABLE and "/" not in text[step.start:step.end]:
                 step.slot = hedge_slot(text, step.start, step.end)
-            if step.action == "restore" and step.slot is not None and step.slot.fill:
+            # A slot's word fills one marker: a run of them hid more than a hedge (``Follow-up XXXX
+            # XXXX XXXX to be arranged``), and its sentence goes the unresolved way.
+            if step.action == "restore" and step.slot is not None and step.slot.fill and len(step.rules) == 1:
                 step.action = "hedge"
                 fill = step.slot.fill
                 step.replacement = fill.capitalize() if _sentence_start(text, step.start) else fill

@@ -180,11 +180,15 @@ SLOTS: tuple[Slot, ...] = (
     Slot("after an auxiliary", "the marker was the verb: `has not XXXX`", r"\b(?i:has|have|had|not|been)\s+$", None, None,
          ("The effusion has not XXXX since the prior.", "The heart and lungs have XXXX in the interval."),
          ("The lungs are XXXX clear.",)),
-    Slot("hedge before a cause", "`is XXXX due to` is `is likely due to`, `, XXXX due to` is `, likely due to` and "
-         "`is XXXX to be` is `is likely to be`: the corpus never spells `likely`",
-         r"(?:\b(?i:is|are|was|were)|,)\s+$", r"\s+(?:(?:related|secondary|due)\s+to|to\s+be)\b", "likely",
+    Slot("hedge before a cause", "`is XXXX due to` is `is likely due to`, `, XXXX due to` is `, likely due to`, "
+         "`most XXXX due to` is `most likely due to`, a finding's noun before it (`markings XXXX related to`) too, "
+         "and `is XXXX to be` is `is likely to be`: the corpus never spells `likely`",
+         # a plain word, not one glued to a marker (`XXXX-year-old XXXX due to`: the second is the patient)
+         rf"(?:\b(?i:is|are|was|were|most)|,|(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z]+)\s+$",
+         r"\s+(?:(?:related|secondary|due)\s+to|to\s+be)\b", "likely",
          ("The opacity is XXXX due to atelectasis.", "These changes are XXXX related to positioning.",
-          "Hyperinflation, XXXX due to emphysema.", "A nodule which is XXXX to be a granuloma."),
+          "Hyperinflation, XXXX due to emphysema.", "A nodule which is XXXX to be a granuloma.",
+          "Coarse markings XXXX related to bronchitis.", "Opacity, most XXXX due to atelectasis."),
          ("The opacity is XXXX.", "The heart is XXXX enlarged.", "Effusion, XXXX and edema.")),
     Slot("verb before 'of'", "`Note is XXXX of` lost its verb (`made`)", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
          ("Note is XXXX of a closure device.",), ("The heart is XXXX enlarged.",)),

@@ -118,6 +118,8 @@ _FUNCTION = (r"and|or|nor|but|the|a|an|of|with|without|to|in|on|at|for|by|from|n
              # the words before a comparison's date: ``Chest PA and lateral XXXX``, ``prior XXXX``
              r"ap|pa|lateral|chest|radiographs?|portable|frontal|upright|ct|mri|exams?|examinations?|stud(?:y|ies)|"
              r"films?|views?|prior|dated|since|comparison")
+#: Where a word of content starts: not inside a word or after a hyphen, and not a function word.
+_CONTENT_WORD = rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)"
 #: Verbs (and their past participles) that follow a finding's subject.
 _AFTER_SUBJECT = (r"is|are|was|were|has|have|appears?|remains?|identified|seen|noted|present|demonstrated|"
                   r"visualized|unchanged|stable|again|of")
@@ -184,7 +186,7 @@ SLOTS: tuple[Slot, ...] = (
          "`most XXXX due to` is `most likely due to`, a finding's noun before it (`markings XXXX related to`) too, "
          "and `is XXXX to be` is `is likely to be`: the corpus never spells `likely`",
          # a plain word, not one glued to a marker (`XXXX-year-old XXXX due to`: the second is the patient)
-         rf"(?:\b(?i:is|are|was|were|most)|,|(?<![\w-])(?!(?i:{_FUNCTION})\s)[A-Za-z]+)\s+$",
+         rf"(?:\b(?i:is|are|was|were|most)|,|{_CONTENT_WORD}[A-Za-z]+)\s+$",
          r"\s+(?:(?:related|secondary|due)\s+to|to\s+be)\b", "likely",
          ("The opacity is XXXX due to atelectasis.", "These changes are XXXX related to positioning.",
           "Hyperinflation, XXXX due to emphysema.", "A nodule which is XXXX to be a granuloma.",
@@ -205,7 +207,7 @@ SLOTS: tuple[Slot, ...] = (
          ("The XXXX was productive.",)),
     Slot("head noun", "the marker was the noun its modifiers describe",
          # not a span of time's unit (``for one XXXX``: the span goes whole, remove_frames)
-         rf"(?<![\w-])(?!(?i:{_FUNCTION})\s)(?!(?<=\b(?i:for|since|over|in)\s{{1,3}})(?i:one|a|few|several|last|past)\s)"
+         rf"{_CONTENT_WORD}(?!(?<=\b(?i:for|since|over|in)\s{{1,3}})(?i:one|a|few|several|last|past)\s)"
          rf"[A-Za-z][A-Za-z-]+\s+"
                       rf"(?<!(?:\band|\bor|,)\s+{CONJUNCT_MODIFIERS}\s+)$",
          rf"(?=\s*[.,;:!?)]|\s*$|\s+(?:{_AFTER_SUBJECT})\b)", None,

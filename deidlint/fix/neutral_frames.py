@@ -218,7 +218,7 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
                 ('Findings were discussed with Dr. ___ at 4:05 p.m. on ___.',
                  'Findings were discussed with the referring clinician at 4:05 p.m.')),
             r"(?:(?<=\b(?i:removed|placed|inserted|exchanged|repositioned|started|stopped))|" + _TOLD + r")\s+on\s+{D}"
-            r"(?:\s*,\s*{D})*(?![\w\ufdd1])", ""),
+            r"(?:\s*,\s*{D})*(?![\w{D}])", ""),
     Rewrite("neutral: since a time", "`since ___:53 a.m.` becomes `since a prior study`",
             "a time after `since` is the time of a prior study; no category is left of it otherwise",
             _ex(('The tube has been advanced since ___:53 a.m.', 'The tube has been advanced since a prior study.'),),

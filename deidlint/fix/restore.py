@@ -22,7 +22,8 @@ SENTENCE_START = "<sentence start>"
 _GLUE_LEFT = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20}(?:-[A-Za-z]{1,20})?)-$")
 _GLUE_RIGHT = regex.compile(r"^-([A-Za-z]{1,20})(?![A-Za-z-])")
 #: A word that can fill a context, and two words glued by a hyphen (``Swan-Ganz``, ``x-ray``).
-_FILLER = regex.compile(r"[A-Za-z][A-Za-z]+(?:-[A-Za-z]+)?")
+_FILLER_WORD = r"[A-Za-z][A-Za-z]+(?:-[A-Za-z]+)?"
+_FILLER = regex.compile(_FILLER_WORD)
 _GLUED = regex.compile(r"(?<![A-Za-z-])([A-Za-z]{1,20}(?:-[A-Za-z]{1,20})?)-([A-Za-z]{2,20})(?![A-Za-z-])")
 _PUNCT = ".,;:"
 
@@ -204,8 +205,8 @@ def _count_free(text: str, runs: _Runs, counts: dict[ContextKey, Counter[str]]) 
 #: token (on 50,000 generated reports 0.77 s against 0.83 s for a look at every token, and
 #: 1.39 s for ``regex`` with look-behinds; counts identical); a colon counts after a label in
 #: capitals alone (:func:`_ends_sentence`).
-_AFTER_STOP = re.compile(r"[.!?:][)\]\"']*\s+([A-Za-z][A-Za-z]+(?:-[A-Za-z]+)?)(?=\s+(\S+))")
-_TEXT_START = re.compile(r"\s*([A-Za-z][A-Za-z]+(?:-[A-Za-z]+)?)(?=\s+(\S+))")
+_AFTER_STOP = re.compile(rf"[.!?:][)\]\"']*\s+({_FILLER_WORD})(?=\s+(\S+))")
+_TEXT_START = re.compile(rf"\s*({_FILLER_WORD})(?=\s+(\S+))")
 
 
 def _count_starts(text: str, afters: frozenset[str], counts: dict[ContextKey, Counter[str]]) -> None:
@@ -221,14 +222,18 @@ def _count_starts(text: str, afters: frozenset[str], counts: dict[ContextKey, Co
             continue  # a colon after a word in lower case (``Comparison:``) ends no sentence
         after, beyond = _right("", text[m.start(2):m.start(2) + 72].split()[:3])
         bucket = counts.get(("free", "1", SENTENCE_START, after or ""))
-        if bucket is None:
-            continue
-        filler = m.group(1)
-        bucket[filler] += 1
-        low = filler.lower()
-        bucket[f"{low}\0<<s>"] += 1
-        if beyond is not None:
-            bucket[f"{low}\0>{beyond}"] += 1
+        if bucket is not None:
+            _tally(bucket, m.group(1), "<s>", beyond)
+
+
+def _tally(bucket: Counter[str], filler: str, left: str, beyond: str | None) -> None:
+    """Count *filler* in a context's *bucket*, and under keys no filler can have (see predict) the
+    word beyond the context on its left and the words beyond it on its right (None: none to check)."""
+    bucket[filler] += 1
+    low = filler.lower()
+    bucket[f"{low}\0<{left}"] += 1
+    if beyond is not None:
+        bucket[f"{low}\0>{beyond}"] += 1
 
 
 def _count_filler(tokens: list[str], lows: list[str], i: int, n: int, counts: dict[ContextKey, Counter[str]]) -> None:
@@ -247,12 +252,7 @@ def _count_filler(tokens: list[str], lows: list[str], i: int, n: int, counts: di
     bucket = counts.get(("free", str(n), lows[i], after or ""))
     if bucket is None:
         return  # the cheap look in _count_free let through a side that _right keys otherwise
-    filler = " ".join(words)
-    bucket[filler] += 1
-    filler = filler.lower()
-    bucket[f"{filler}\0<{_outer(lows[i - 1] if i else None, True)}"] += 1
-    if beyond is not None:
-        bucket[f"{filler}\0>{beyond}"] += 1
+    _tally(bucket, " ".join(words), _outer(lows[i - 1] if i else None, True), beyond)
 
 
 class RestoreModel:

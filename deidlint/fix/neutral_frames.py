@@ -177,8 +177,8 @@ NEUTRAL_FRAMES: tuple[Rewrite, ...] = (
                 ('Compared with the prior study from ___, no change.', 'Compared with the prior study, no change.'),
                 ('As compared to the previous radiograph from ___, no change.',
                  'As compared to the previous radiograph, no change.'),
-                ('COMPARISON: Previous PA and lateral chest radiograph from ___.',
-                 'COMPARISON: Previous PA and lateral chest radiograph.'),
+                ('COMPARISON: Previous PA and lateral chest film from ___.',
+                 'COMPARISON: Previous PA and lateral chest film.'),
                 ('COMPARISON: Upright frontal chest film dated ___, ___.', 'COMPARISON: Upright frontal chest film.')),
             r"\b(?:(?P<det>the|a)\s+)?(?P<prior>(?:prior|previous|preceding|earlier|last|most\s+recent)\s+"
             rf"{_EXAM_MODIFIERS})?"

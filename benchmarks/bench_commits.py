@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Run by each commit's checkout: read the reports both sides share, time the fix alone.
 _TIMED = r"""
 import json, sys, time
-from deidlint.fix import fix_texts
+try:
+    from deidlint.fix import fix_texts
+except ImportError:  # before 09cbf6b the repair was one module: the fixer issue 11 started from
+    from deidlint.fixing import fix_texts
 texts = json.load(open(sys.argv[1], encoding="utf-8"))
 start = time.perf_counter()
 fix_texts(texts, strategy=sys.argv[2])

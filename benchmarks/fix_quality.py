@@ -29,10 +29,11 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
 - hedges written: a marker replaced by one hedge word (``likely``, ``suggests``), where the fix read
   the marker as the hedge the scrubber took; neither a restore nor a value. The meaning reader
   reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed";
-- nouns written: a marker replaced by the noun its one modifier names (``lymph nodes``,
-  ``costophrenic angles``, ``sternotomy wires``, ``productive cough``), which Open-I's scrubber
-  took in every report, where the clean text never shows it there: the fix's reading of the slot,
-  as a hedge is, neither a restore nor a value (where the clean text does show it, a restore);
+- taken words written: a marker replaced by the noun its one modifier names (``lymph nodes``,
+  ``costophrenic angles``, ``sternotomy wires``, ``productive cough``) or by the modifier its
+  noun names (``median sternotomy``), which Open-I's scrubber took in every report, where the
+  clean text never shows it there: the fix's reading of the slot, as a hedge is, neither a
+  restore nor a value (where the clean text does show it, a restore);
 - wrong-kind values: a name, date, time or place put where the words before the marker ask for a
   clinical word (``with XXXX``, ``history of XXXX``, ``pulmonary XXXX``, ``Swan-___``), or a
   second meridiem (``4:25 a.m. p.m.``).
@@ -250,20 +251,22 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
                 continue
             if filled and _norm(value) in DATE_WORDS:
                 continue  # the word written for a date under every strategy: no restore, no value
-            # the noun its one modifier names, which the scrubber took (``lymph nodes``): the slot's
+            # the noun its one modifier names, or the modifier its noun names, which the scrubber took
+            # (``lymph nodes``, ``median sternotomy``): the slot's
             # reading where the clean text never shows it there, a restore where it does
-            taken = bool(left) and _norm(value) in TAKEN_NOUNS.get(_norm(left[-1]), ())
+            taken = (bool(left) and _norm(value) in TAKEN_NOUNS.get(_norm(left[-1]), ())) or (
+                bool(right) and _norm(value) in TAKEN_MODIFIERS.get(_norm(right[0]), ()))
             if filled and value.isalpha() and _norm(new[0]) in clean.words:
                 supported = clean.supports(left, new[0], right)
                 if taken and not supported:
-                    out["nouns written"] += 1
+                    out["taken words written"] += 1
                 else:
                     out["restores"] += 1
                     if not supported:
                         out["restores unseen"] += 1
                 continue
             if filled and taken:
-                out["nouns written"] += 1
+                out["taken words written"] += 1
                 continue
         if not value or TRACES.scan(value):
             continue  # a mask token: no value of any kind
@@ -288,6 +291,8 @@ DATE_WORDS = {"prior"}
 #: them): written in a marker's place after that modifier, they are the slot's reading.
 TAKEN_NOUNS = {"lymph": {"node", "nodes"}, "costophrenic": {"angle", "angles"}, "sternotomy": {"wire", "wires"},
                "productive": {"cough"}}
+#: The modifiers its noun names that the scrubber took (``median`` before ``sternotomy``).
+TAKEN_MODIFIERS = {"sternotomy": {"median"}}
 HEDGES = {"likely", "possible", "possibly", "probable", "probably", "may", "might", "suggest", "suggests",
           "suggestive", "suspicious", "questionable", "question", "concerning", "borderline", "suspected"}
 NEGATIONS = {"no", "not", "without", "negative"}
@@ -427,7 +432,7 @@ def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0,
 
 COLUMNS = ("traces left", "residue added", "trace-free sentences changed", "list items renumbered",
            "clinical sentences dropped", "reports meaning changed", "restores", "restores unseen", "hedges written",
-           "nouns written",
+           "taken words written",
            "wrong-kind values")
 
 

@@ -53,14 +53,17 @@ def test_restores_and_unseen_trigrams() -> None:
     assert counts["restores unseen"] == 1  # "lungs is normal" never occurs in the clean text
 
 
-def test_nouns_a_modifier_names_are_counted_apart_from_restores() -> None:
-    """``nodes`` after ``lymph`` is the slot's reading, as a hedge is: in a clean text that has the
-    word elsewhere (``nodes`` here) but never after ``lymph``, it is no unseen restore."""
+def test_words_the_scrubber_took_are_counted_apart_from_restores() -> None:
+    """``nodes`` after ``lymph`` (and ``median`` before ``sternotomy``) is the slot's reading, as a
+    hedge is: in a clean text that has the word elsewhere (``nodes`` here) but never after
+    ``lymph``, it is no unseen restore."""
     clean = fq.Clean(["The lungs are clear.", "Small nodes are seen in the neck.", "Heart size is normal.",
                       "A calcified lymph node is seen."])
-    counts = fq.judge(["Calcified lymph XXXX are seen.", "Small XXXX are seen.", "A calcified lymph XXXX is seen."],
-                      ["Calcified lymph nodes are seen.", "Small nodes are seen.", "A calcified lymph node is seen."], clean)
-    assert counts["nouns written"] == 1
+    counts = fq.judge(["Calcified lymph XXXX are seen.", "Small XXXX are seen.", "A calcified lymph XXXX is seen.",
+                       "Stable XXXX sternotomy."],
+                      ["Calcified lymph nodes are seen.", "Small nodes are seen.", "A calcified lymph node is seen.",
+                       "Stable median sternotomy."], clean)
+    assert counts["taken words written"] == 2
     # where the clean text shows the noun after its modifier, it is a restore like any other
     assert counts["restores"] == 2 and counts.get("restores unseen", 0) == 0
 

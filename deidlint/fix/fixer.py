@@ -344,7 +344,7 @@ class Fixer:
             made = self._candidate(text, unit, inside)
         reading = _splice(text, [s for s in inside if s.action in ("restore", "hedge")], unit.body, unit.end)
         removed = [s for s in inside if s.action == "remove" and s.kind in RESTORABLE]
-        why = next((f"slot: {s.slot.name}" for s in removed if s.slot is not None), None)
+        why = next((f"slot: {s.slot.name}" for s in removed if s.slot is not None and not s.slot.deletable), None)
         # The cue check reads offsets in the reading, which equal the original's only up to the
         # first restored or hedge word; a marker after one is not checked.
         if why is None and any(cue_slot(reading, s.start - unit.body, s.end - unit.body) for s in removed

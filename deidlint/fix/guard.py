@@ -82,6 +82,23 @@ FLAWS: tuple[Flaw, ...] = (
          (("Overall, lung volumes are XXXX.", "Overall, lung volumes are."),
           ("The tube remains in XXXX.", "The tube remains.")),
          ("Lung volumes are low today.", "No effusion is seen.")),
+    Flaw("modal lost", "the marker was the modal before `be` (`may be atelectasis`): a bare `be` has lost the hedge",
+         # after a plain word (a marker before it: the original's own `XXXX be`), not a modal's
+         r"(?<=\b[a-z]+[ \t]{1,3})(?<!\b(?:to|may|might|could|can|cannot|will|would|should|must|not|never|also|"
+         r"likely|probably|possibly|or|and)[ \t]{1,3})\bbe\s+(?!(?:seen|noted)\b)[a-z]",
+         (("Opacities seen on the lateral XXXX XXXX be atelectasis.", "Opacities seen on the lateral be atelectasis."),),
+         ("Opacities on the lateral view may be atelectasis.", "This is likely to be atelectasis.", "Cannot be excluded.")),
+    Flaw("unit lost", "the marker was a measurement's unit (`a 6 mm nodule`): a number before a word that is no unit, "
+         "no count of a plural and no joining word has lost it",
+         # one to three digits, not part of a date, a time or a code (`11/4`, `2:55 a.m.`, `786.2`), nor a year;
+         # not a range or product (`4 to 6`, `3 x 4`), a count (`2 views`) or a unit, age or span word
+         r"(?<![\d.:/,-])(?!\d{3}\.\d)\b\d{1,3}(?:\.\d+)?[ \t]+(?![a-z]+s\b)(?!(?:to|and|or|x|by|of|in|on|at|for|"
+         r"with|from|mm|cm|m|kg|lb|fr|french|cc|ml|yr|yo|y/o|year|month|week|day|hour|minute|degrees?|o'clock|a\.m|"
+         r"p\.m|am|pm)\b)[a-z]",
+         (("There is a 6 XXXX nodule in the left apex.", "There is a 6 nodule in the left apex."),
+          ("A 1.5 XXXX left midlung nodule.", "A 1.5 left midlung nodule.")),
+         ("There is a 6 mm nodule.", "Follow-up in 3 months.", "2 views of the chest.", "INDICATION: 786.2 with cough.",
+          "Nodule measures 4 x 6 cm.", "Stable since 11/4/2019 exam.", "Seen at 2:55 a.m. today.", "48 yr old man.")),
     Flaw("coordination broken", "the marker was a conjunct: `and` joins nothing",
          r"\b(?i:and|or)[ \t]*(?:[,.;:!?]|$|(?i:and|or|is|are|was|were|appears?|remains?)\b)",
          (("The pulmonary vessels and XXXX are unremarkable.", "The pulmonary vessels and are unremarkable."),),
@@ -101,6 +118,9 @@ class Slot(NamedTuple):
 
     ``fill`` is the word that keeps the sentence's meaning in the slot (the hedge ``likely``: the
     finding stays uncertain), or None where no word can (``non-XXXX``: the sentence is unresolved).
+    ``deletable``: deleting the marker keeps the sentence too, and the fill only writes back the
+    word the scrubber took (``median`` before ``sternotomy``); a run of markers there, which one
+    word cannot fill, goes the remove way instead of the unresolved one.
     """
 
     name: str
@@ -110,6 +130,7 @@ class Slot(NamedTuple):
     fill: str | None
     slots: tuple[str, ...]
     not_slots: tuple[str, ...]
+    deletable: bool = False
 
 
 #: Words that can start a phrase without being its modifier: a marker after one is not a head noun.
@@ -130,18 +151,111 @@ _DIAGNOSIS = (r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|b
               r"effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|aspiration|emphysema|"
               r"COPD)\b")
 
-def _taken_noun(modifier: str, plural: str, singular: str, plurals: tuple[str, ...],
-                singulars: tuple[str, ...]) -> tuple[Slot, Slot]:
-    """The slots of a noun that Open-I's scrubber took in every report (``lymph nodes``,
-    ``costophrenic angles``, ``sternotomy wires``: the corpus never spells it, so no restore can
-    learn it), after the one modifier that names it; the verb after the marker says how many."""
-    why = (f"`{modifier} XXXX are` is `{modifier} {plural} are`: `{modifier}` names this noun, which the "
-           f"scrubber took in every report (the corpus never spells it); the verb says how many")
+#: How far before a marker a slot's left-hand pattern looks: a number word may stand six modifiers back.
+_SLOT_LEFT_CHARS = 80
+#: A noun phrase's modifiers between a number word and the modifier that names the noun
+#: (``There are small calcified paratracheal and hilar lymph``): words, commas and ``and``, never a
+#: preposition, an article or a verb (``There is some blunting at the left costophrenic``: ``is``
+#: counts the blunting, not the angles).
+_MODIFIERS = (r"(?:(?!(?i:of|with|without|in|on|at|to|from|by|for|the|a|an|is|are|was|were|which|that)\b)"
+              r"[A-Za-z-]+,?\s+){0,6}")
+#: Where the taken noun heads its phrase, so that its number shows: the clause goes on with a stop,
+#: a preposition, a conjunction or a verb, not with a noun it modifies (``costophrenic XXXX
+#: blunting`` is ``angle blunting`` whatever the number, and goes the remove way).
+_HEAD_END = (r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:and|or|with|without|in|on|at|of|from|to|which|that|is|are|was|were|"
+             r"has|have|appears?|remains?|may|could|can|most|likely|probably|compatible|consistent|suggest(?:s|ing)?|"
+             r"represent(?:s|ing)?|secondary|due|seen|noted|again|unchanged|stable|greater|bilaterally|as)\b)")
+#: Number words before the noun phrase.
+_PLURAL_WORDS = r"there\s+are|multiple|numerous|several|many|few|both|bilateral|two|three|four|five"
+_SINGULAR_WORDS = r"a|an|one|single|solitary"
+
+
+class TakenNoun(NamedTuple):
+    """A noun that Open-I's scrubber took in every report (``lymph nodes``, ``costophrenic
+    angles``, ``sternotomy wires``: the corpus never spells it, so no restore can learn it), after
+    the one modifier that names it. Its number is read from the verb after the marker, else a
+    number word before the phrase, a side (one costophrenic angle), ``bilaterally``, else
+    ``default`` (the form the corpus shows the scrubber took); with none of them the sentence is
+    unresolved. Examples: (sentence, the noun written), the marker the first ``XXXX``."""
+
+    modifier: str
+    plural: str
+    singular: str
+    default: str | None
+    one_side: bool
+    why: str
+    examples: tuple[tuple[str, str], ...]
+    not_slots: tuple[str, ...]
+
+
+def _taken_noun(noun: TakenNoun) -> tuple[Slot, ...]:
+    """The slots of one taken noun, in the order its number is read (the first that applies wins)."""
+    modifier, plural, singular = noun.modifier, noun.plural, noun.singular
+    why = (f"`{modifier} XXXX` is `{modifier} {plural}` or `{modifier} {singular}`: `{modifier}` names this noun, "
+           f"which the scrubber took in every report; {noun.why}")
     left = rf"\b(?i:{modifier})\s+$"
-    return (Slot(f"{modifier} {plural}", why, left, r"\s+(?:are|appear|have|were|remain)\b", plural, plurals,
-                 ("The XXXX are enlarged.", f"{modifier.capitalize()} XXXX within normal limits.")),
-            Slot(f"{modifier} {singular}", why, left, r"\s+(?:is|appears|has|was|remains)\b", singular, singulars,
-                 ("The XXXX is enlarged.",)))
+    after = rf"{_MODIFIERS}(?i:{modifier})\s+$"
+    by_number = [
+        (f"{modifier} {plural}", left, r"\s+(?:are|appear|have|were|remain)\b", plural),
+        (f"{modifier} {singular}", left, r"\s+(?:is|appears|has|was|remains)\b", singular),
+        (f"{modifier} {plural}, a number word", rf"\b(?i:{_PLURAL_WORDS})\s+{after}", _HEAD_END, plural),
+        (f"{modifier} {singular}, an article", rf"\b(?i:{_SINGULAR_WORDS})\s+{after}", _HEAD_END, singular),
+    ]
+    if noun.one_side:  # a side has one, both sides two
+        by_number.insert(2, (f"{modifier} {plural}, bilaterally", left, r"\s+bilaterally\b", plural))
+        by_number.insert(3, (f"{modifier} {plural}, two sides",
+                             rf"\b(?i:(?:left|right)\s+and\s+(?:left|right))\s+(?i:{modifier})\s+$", _HEAD_END, plural))
+        by_number.append((f"{modifier} {singular}, one side",
+                          rf"(?<!\b(?i:and|or)\s+)\b(?i:left|right)\s+(?i:(?:lateral|posterior|anterior)\s+)?"
+                          rf"(?i:{modifier})\s+$", _HEAD_END, singular))
+    if noun.default is not None:
+        by_number.append((f"{modifier} {noun.default}, the form taken", left, _HEAD_END, noun.default))
+    # Each example goes to the first slot that would write its noun; the tests check that
+    # hedge_slot finds that very slot for it (an earlier slot writing another number fails them).
+    examples: dict[str, list[str]] = {name: [] for name, *_ in by_number}
+    for sentence, written in noun.examples:
+        name = next((name for name, left_pattern, right_pattern, fill in by_number
+                     if fill == written and _first_slot(sentence, left_pattern, right_pattern)), by_number[0][0])
+        examples[name].append(sentence)
+    return tuple(Slot(name, why, left_pattern, right_pattern, fill, tuple(examples[name]), noun.not_slots)
+                 for name, left_pattern, right_pattern, fill in by_number)
+
+
+def _first_slot(sentence: str, left: str, right: str) -> bool:
+    """Whether the first ``XXXX`` of an example sits in the slot of ``left`` and ``right``."""
+    at = sentence.index("XXXX")
+    return (regex.search(left, sentence[max(0, at - _SLOT_LEFT_CHARS):at]) is not None
+            and regex.match(right, sentence, pos=at + 4, flags=regex.IGNORECASE) is not None)
+
+
+#: The nouns Open-I's scrubber took after the modifier that names them.
+TAKEN_NOUNS = (
+    TakenNoun("lymph", "nodes", "node", "nodes", False,
+              "Open-I spells `lymph node` 17 times and `nodes` never, while 100 markers stand after `lymph`, "
+              "none with an article or a verb in the singular: the scrubber took the plural",
+              (("Calcified lymph XXXX are seen in the hila.", "nodes"), ("Hilar lymph XXXX appear enlarged.", "nodes"),
+               ("A calcified lymph XXXX is seen.", "node"), ("The lymph XXXX appears enlarged.", "node"),
+               ("Small hilar lymph XXXX bilaterally.", "nodes"),
+               ("There are small calcified right paratracheal lymph XXXX.", "nodes"),
+               ("There is a small calcified lymph XXXX in the left hilum.", "node"),
+               ("Calcified subcarinal lymph XXXX, unchanged.", "nodes")),
+              ("The XXXX are enlarged.", "Lymph XXXX within normal limits.", "Calcified lymph XXXX granuloma.")),
+    TakenNoun("costophrenic", "angles", "angle", None, True,
+              "Open-I spells neither, so a verb, a number word or the sides say how many",
+              (("Both costophrenic XXXX are sharp.", "angles"), ("The left costophrenic XXXX is blunted.", "angle"),
+               ("Slight blunting at the costophrenic XXXX bilaterally.", "angles"),
+               ("Blunting of both costophrenic XXXX, unchanged.", "angles"),
+               ("Scarring at the left and right costophrenic XXXX.", "angles"),
+               ("Slight blunting at the right posterior costophrenic XXXX.", "angle"),
+               ("There is a blunted costophrenic XXXX on today's film.", "angle")),
+              ("Bilateral costophrenic XXXX blunting persists today.", "The XXXX are sharp.")),
+    TakenNoun("sternotomy", "wires", "wire", None, False,
+              "Open-I spells neither, so a verb or a number word says how many",
+              (("Median sternotomy XXXX are intact.", "wires"), ("The sternotomy XXXX appear unchanged in alignment.", "wires"),
+               ("A sternotomy XXXX is fractured.", "wire"), ("There are intact and aligned sternotomy XXXX.", "wires"),
+               ("There is a fractured sternotomy XXXX.", "wire")),
+              ("The XXXX are intact.", "Sternotomy XXXX and clips.")),
+)
 
 
 #: Slots where deleting a marker cannot keep the sentence's meaning or grammar, whatever it hid: a
@@ -168,10 +282,13 @@ SLOTS: tuple[Slot, ...] = (
          r"\b(?i:appearance)(?:\s+which)?\s+$", _DIAGNOSIS, "suggests",
          ("The appearance XXXX scarring at the left base.", "Streaky opacities whose appearance XXXX subsegmental atelectasis."),
          ("The appearance of the XXXX is unchanged.", "Unchanged in appearance since XXXX.")),
-    Slot("diagnosis after an opacity", "`opacity XXXX atelectasis`: the report's telegraphic hedge lost its `likely`",
-         r"\b(?i:opacit(?:y|ies)|densit(?:y|ies))\s+$", _DIAGNOSIS, "likely",
-         ("Left basal opacity XXXX atelectasis.", "Streaky opacities XXXX subsegmental atelectasis or scarring."),
-         ("Opacity in the XXXX lobe.", "No XXXX opacity or atelectasis.")),
+    Slot("diagnosis after an opacity", "`opacity XXXX atelectasis`: the report's telegraphic hedge lost its `likely`; "
+         "`most XXXX pneumonia` is `most likely pneumonia`",
+         # `most` not after `the`: `the most XXXX` is a superlative (`the most inferior`)
+         r"(?:\b(?i:opacit(?:y|ies)|densit(?:y|ies))|(?<!\b(?i:the)\s{1,3})\b(?i:most))\s+$", _DIAGNOSIS, "likely",
+         ("Left basal opacity XXXX atelectasis.", "Streaky opacities XXXX subsegmental atelectasis at both bases.",
+          "Airspace disease, most XXXX pneumonia.", "Basal opacities, most XXXX dependent atelectasis at both bases."),
+         ("Opacity in the XXXX lobe.", "No XXXX opacity or atelectasis.", "The most XXXX atelectasis is at the left base.")),
     Slot("negated prefix", "`non-XXXX` hid a negated word (`non-smoker`)", r"(?i:\bnon|\bun)-$", None, None,
          ("Non-XXXX fracture.",), ("Swan-XXXX catheter.",)),
     Slot("before a change word", "`XXXX change` may be `no change`",
@@ -194,13 +311,11 @@ SLOTS: tuple[Slot, ...] = (
          ("The opacity is XXXX.", "The heart is XXXX enlarged.", "Effusion, XXXX and edema.")),
     Slot("verb before 'of'", "`Note is XXXX of` lost its verb (`made`)", r"\b(?i:is|are|was|were)\s+$", r"\s+of\b", None,
          ("Note is XXXX of a closure device.",), ("The heart is XXXX enlarged.",)),
-    *_taken_noun("lymph", "nodes", "node", ("Calcified lymph XXXX are seen in the hila.", "Hilar lymph XXXX appear enlarged."),
-                 ("A calcified lymph XXXX is seen.", "The lymph XXXX appears enlarged.")),
-    *_taken_noun("costophrenic", "angles", "angle", ("Both costophrenic XXXX are sharp.",),
-                 ("The left costophrenic XXXX is blunted.",)),
-    *_taken_noun("sternotomy", "wires", "wire",
-                 ("Median sternotomy XXXX are intact.", "The sternotomy XXXX appear unchanged in alignment."),
-                 ("A sternotomy XXXX is fractured.",)),
+    *(slot for noun in TAKEN_NOUNS for slot in _taken_noun(noun)),
+    Slot("median sternotomy", "`XXXX sternotomy` is `median sternotomy`: Open-I never spells `median`, and 65 "
+         "markers stand before `sternotomy` (its `midline` and `mid` stand spelled): the scrubber took it in every report",
+         None, r"\s+sternotomy\b", "median",
+         ("XXXX sternotomy XXXX are intact.", "Stable XXXX sternotomy XXXX."), ("Sternotomy XXXX intact.",), True),
     Slot("productive cough", "`productive XXXX` is `productive cough`: `productive` names the symptom, which the "
          "scrubber took in every report (the corpus never spells `cough`)", r"\b(?i:productive)\s+$", None, "cough",
          ("Man with productive XXXX for two weeks.", "Productive XXXX, fever and chills."),
@@ -219,7 +334,6 @@ SLOTS: tuple[Slot, ...] = (
 )
 _SLOTS = [(s, regex.compile(s.left) if s.left else None, regex.compile(s.right, regex.IGNORECASE)
            if s.right else None) for s in SLOTS]
-_SLOT_LEFT_CHARS = 40
 
 
 def hedge_slot(text: str, start: int, end: int) -> Slot | None:

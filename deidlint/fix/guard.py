@@ -254,7 +254,7 @@ TAKEN_NOUNS = (
               (("Median sternotomy XXXX are intact.", "wires"), ("The sternotomy XXXX appear unchanged in alignment.", "wires"),
                ("A sternotomy XXXX is fractured.", "wire"), ("There are intact and aligned sternotomy XXXX.", "wires"),
                ("There is a fractured sternotomy XXXX.", "wire")),
-              ("The XXXX are intact.", "Sternotomy XXXX and clips.")),
+              ("The XXXX are aligned.", "Sternotomy XXXX and clips.")),
 )
 
 
@@ -315,7 +315,8 @@ SLOTS: tuple[Slot, ...] = (
     Slot("median sternotomy", "`XXXX sternotomy` is `median sternotomy`: Open-I never spells `median`, and 65 "
          "markers stand before `sternotomy` (its `midline` and `mid` stand spelled): the scrubber took it in every report",
          None, r"\s+sternotomy\b", "median",
-         ("XXXX sternotomy XXXX are intact.", "Stable XXXX sternotomy XXXX."), ("Sternotomy XXXX intact.",), True),
+         ("XXXX sternotomy XXXX remain intact and aligned.", "Stable XXXX sternotomy XXXX and clips."),
+         ("Sternotomy XXXX intact.",), True),
     Slot("productive cough", "`productive XXXX` is `productive cough`: `productive` names the symptom, which the "
          "scrubber took in every report (the corpus never spells `cough`)", r"\b(?i:productive)\s+$", None, "cough",
          ("Man with productive XXXX for two weeks.", "Productive XXXX, fever and chills."),

@@ -54,11 +54,18 @@ _ABBREVIATION = re.compile(
     r"(?:\b(?:Dr|Drs|Mr|Mrs|Ms|Prof|St|Sr|vs|approx|e\.g|i\.e|cf|Fig|No)|(?<![A-Za-z.])[A-Z]"
     r"|(?<![^\n])[ \t]*\d{1,2}|[.!?:][ \t]+\d{1,2})\.$"
 )
+#: Words in capitals that open a label of several words (``CLINICAL HISTORY:``, ``REASON FOR
+#: EXAM:``). Any other word in capitals before a label ends the sentence before it: an Open-I
+#: indication often closes with an acronym (``... and COPD FINDINGS:``), which is no label word.
+_LABEL_OPENERS = ("CLINICAL", "FINAL", "WET", "REASON", "FOR", "BRIEF", "ADDITIONAL", "PRIOR", "PA", "AP", "AND",
+                  "CHEST", "LATERAL", "PORTABLE")
+_OPENERS = "|".join(_LABEL_OPENERS)
 #: The white space before a section label inside a line (a one-line export: ``COMPARISON: None
 #: INDICATION: cough FINDINGS: ...``): a label heads the sentences after it, as at a line start.
-#: (Open-I's marker ``XXXX`` is no label word: ``chills and XXXX IMPRESSION:``.)
-_INLINE_LABEL = re.compile(r"(?<=\S)[ \t]+(?=(?:\*\*)?(?!XXXX\b)[A-Z][A-Z/&()'-]{2,}(?: (?!XXXX\b)[A-Z][A-Z/&()'-]+){0,3}:"
-                           r"(?:\*\*)?(?:\s|$))")
+#: Not after a label's opening word (the standard library's look-behinds are of fixed width: one
+#: per word). (Open-I's marker ``XXXX`` is no label word: ``chills and XXXX IMPRESSION:``.)
+_INLINE_LABEL = re.compile(r"(?<=\S)" + "".join(rf"(?<!\b{w})" for w in _LABEL_OPENERS) + r"[ \t]+"
+                           rf"(?=(?:\*\*)?(?:(?:{_OPENERS}) ){{0,3}}(?!XXXX\b)[A-Z][A-Z/&()'-]{{2,}}:(?:\*\*)?(?:\s|$))")
 
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")

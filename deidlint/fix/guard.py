@@ -332,6 +332,17 @@ SLOTS: tuple[Slot, ...] = (
          ("No XXXX.", "Fever and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
           "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are unremarkable.",
           "Cough for one XXXX.")),
+    Slot("head noun before a preposition", "the marker was the noun a modifier describes, before the phrase that places "
+         "it (`pacing XXXX over the ventricle`, `imaged XXXX arising`); after a noun it was none (`effusion XXXX in`: "
+         "a participle, and the finding keeps its place without it)",
+         # a modifier by its ending: adjectives and participles (-ar, -al, -ic, -ed, -ing, ...), never a noun,
+         # nor a verb that says where a finding was seen (`fragment noted XXXX in`: the marker hid no noun)
+         rf"{_CONTENT_WORD}(?!(?i:noted|seen|identified|demonstrated|located|positioned|placed|projected)\s)"
+         rf"[A-Za-z-]*(?:ar|al|ic|ous|ed|ive|ary|ing|ior|ile)\s+$",
+         r"(?=\s+(?:over|from|in|at|within|along|overlying|projecting|arising|extending|with|without|on|bilaterally)\b)",
+         None, ("Temporary pacing XXXX over the ventricle.", "A partly imaged XXXX arising under the diaphragm.",
+                "Patchy perihilar XXXX bilaterally.", "Postsurgical XXXX in the left chest."),
+         ("Small effusion XXXX in the left base.", "No XXXX in the lungs.", "A fragment noted XXXX in the pleural space.")),
 )
 _SLOTS = [(s, regex.compile(s.left) if s.left else None, regex.compile(s.right, regex.IGNORECASE)
            if s.right else None) for s in SLOTS]

@@ -147,8 +147,8 @@ _AFTER_SUBJECT = (r"is|are|was|were|has|have|appears?|remains?|identified|seen|n
 
 #: What a hedge governs: a diagnosis, with the modifiers a report puts before it.
 _DIAGNOSIS = (r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|basilar|subsegmental|dependent|adjacent|"
-              r"chronic|old|early|focal|patchy|linear|platelike|discoid)\s+)*(?:atelectasis|scarring|scar|fibrosis|"
-              r"effusion|pneumonia|infiltrate|consolidation|edema|granuloma|nodule|mass|infection|aspiration|emphysema|"
+              r"chronic|old|early|focal|patchy|linear|platelike|discoid|calcified)\s+)*(?:atelectasis|scarring|scar|fibrosis|"
+              r"effusion|pneumonia|infiltrate|consolidation|edema|granulomas?|nodule|mass|infection|aspiration|emphysema|"
               r"COPD)\b")
 
 #: How far before a marker a slot's left-hand pattern looks: a number word may stand six modifiers back.
@@ -276,7 +276,7 @@ SLOTS: tuple[Slot, ...] = (
          ("Infiltrate is less XXXX but not excluded.",), ("Heart size is XXXX.",)),
     Slot("diagnosis after a comma", "`opacity, XXXX scarring` hedges the diagnosis", r",\s*$", _DIAGNOSIS,
          "likely", ("Opacity unchanged, XXXX scarring.", "Blunting of the angle, XXXX a small effusion.",
-                    "Basilar opacity, XXXX subsegmental atelectasis."),
+                    "Basilar opacity, XXXX subsegmental atelectasis.", "A nodule at the apex, XXXX calcified granuloma."),
          ("No effusion, XXXX, or pneumothorax.",)),
     Slot("verb after 'appearance'", "`The appearance XXXX scarring` lost the verb that hedged the diagnosis",
          r"\b(?i:appearance)(?:\s+which)?\s+$", _DIAGNOSIS, "suggests",

@@ -131,6 +131,9 @@ class Slot(NamedTuple):
     slots: tuple[str, ...]
     not_slots: tuple[str, ...]
     deletable: bool = False
+    #: The word the text before the marker must end with (``lymph``): a test that spares the
+    #: left-hand search for every other marker, and lets that search reach further back.
+    after: str | None = None
 
 
 #: Words that can start a phrase without being its modifier: a marker after one is not a head noun.
@@ -151,8 +154,11 @@ _DIAGNOSIS = (r"\s+(?:(?:a|an|the|some|small|mild|minimal|left|right|bibasilar|b
               r"effusion|pneumonia|infiltrate|consolidation|edema|granulomas?|nodule|mass|infection|aspiration|emphysema|"
               r"COPD)\b")
 
-#: How far before a marker a slot's left-hand pattern looks: a number word may stand six modifiers back.
-_SLOT_LEFT_CHARS = 80
+#: How far before a marker a slot's left-hand pattern looks; a slot after a named word looks
+#: further (a number word may stand six modifiers before ``lymph``).
+_SLOT_LEFT_CHARS, _SLOT_AFTER_CHARS = 40, 80
+#: The word that ends the text before a marker (``granulomas/lymph``: ``lymph``).
+_LAST_WORD = regex.compile(r"([A-Za-z]+)\s+$")
 #: A noun phrase's modifiers between a number word and the modifier that names the noun
 #: (``There are small calcified paratracheal and hilar lymph``): words, commas and ``and``, never a
 #: preposition, an article or a verb (``There is some blunting at the left costophrenic``: ``is``
@@ -217,14 +223,14 @@ def _taken_noun(noun: TakenNoun) -> tuple[Slot, ...]:
         name = next((name for name, left_pattern, right_pattern, fill in by_number
                      if fill == written and _first_slot(sentence, left_pattern, right_pattern)), by_number[0][0])
         examples[name].append(sentence)
-    return tuple(Slot(name, why, left_pattern, right_pattern, fill, tuple(examples[name]), noun.not_slots)
-                 for name, left_pattern, right_pattern, fill in by_number)
+    return tuple(Slot(name, why, left_pattern, right_pattern, fill, tuple(examples[name]), noun.not_slots,
+                      after=modifier) for name, left_pattern, right_pattern, fill in by_number)
 
 
 def _first_slot(sentence: str, left: str, right: str) -> bool:
     """Whether the first ``XXXX`` of an example sits in the slot of ``left`` and ``right``."""
     at = sentence.index("XXXX")
-    return (regex.search(left, sentence[max(0, at - _SLOT_LEFT_CHARS):at]) is not None
+    return (regex.search(left, sentence[max(0, at - _SLOT_AFTER_CHARS):at]) is not None
             and regex.match(right, sentence, pos=at + 4, flags=regex.IGNORECASE) is not None)
 
 
@@ -353,9 +359,20 @@ def hedge_slot(text: str, start: int, end: int) -> Slot | None:
 
     The right-hand pattern is tried first: it is anchored at the marker's end and fails at once
     for most slots, where the left one searches the words before (1.38 s -> 0.83 s for the 74,475
-    markers of 20,000 generated reports, the same slots found)."""
+    markers of 20,000 generated reports, the same slots found). A slot after a named word
+    searches only where the text before ends with it (stop 29's taken nouns, 21 slots, had
+    doubled the time of the whole search without that test)."""
     before = None
+    last = None
     for slot, left, right in _SLOTS:
+        if slot.after is not None:
+            if last is None:
+                word = _LAST_WORD.search(text, max(0, start - 24), start)
+                last = word.group(1).lower() if word else ""
+            if last != slot.after or (right is not None and right.match(text, end) is None) or (
+                    left is not None and left.search(text, max(0, start - _SLOT_AFTER_CHARS), start) is None):
+                continue
+            return slot
         if right is not None and right.match(text, end) is None:
             continue
         if left is not None:

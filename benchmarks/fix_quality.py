@@ -19,8 +19,12 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
   item before them went, ``2. Cardiomegaly.`` is now ``1. Cardiomegaly.``): counted apart,
   because the number is the list's, not the sentence's;
 - clinical sentences dropped: sentences with a trace and a finding mention (``deidlint.meaning``)
-  of which no sentence afterwards keeps half the words; the share is of all sentences with a trace;
-- reports whose meaning changed: ``meaning.changed(before, after)`` not empty;
+  that no sentence afterwards keeps: one keeps it when it holds every mention's words and, in
+  order, half the other words; the share is of all sentences with a trace;
+- reports whose meaning changed: ``meaning.changed(before, after)`` not empty; changed by written
+  hedges alone: of those, the ones that read as the fixed report once the hedges the fix wrote for
+  markers are put in the markers' places (``XXXX represents`` -> ``likely represents``), counted
+  apart and not subtracted, since that the scrubber took a hedge there is the fix's reading;
 - restores: a marker replaced by one word of the corpus's clean vocabulary; unseen: some word
   trigram holding the restored word (two words each side) never occurs in the corpus's
   trace-free sentences (``The lungs are intact``: ``lungs are intact`` never does);
@@ -28,7 +32,8 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
   fix writes for a date, no word put back, and counts in neither column;
 - hedges written: a marker replaced by one hedge word (``likely``, ``suggests``), where the fix read
   the marker as the hedge the scrubber took; neither a restore nor a value. The meaning reader
-  reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed";
+  reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed"
+  (and in "changed by written hedges alone" where nothing else changed the report);
 - taken words written: a marker replaced by the noun its one modifier names (``lymph nodes``,
   ``costophrenic angles``, ``sternotomy wires``, ``productive cough``) or by the modifier its
   noun names (``median sternotomy``), which Open-I's scrubber took in every report, where the
@@ -215,19 +220,55 @@ def judge(before: Sequence[str], after: Sequence[str], clean: Clean, masked: boo
             whole, body = min(n, folded.count(s)), min(n, folded.count(_LIST_NUMBER.sub("", s, count=1)))
             out["trace-free sentences changed"] += n - body
             out["list items renumbered"] += body - whole
-        words_after = [set(_WORDS.findall(s.lower())) for s in sa]
+        words_after = [_WORDS.findall(s.lower()) for s in sa]
         for s in sb:
             if not _marked(s):
                 continue
             out["marked sentences"] += 1
-            if meaning.mentions(s):
-                words = {w for w in _WORDS.findall(s.lower()) if not _marked(w) and w != "xxxx"}
-                if words and not any(len(words & w) >= len(words) / 2 for w in words_after):
-                    out["clinical sentences dropped"] += 1
-        out["reports meaning changed"] += bool(meaning.changed(b, a))
+            out["clinical sentences dropped"] += _dropped(s, words_after)
+        if meaning.changed(b, a):
+            out["reports meaning changed"] += 1
+            out["changed by written hedges alone"] += not meaning.changed(_hedges_put_back(b, a), a)
         out["wrong-kind values"] += len(_DOUBLE_MERIDIEM.findall(a)) - len(_DOUBLE_MERIDIEM.findall(b))
         _judge_values(b, a, clean, out)
     return dict(out)
+
+
+def _dropped(sentence: str, words_after: Sequence[Sequence[str]]) -> bool:
+    """Whether *sentence* (with a trace) states a finding that no sentence of the fixed report
+    keeps: one keeps it when it holds the words of every finding mention and, in order, half the
+    sentence's other words (a set overlap would let ``Old granulomas noted.`` keep ``Port XXXX
+    noted.``, and a report's impression keep the findings sentence it repeats in other words)."""
+    found = meaning.mentions(sentence)
+    words = [w for w in _WORDS.findall(sentence.lower()) if not _marked(w) and w != "xxxx"]
+    if not found or not words:
+        return False
+    needed = {w for m in found for w in _WORDS.findall(sentence[m.start:m.end].lower())} - {"xxxx"}
+
+    def keeps(after: Sequence[str]) -> bool:
+        if not needed <= set(after):
+            return False
+        matcher = difflib.SequenceMatcher(None, words, after, autojunk=False)
+        return sum(block.size for block in matcher.get_matching_blocks()) >= len(words) / 2
+
+    return not any(keeps(after) for after in words_after)
+
+
+def _hedges_put_back(before: str, after: str) -> str:
+    """*before* with each marker the fix replaced by one hedge word replaced by that word: the
+    meaning reader reads a bare marker as no hedge, so a report whose meaning changed only by the
+    hedges written reads the same as the fixed one once they are put back. Counted apart, not
+    subtracted: whether the scrubber took that hedge is the fix's reading, not the instrument's."""
+    tokens = list(re.finditer(r"\S+", before))
+    new = after.split()
+    matcher = difflib.SequenceMatcher(None, [t.group() for t in tokens], new, autojunk=False)
+    pieces, pos = [], 0
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if (op == "replace" and j2 - j1 == 1 and _norm(new[j1]) in HEDGES
+                and all(_marked(t.group()) for t in tokens[i1:i2])):
+            pieces += [before[pos:tokens[i1].start()], new[j1]]
+            pos = tokens[i2 - 1].end()
+    return "".join(pieces) + before[pos:]
 
 
 def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
@@ -431,7 +472,8 @@ def masking_experiment(reports: Sequence[str], marker: str, seed: int = 0,
 # -- running and printing --------------------------------------------------------------------------
 
 COLUMNS = ("traces left", "residue added", "trace-free sentences changed", "list items renumbered",
-           "clinical sentences dropped", "reports meaning changed", "restores", "restores unseen", "hedges written",
+           "clinical sentences dropped", "reports meaning changed", "changed by written hedges alone", "restores",
+           "restores unseen", "hedges written",
            "taken words written",
            "wrong-kind values")
 

@@ -75,6 +75,33 @@ def test_hedges_are_counted_apart_from_restores() -> None:
     assert counts["restores"] == 1
 
 
+@pytest.mark.parametrize(("before", "after", "dropped"), [
+    ("Pacemaker XXXX noted. Old granulomas noted.", "Old granulomas noted.", 1),  # only `noted` is left
+    ("Pacemaker XXXX noted. Old granulomas noted.", "Pacemaker noted. Old granulomas noted.", 0),
+    # the impression repeats most of the words, not the finding
+    ("FINDINGS: XXXX opacity in the right lower lobe. IMPRESSION: Right lower lobe pneumonia.",
+     "IMPRESSION: Right lower lobe pneumonia.", 1),
+    ("FINDINGS: Mild XXXX opacity in the right lower lobe.", "FINDINGS: Mild opacity in the right lower lobe.", 0),
+    ("The XXXX are normal. Heart size is normal.", "Heart size is normal.", 0),  # no finding named: not clinical
+])
+def test_clinical_drops(before: str, after: str, dropped: int) -> None:
+    assert fq.judge([before], [after], CLEAN).get("clinical sentences dropped", 0) == dropped
+
+
+@pytest.mark.parametrize(("before", "after", "changed", "by_hedges"), [
+    ("Opacity XXXX represents atelectasis.", "Opacity likely represents atelectasis.", 1, 1),
+    ("FINDINGS:\n  Opacity XXXX\n  represents atelectasis.\n", "FINDINGS:\n  Opacity likely\n  represents atelectasis.\n",
+     1, 1),
+    # something else changed too: not the hedges alone
+    ("Opacity XXXX represents atelectasis. XXXX small effusion.", "Opacity likely represents atelectasis.", 1, 0),
+    ("Opacity XXXX represents atelectasis.", "Opacity represents atelectasis.", 0, 0),
+])
+def test_meaning_changed_by_written_hedges_alone(before: str, after: str, changed: int, by_hedges: int) -> None:
+    counts = fq.judge([before], [after], CLEAN)
+    assert counts.get("reports meaning changed", 0) == changed
+    assert counts.get("changed by written hedges alone", 0) == by_hedges
+
+
 def test_the_word_for_a_date_is_no_restore() -> None:
     """``prior`` in a date's place is what the fix writes for a date, whatever the corpus holds."""
     clean = fq.Clean(["Compared to the prior chest radiograph, no change.", "The lungs are clear."])

@@ -254,6 +254,27 @@ def test_restore_is_seen_from_both_sides(scrubbed: str, clean: list[str], restor
     assert model.predict(key, RestoreModel.outer(scrubbed, start, start + 4, key))[0] == restored
 
 
+@pytest.mark.parametrize(("scrubbed", "corpus", "restored"), [
+    # after a word that names nothing, the marker is the context's commoner fill: another word was taken
+    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 4, None),
+    ("No XXXX of effusion.", ["No evidence of effusion."] * 3 + ["No XXXX of effusion."] * 4, None),
+    # the word is the commoner, or the marker too rare to say
+    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 4 + ["The XXXX are grossly normal."] * 3, "lungs"),
+    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 3, "lungs"),
+    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 2, "lungs"),
+    # a modifier names the thing: the taken word shares the spelled one's sense
+    ("The pulmonary XXXX are normal.", ["The pulmonary vasculature are normal."] * 3 + ["The pulmonary XXXX are normal."] * 5,
+     "vasculature"),
+])
+def test_a_context_the_marker_fills_most_is_not_restored(scrubbed: str, corpus: list[str], restored: str | None) -> None:
+    start = scrubbed.index("XXXX")
+    key = RestoreModel.context(scrubbed, start, start + 4)
+    model = RestoreModel(is_marker=lambda word: word == "XXXX")
+    model.need(key)
+    model.learn(corpus)
+    assert model.predict(key, RestoreModel.outer(scrubbed, start, start + 4, key))[0] == restored
+
+
 @pytest.mark.parametrize(("text", "index", "alone"), [
     ("XXXX-year-old female XXXX.", 1, False),       # the age's replacement is unknown (``adult`` under neutral)
     ("Heart XXXX, mediastinum, XXXX normal.", 0, False),  # a comma is checked with two words after it

@@ -82,7 +82,7 @@ def test_hedges_are_counted_apart_from_restores() -> None:
     ("FINDINGS: XXXX opacity in the right lower lobe. IMPRESSION: Right lower lobe pneumonia.",
      "IMPRESSION: Right lower lobe pneumonia.", 1),
     ("FINDINGS: Mild XXXX opacity in the right lower lobe.", "FINDINGS: Mild opacity in the right lower lobe.", 0),
-    ("The XXXX are normal. Heart size is normal.", "Heart size is normal.", 0),  # no finding named: not clinical
+    ("The XXXX were reviewed. Heart size is normal.", "Heart size is normal.", 0),  # no finding named: not clinical
 ])
 def test_clinical_drops(before: str, after: str, dropped: int) -> None:
     assert fq.judge([before], [after], CLEAN).get("clinical sentences dropped", 0) == dropped

@@ -182,29 +182,32 @@ class TakenNoun(NamedTuple):
     the one modifier that names it. Its number is read from the verb after the marker, else a
     number word before the phrase, a side (one costophrenic angle), ``bilaterally``, else
     ``default`` (the form the corpus shows the scrubber took); with none of them the sentence is
-    unresolved. Examples: (sentence, the noun written), the marker the first ``XXXX``."""
+    unresolved; ``plural`` None: the noun has no plural that phrase takes (``aortic arch``), so a
+    plural verb or number word leaves it unresolved. Examples: (sentence, the noun written, None
+    for unresolved), the marker the first ``XXXX``."""
 
     modifier: str
-    plural: str
+    plural: str | None
     singular: str
     default: str | None
     one_side: bool
     why: str
-    examples: tuple[tuple[str, str], ...]
+    examples: tuple[tuple[str, str | None], ...]
     not_slots: tuple[str, ...]
 
 
 def _taken_noun(noun: TakenNoun) -> tuple[Slot, ...]:
     """The slots of one taken noun, in the order its number is read (the first that applies wins)."""
     modifier, plural, singular = noun.modifier, noun.plural, noun.singular
-    why = (f"`{modifier} XXXX` is `{modifier} {plural}` or `{modifier} {singular}`: `{modifier}` names this noun, "
-           f"which the scrubber took in every report; {noun.why}")
+    forms = f"`{modifier} {plural}` or `{modifier} {singular}`" if plural else f"`{modifier} {singular}`"
+    why = f"`{modifier} XXXX` is {forms}: `{modifier}` names this noun, which the scrubber took in every report; {noun.why}"
     left = rf"\b(?i:{modifier})\s+$"
     after = rf"{_MODIFIERS}(?i:{modifier})\s+$"
+    many = plural or "XXXX, no plural"
     by_number = [
-        (f"{modifier} {plural}", left, r"\s+(?:are|appear|have|were|remain)\b", plural),
+        (f"{modifier} {many}", left, r"\s+(?:are|appear|have|were|remain)\b", plural),
         (f"{modifier} {singular}", left, r"\s+(?:is|appears|has|was|remains)\b", singular),
-        (f"{modifier} {plural}, a number word", rf"\b(?i:{_PLURAL_WORDS})\s+{after}", _HEAD_END, plural),
+        (f"{modifier} {many}, a number word", rf"\b(?i:{_PLURAL_WORDS})\s+{after}", _HEAD_END, plural),
         (f"{modifier} {singular}, an article", rf"\b(?i:{_SINGULAR_WORDS})\s+{after}", _HEAD_END, singular),
     ]
     if noun.one_side:  # a side has one, both sides two
@@ -267,6 +270,15 @@ TAKEN_NOUNS = (
                ("A sternotomy XXXX is fractured.", "wire"), ("There are intact and aligned sternotomy XXXX.", "wires"),
                ("There is a fractured sternotomy XXXX.", "wire")),
               ("The XXXX are aligned.", "Sternotomy XXXX and clips.")),
+    TakenNoun("aortic", None, "arch", "arch", False,
+              "Open-I spells neither `arch` nor `knob` (the arch's shadow on a radiograph) nor `root`, while 78 "
+              "markers stand after `aortic`, most where its head noun ends the phrase; a plural verb asks for a "
+              "noun the arch is not",
+              (("Faint calcium lines the aortic XXXX.", "arch"), ("The aortic XXXX is calcified.", "arch"),
+               ("Calcified aortic XXXX, unchanged.", "arch"), ("Aortic XXXX appear normal.", None),
+               ("Two aortic XXXX are seen.", None), ("There is a calcified aortic XXXX.", "arch"),
+               ("Several calcified aortic XXXX.", None)),
+              ("Aortic XXXX calcification is mild.", "The XXXX is tortuous.")),
 )
 
 

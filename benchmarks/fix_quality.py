@@ -35,10 +35,11 @@ generator shares the fixer's understanding, so (d) flatters it). Per corpus and 
   reads a bare marker as no hedge, so each such sentence also counts in "reports meaning changed"
   (and in "changed by written hedges alone" where nothing else changed the report);
 - taken words written: a marker replaced by the noun its one modifier names (``lymph nodes``,
-  ``costophrenic angles``, ``sternotomy wires``, ``aortic arch``, ``productive cough``) or by the modifier its
-  noun names (``median sternotomy``), which Open-I's scrubber took in every report, where the
-  clean text never shows it there: the fix's reading of the slot, as a hedge is, neither a
-  restore nor a value (where the clean text does show it, a restore);
+  ``costophrenic angles``, ``sternotomy wires``, ``aortic arch``, ``productive cough``), by the
+  modifier its noun names (``median sternotomy``) or by the subject its predicate names (``The
+  bones are intact``), which Open-I's scrubber took in every report, where the clean text never
+  shows it there: the fix's reading of the slot, as a hedge is, neither a restore nor a value
+  (where the clean text does show it, a restore);
 - wrong-kind values: a name, date, time or place put where the words before the marker ask for a
   clinical word (``with XXXX``, ``history of XXXX``, ``pulmonary XXXX``, ``Swan-___``), or a
   second meridiem (``4:25 a.m. p.m.``).
@@ -296,7 +297,8 @@ def _judge_values(b: str, a: str, clean: Clean, out: Counter[str]) -> None:
             # (``lymph nodes``, ``median sternotomy``): the slot's
             # reading where the clean text never shows it there, a restore where it does
             taken = (bool(left) and _norm(value) in TAKEN_NOUNS.get(_norm(left[-1]), ())) or (
-                bool(right) and _norm(value) in TAKEN_MODIFIERS.get(_norm(right[0]), ()))
+                bool(right) and (_norm(value) in TAKEN_MODIFIERS.get(_norm(right[0]), ())
+                                 or _norm(right[0]) in TAKEN_SUBJECTS.get(_norm(value), ())))
             if filled and value.isalpha() and _norm(new[0]) in clean.words:
                 supported = clean.supports(left, new[0], right)
                 if taken and not supported:
@@ -332,6 +334,8 @@ DATE_WORDS = {"prior"}
 #: them): written in a marker's place after that modifier, they are the slot's reading.
 TAKEN_NOUNS = {"lymph": {"node", "nodes"}, "costophrenic": {"angle", "angles"}, "sternotomy": {"wire", "wires"},
                "aortic": {"arch"}, "productive": {"cough"}}
+#: The subjects the scrubber took, with the verbs they were seen before (``The bones are intact``).
+TAKEN_SUBJECTS = {"bones": {"are", "appear"}}
 #: The modifiers its noun names that the scrubber took (``median`` before ``sternotomy``).
 TAKEN_MODIFIERS = {"sternotomy": {"median"}}
 HEDGES = {"likely", "possible", "possibly", "probable", "probably", "may", "might", "suggest", "suggests",

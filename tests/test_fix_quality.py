@@ -60,10 +60,10 @@ def test_words_the_scrubber_took_are_counted_apart_from_restores() -> None:
     clean = fq.Clean(["The lungs are clear.", "Small nodes are seen in the neck.", "Heart size is normal.",
                       "A calcified lymph node is seen."])
     counts = fq.judge(["Calcified lymph XXXX are seen.", "Small XXXX are seen.", "A calcified lymph XXXX is seen.",
-                       "Stable XXXX sternotomy."],
+                       "Stable XXXX sternotomy.", "The XXXX are intact."],
                       ["Calcified lymph nodes are seen.", "Small nodes are seen.", "A calcified lymph node is seen.",
-                       "Stable median sternotomy."], clean)
-    assert counts["taken words written"] == 2
+                       "Stable median sternotomy.", "The bones are intact."], clean)
+    assert counts["taken words written"] == 3
     # where the clean text shows the noun after its modifier, it is a restore like any other
     assert counts["restores"] == 2 and counts.get("restores unseen", 0) == 0
 

@@ -282,6 +282,10 @@ TAKEN_NOUNS = (
 )
 
 
+#: Words naming a device in the sentence before ``The XXXX are intact`` (its wires, leads, clips).
+_DEVICE_WORDS = r"(?i:sternotomy|wires?|leads?|pacer|pacemaker|defibrillator|device|clips?|hardware|sutures?|staples?|stents?)"
+
+
 #: Slots where deleting a marker cannot keep the sentence's meaning or grammar, whatever it hid: a
 #: hedge or a negation, a head noun, a verb. In the examples, ``XXXX`` is the marker judged.
 SLOTS: tuple[Slot, ...] = (
@@ -341,6 +345,14 @@ SLOTS: tuple[Slot, ...] = (
          None, r"\s+sternotomy\b", "median",
          ("XXXX sternotomy XXXX remain intact and aligned.", "Stable XXXX sternotomy XXXX and clips."),
          ("Sternotomy XXXX intact.",), True),
+    Slot("the bones, intact", "`The XXXX are intact` is `The bones are intact`: Open-I spells `bone` 106 times and "
+         "`bones` never (as it spells `node` and never `nodes`), and every subject it spells before `are intact` is "
+         "bony (bony or osseous structures, the spine): the scrubber took the plural in every report",
+         # not after a sentence naming a device, whose wires or leads are intact too (and never spelled)
+         rf"(?:^|(?<!\b{_DEVICE_WORDS}\b[^.:;!?]{{0,60}})[.:;!?]\s+)(?i:the)\s+$",
+         r"\s+(?:are|appear)\s+(?:grossly\s+)?intact\b", "bones",
+         ("No fracture. The XXXX appear intact.", "The XXXX are grossly intact, without a fracture."),
+         ("The XXXX are unremarkable today.", "A pacemaker is in place. The XXXX are intact as well."), after="the"),
     Slot("productive cough", "`productive XXXX` is `productive cough`: `productive` names the symptom, which the "
          "scrubber took in every report (the corpus never spells `cough`)", r"\b(?i:productive)\s+$", None, "cough",
          ("Man with productive XXXX for two weeks.", "Productive XXXX, fever and chills."),

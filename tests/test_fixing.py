@@ -202,16 +202,16 @@ def test_surrogates_are_consistent_within_a_report() -> None:
 
 
 def test_restore_learns_words_from_the_corpus_and_never_restores_identifiers() -> None:
-    clean = ["The heart size and pulmonary vasculature are normal. A Swan-Ganz catheter is seen."] * 5
-    scrubbed = ["The heart size and pulmonary XXXX are normal.", "A Swan-___ catheter is seen.",
-                "Dr. ___ was paged about the pulmonary XXXX are", "Compared to ___."]
+    clean = ["The aorta and mediastinal contours look unchanged. A Swan-Ganz catheter is seen."] * 5
+    scrubbed = ["The aorta and mediastinal XXXX look unchanged.", "A Swan-___ catheter is seen.",
+                "Dr. ___ was paged about the mediastinal XXXX look", "Compared to ___."]
     fixer = Fixer(scanner(), "restore")
     fixed = fix_texts(clean + scrubbed, "restore", fixer=fixer)[5:]
-    assert fixed[0] == "The heart size and pulmonary vasculature are normal."
+    assert fixed[0] == "The aorta and mediastinal contours look unchanged."
     assert fixed[1] == "A Swan-Ganz catheter is seen."
     assert "Dr." not in fixed[2] and fixed[3] == ""
-    # "about the pulmonary XXXX are" ends the text: "vasculature are" is only ever seen before
-    # "normal", so the third context has no support beyond its two tokens and nothing is restored.
+    # "about the mediastinal XXXX look" ends the text: "contours look" is only ever seen before
+    # "unchanged", so the third context has no support beyond its two tokens and nothing is restored.
     assert fixer.stats.restored == 2
 
 

@@ -170,7 +170,7 @@ _MODIFIERS = (r"(?:(?!(?i:of|with|without|in|on|at|to|from|by|for|the|a|an|is|ar
 #: blunting`` is ``angle blunting`` whatever the number, and goes the remove way).
 _HEAD_END = (r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:and|or|with|without|in|on|at|of|from|to|which|that|is|are|was|were|"
              r"has|have|appears?|remains?|may|could|can|most|likely|probably|compatible|consistent|suggest(?:s|ing)?|"
-             r"represent(?:s|ing)?|secondary|due|seen|noted|again|unchanged|stable|greater|bilaterally|as)\b)")
+             r"represent(?:s|ing)?|secondary|due|seen|noted|again|unchanged|stable|greater|bilaterally|as|otherwise)\b)")
 #: Number words before the noun phrase.
 _PLURAL_WORDS = r"there\s+are|multiple|numerous|several|many|few|both|bilateral|two|three|four|five"
 _SINGULAR_WORDS = r"a|an|one|single|solitary"
@@ -182,13 +182,13 @@ class TakenNoun(NamedTuple):
     the one modifier that names it. Its number is read from the verb after the marker, else a
     number word before the phrase, a side (one costophrenic angle), ``bilaterally``, else
     ``default`` (the form the corpus shows the scrubber took); with none of them the sentence is
-    unresolved; ``plural`` None: the noun has no plural that phrase takes (``aortic arch``), so a
-    plural verb or number word leaves it unresolved. Examples: (sentence, the noun written, None
-    for unresolved), the marker the first ``XXXX``."""
+    unresolved; ``plural`` (``singular``) None: the phrase takes no plural (``aortic arch``) or no
+    singular of the noun taken, so a verb or word asking for it leaves the sentence unresolved.
+    Examples: (sentence, the noun written, None for unresolved), the marker the first ``XXXX``."""
 
     modifier: str
     plural: str | None
-    singular: str
+    singular: str | None
     default: str | None
     one_side: bool
     why: str
@@ -199,16 +199,16 @@ class TakenNoun(NamedTuple):
 def _taken_noun(noun: TakenNoun) -> tuple[Slot, ...]:
     """The slots of one taken noun, in the order its number is read (the first that applies wins)."""
     modifier, plural, singular = noun.modifier, noun.plural, noun.singular
-    forms = f"`{modifier} {plural}` or `{modifier} {singular}`" if plural else f"`{modifier} {singular}`"
+    forms = " or ".join(f"`{modifier} {form}`" for form in (plural, singular) if form)
     why = f"`{modifier} XXXX` is {forms}: `{modifier}` names this noun, which the scrubber took in every report; {noun.why}"
     left = rf"\b(?i:{modifier})\s+$"
     after = rf"{_MODIFIERS}(?i:{modifier})\s+$"
-    many = plural or "XXXX, no plural"
+    many, one = plural or "XXXX, no plural", singular or "XXXX, no singular"
     by_number = [
         (f"{modifier} {many}", left, r"\s+(?:are|appear|have|were|remain)\b", plural),
-        (f"{modifier} {singular}", left, r"\s+(?:is|appears|has|was|remains)\b", singular),
+        (f"{modifier} {one}", left, r"\s+(?:is|appears|has|was|remains)\b", singular),
         (f"{modifier} {many}, a number word", rf"\b(?i:{_PLURAL_WORDS})\s+{after}", _HEAD_END, plural),
-        (f"{modifier} {singular}, an article", rf"\b(?i:{_SINGULAR_WORDS})\s+{after}", _HEAD_END, singular),
+        (f"{modifier} {one}, an article", rf"\b(?i:{_SINGULAR_WORDS})\s+{after}", _HEAD_END, singular),
     ]
     if noun.one_side:  # a side has one, both sides two
         by_number.insert(2, (f"{modifier} {plural}, bilaterally", left, r"\s+bilaterally\b", plural))
@@ -270,6 +270,15 @@ TAKEN_NOUNS = (
                ("A sternotomy XXXX is fractured.", "wire"), ("There are intact and aligned sternotomy XXXX.", "wires"),
                ("There is a fractured sternotomy XXXX.", "wire")),
               ("The XXXX are aligned.", "Sternotomy XXXX and clips.")),
+    TakenNoun("pulmonary", "vessels", None, "vessels", False,
+              "Open-I spells `vessel` once, `vein` 17 times and neither `vessels` nor `veins`, while 174 markers "
+              "stand after `pulmonary`, none before a singular verb: the scrubber took the plural (the vessels, "
+              "veins among them)",
+              (("The central pulmonary XXXX appear engorged today.", "vessels"),
+               ("The heart, the pulmonary XXXX and the hila look normal.", "vessels"),
+               ("Several pulmonary XXXX, prominent.", "vessels"), ("Heart and pulmonary XXXX otherwise look normal.", "vessels"),
+               ("The pulmonary XXXX is prominent.", None), ("There is a pulmonary XXXX, prominent.", None)),
+              ("Pulmonary XXXX markings are coarse.", "The XXXX are engorged.")),
     TakenNoun("aortic", None, "arch", "arch", False,
               "Open-I spells neither `arch` nor `knob` (the arch's shadow on a radiograph) nor `root`, while 78 "
               "markers stand after `aortic`, most where its head noun ends the phrase; a plural verb asks for a "
@@ -366,7 +375,7 @@ SLOTS: tuple[Slot, ...] = (
          ("Persistent dry XXXX.", "Calcified hilar XXXX noted.", "Evidence of remote XXXX, unchanged.",
           "Visualized XXXX of the chest are normal."),
          ("No XXXX.", "Fever and XXXX.", "The XXXX tube is in place.", "Compared with XXXX.",
-          "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and pulmonary XXXX are unremarkable.",
+          "Chest PA and lateral XXXX.", "Unchanged since prior XXXX.", "The heart and mediastinal XXXX are unremarkable.",
           "Cough for one XXXX.")),
     Slot("head noun before a preposition", "the marker was the noun a modifier describes, before the phrase that places "
          "it (`pacing XXXX over the ventricle`, `imaged XXXX arising`); after a noun it was none (`effusion XXXX in`: "

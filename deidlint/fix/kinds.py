@@ -149,8 +149,9 @@ CUES: tuple[Cue, ...] = (
         "e-mailed to|emailed to", "the one told is a person", ("Findings discussed with ___ today.",)),
     Cue("paged", "name", "left1", "called paged notified informed", "the one told is a person",
         ("Findings called ___ today.",)),
-    Cue("determiner before", "word", "left1", "the no a an pulmonary",
-        "a determiner or a modifier heads a noun phrase: the marker is its ordinary noun", ("The XXXX are clear.",)),
+    Cue("determiner before", "word", "left1", "the no a an pulmonary osseous bony cardiac mediastinal hilar costophrenic",
+        "a determiner or a modifier heads a noun phrase: the marker is its ordinary noun",
+        ("The XXXX are clear.", "Stable mediastinal XXXX and heart.")),
     # Not "with", "of", "to", "and", "by", "at": a value after them is as often clinical ("female
     # with XXXX", "history of XXXX"), so their markers stay of unknown kind and get no value.
     Cue("on", "date", "left1", "on", "what a report's sentence is `on` is a day", ("Seen on ___ today.",)),

@@ -24,11 +24,18 @@ def sex(m: regex.Match[str]) -> str:
     return "male" if m.group(1) == "M" else "female"
 
 
-#: Modifiers whose noun a scrubber took inside a conjunction (``The heart and pulmonary XXXX are
-#: normal``): the conjunct goes whole, and the verb agrees with what is left.
+#: Modifiers whose noun a scrubber took inside a conjunction (``The aorta and osseous XXXX are
+#: normal``): the conjunct goes whole, and the verb agrees with what is left (after ``pulmonary``,
+#: the guard's taken noun writes the vessels first, where the phrase's number is known).
 #: The guard knows the marker after one for no orphaned head noun, since this rewrite takes both.
 CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
 _SINGULAR_VERB = {"are": "is", "appear": "appears", "remain": "remains", "have": "has"}
+#: Where a conjunct's noun phrase ends: the marker was its head, not a modifier of the next word
+#: (``pneumothorax or costophrenic XXXX blunting`` has no conjunct to take whole).
+_CONJUNCT_END = r"(?=\s*(?:[.,;:)]|$)|\s+(?:and|or|are|appear|remain|have|is|appears|remains|has|otherwise)\b)"
+#: Where a list's first conjunct starts: not after a modifier of its own (``calcified left hilar
+#: XXXX and left granuloma`` is no list of ``hilar XXXX`` and ``left``).
+_LIST_HEAD = r"(?:(?<=^)|(?<=[.:;,(]\s*)|(?<=\b(?i:the|a|an|and|or|of|with|normal)\s+))"
 
 
 def _conjunct_gone(m: regex.Match[str]) -> str:
@@ -206,16 +213,16 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             _ex(('Cough and dyspnea/XXXX for a week.', 'Cough and dyspnea for a week.')),
             # two letters at least: `w/XXXX` is `with XXXX`, and `XXXX/11` a date's day
             r"(?<=[A-Za-z]{2})\s*/\s*{X}|{X}\s*/\s*(?=[A-Za-z]{2})", ""),
-    Rewrite("conjunct without its noun", "`The heart and pulmonary XXXX are normal` becomes `The heart is normal`",
+    Rewrite("conjunct without its noun", "`The aorta and osseous XXXX are normal` becomes `The aorta is normal`",
             "the modifier lost its noun: the conjunct goes whole and the verb agrees with what is left",
-            _ex(('The aorta and pulmonary XXXX are normal in size.', 'The aorta is normal in size.')),
-            rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}(?:\s+(?P<verb>are|"
+            _ex(('The aorta and osseous XXXX are normal in caliber.', 'The aorta is normal in caliber.')),
+            rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}{_CONJUNCT_END}(?:\s+(?P<verb>are|"
             r"appear|remain|have)\b)?", _conjunct_gone),
-    Rewrite("leading conjunct without its noun", "`The pulmonary XXXX and mediastinum are normal` becomes "
-            "`The mediastinum is normal`",
-            "the modifier lost its noun at the head of a list: that conjunct goes whole, never `The pulmonary and`",
-            _ex(('The pulmonary XXXX and heart are normal in size today.', 'The heart is normal in size today.')),
-            rf"\b{CONJUNCT_MODIFIERS}\s+{{W}}\s+(?:and|or)\s+(?P<noun>[A-Za-z]+)(?:\s+(?P<verb>are|appear|remain|have)\b)?",
+    Rewrite("leading conjunct without its noun", "`The osseous XXXX and aorta are normal` becomes "
+            "`The aorta is normal`",
+            "the modifier lost its noun at the head of a list: that conjunct goes whole, never `The osseous and`",
+            _ex(('The osseous XXXX and aorta are normal in size today.', 'The aorta is normal in size today.')),
+            rf"{_LIST_HEAD}\b{CONJUNCT_MODIFIERS}\s+{{W}}\s+(?:and|or)\s+(?P<noun>[A-Za-z]+)(?:\s+(?P<verb>are|appear|remain|have)\b)?",
             _conjunct_gone),
     Rewrite("time ago without its unit", "`x 6 XXXX ago` goes whole",
             "the unit went with the marker; `6 ago` says nothing, and the finding it dated stays",

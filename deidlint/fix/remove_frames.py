@@ -241,6 +241,13 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
     Rewrite("measurement", "`___ mm` goes", "a unit without its number is residue",
             _ex(('A ___ mm nodule in the left lung.', 'A nodule in the left lung.')),
             r"{W}\s*(?:mm|cm)\b", ""),
+    Rewrite("'there are no' without its noun", "`There are no XXXX of a small effusion` becomes `There is no small effusion`",
+            "`are` agreed with the noun that went (Open-I's scrubber took `signs`); what is left is one finding after "
+            "`a`, or a short phrase whose last word is no plural",
+            _ex(('There are no XXXX of a small effusion.', 'There is no small effusion.'),
+                ('There are no XXXX of acute lobar consolidation.', 'There is no acute lobar consolidation.')),
+            r"\b(?P<there>[Tt]here)\s+are\s+no\s+{W}\s+of\s+(?:an?\s+|(?=(?:[A-Za-z-]+\s+){0,3}[A-Za-z-]*[^s\s.,;:]\s*[.;:]))",
+            r"\g<there> is no "),
     Rewrite("'no' before 'of'", "`no ___ of a` becomes `no`", "`There are no ___ of effusion` says `no effusion`",
             _ex(('No XXXX of a pleural effusion.', 'No pleural effusion.')),
             r"\b(no)\s+{W}\s+of\s+(?:an?\s+|the\s+)?", r"\1 "),

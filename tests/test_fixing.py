@@ -262,8 +262,10 @@ def test_restore_is_seen_from_both_sides(scrubbed: str, clean: list[str], restor
     ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 4 + ["The XXXX are grossly normal."] * 3, "lungs"),
     ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 3, "lungs"),
     ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 2, "lungs"),
-    # a modifier names the thing: the taken word shares the spelled one's sense
+    # a modifier names no one thing either: Open-I's `pulmonary XXXX` was the vessels or the hila
     ("The pulmonary XXXX are normal.", ["The pulmonary vasculature are normal."] * 3 + ["The pulmonary XXXX are normal."] * 5,
+     None),
+    ("The pulmonary XXXX are normal.", ["The pulmonary vasculature are normal."] * 5 + ["The pulmonary XXXX are normal."] * 3,
      "vasculature"),
 ])
 def test_a_context_the_marker_fills_most_is_not_restored(scrubbed: str, corpus: list[str], restored: str | None) -> None:

@@ -270,15 +270,6 @@ TAKEN_NOUNS = (
                ("A sternotomy XXXX is fractured.", "wire"), ("There are intact and aligned sternotomy XXXX.", "wires"),
                ("There is a fractured sternotomy XXXX.", "wire")),
               ("The XXXX are aligned.", "Sternotomy XXXX and clips.")),
-    TakenNoun("pulmonary", "vessels", None, "vessels", False,
-              "Open-I spells `vessel` once, `vein` 17 times and neither `vessels` nor `veins`, while 174 markers "
-              "stand after `pulmonary`, none before a singular verb: the scrubber took the plural (the vessels, "
-              "veins among them)",
-              (("The central pulmonary XXXX appear engorged today.", "vessels"),
-               ("The heart, the pulmonary XXXX and the hila look normal.", "vessels"),
-               ("Several pulmonary XXXX, prominent.", "vessels"), ("Heart and pulmonary XXXX otherwise look normal.", "vessels"),
-               ("The pulmonary XXXX is prominent.", None), ("There is a pulmonary XXXX, prominent.", None)),
-              ("Pulmonary XXXX markings are coarse.", "The XXXX are engorged.")),
     TakenNoun("aortic", None, "arch", "arch", False,
               "Open-I spells neither `arch` nor `knob` (the arch's shadow on a radiograph) nor `root`, while 78 "
               "markers stand after `aortic`, most where its head noun ends the phrase; a plural verb asks for a "

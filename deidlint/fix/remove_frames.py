@@ -25,8 +25,7 @@ def sex(m: regex.Match[str]) -> str:
 
 
 #: Modifiers whose noun a scrubber took inside a conjunction (``The aorta and osseous XXXX are
-#: normal``): the conjunct goes whole, and the verb agrees with what is left (after ``pulmonary``,
-#: the guard's taken noun writes the vessels first, where the phrase's number is known).
+#: normal``): the conjunct goes whole, and the verb agrees with what is left.
 #: The guard knows the marker after one for no orphaned head noun, since this rewrite takes both.
 CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
 _SINGULAR_VERB = {"are": "is", "appear": "appears", "remain": "remains", "have": "has"}
@@ -39,11 +38,11 @@ _LIST_HEAD = r"(?:(?<=^)|(?<=[.:;,(]\s*)|(?<=\b(?i:the|a|an|and|or|of|with|norma
 
 
 def _conjunct_gone(m: regex.Match[str]) -> str:
-    noun, verb = m.group("noun"), m.group("verb")
+    noun, verb, adverb = m.group("noun"), m.group("verb"), m.group("adverb") or ""
     if verb is None:
-        return noun
+        return noun + adverb
     plural = noun.lower().endswith("s") and not noun.lower().endswith(("ss", "us", "is"))
-    return f"{noun} {verb if plural else _SINGULAR_VERB[verb.lower()]}"
+    return f"{noun}{adverb} {verb if plural else _SINGULAR_VERB[verb.lower()]}"
 
 
 #: Words after a marker that do not make it a modifier of what follows (``seen in XXXX is``).
@@ -215,14 +214,16 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             r"(?<=[A-Za-z]{2})\s*/\s*{X}|{X}\s*/\s*(?=[A-Za-z]{2})", ""),
     Rewrite("conjunct without its noun", "`The aorta and osseous XXXX are normal` becomes `The aorta is normal`",
             "the modifier lost its noun: the conjunct goes whole and the verb agrees with what is left",
-            _ex(('The aorta and osseous XXXX are normal in caliber.', 'The aorta is normal in caliber.')),
-            rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}{_CONJUNCT_END}(?:\s+(?P<verb>are|"
-            r"appear|remain|have)\b)?", _conjunct_gone),
+            _ex(('The aorta and osseous XXXX are normal in caliber.', 'The aorta is normal in caliber.'),
+                ('The aorta and osseous XXXX otherwise appear normal.', 'The aorta otherwise appears normal.')),
+            rf"\b(?P<noun>[A-Za-z]+)(?:,?\s+(?:and|or)\s+|\s*,\s*){CONJUNCT_MODIFIERS}\s+{{W}}{_CONJUNCT_END}(?P<adverb>\s+otherwise)?"
+            r"(?:\s+(?P<verb>are|appear|remain|have)\b)?", _conjunct_gone),
     Rewrite("leading conjunct without its noun", "`The osseous XXXX and aorta are normal` becomes "
             "`The aorta is normal`",
             "the modifier lost its noun at the head of a list: that conjunct goes whole, never `The osseous and`",
             _ex(('The osseous XXXX and aorta are normal in size today.', 'The aorta is normal in size today.')),
-            rf"{_LIST_HEAD}\b{CONJUNCT_MODIFIERS}\s+{{W}}\s+(?:and|or)\s+(?P<noun>[A-Za-z]+)(?:\s+(?P<verb>are|appear|remain|have)\b)?",
+            rf"{_LIST_HEAD}\b{CONJUNCT_MODIFIERS}\s+{{W}}\s+(?:and|or)\s+(?P<noun>[A-Za-z]+)(?P<adverb>\s+otherwise)?"
+            r"(?:\s+(?P<verb>are|appear|remain|have)\b)?",
             _conjunct_gone),
     Rewrite("time ago without its unit", "`x 6 XXXX ago` goes whole",
             "the unit went with the marker; `6 ago` says nothing, and the finding it dated stays",

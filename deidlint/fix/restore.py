@@ -48,9 +48,6 @@ _NOT_FILLERS = frozenset("and or nor but the a an of with to in on at for by fro
 #: most (``No pneumothorax.``), but a scrubber's marker there hid something else: of the first six
 #: restores at Open-I's sentence starts, all four that wrote ``No`` or ``None`` stood where a
 #: comparison's date or a finding's own modifier had been, so a sentence's first word is never one.
-#: Words before a marker that name nothing: a restore after them is checked against the marker's
-#: own count in its context (RestoreModel._outnumbered).
-_UNNAMING = _NOT_FILLERS | {"no", SENTENCE_START}
 _STATUS_WORDS = frozenset("no not without none negative possible possibly probable probably likely "
                           "questionable suspected may".split())
 
@@ -415,14 +412,14 @@ class RestoreModel:
         often than *word* does (and at least ``min_support`` times).
 
         A dictionary scrubber takes a word wherever it stands: Open-I never spells ``likely``,
-        ``nodes``, ``bones``, ``arch`` or ``signs``, so what a marker hid is a word the corpus never
-        shows, and a restore is right only in sense. Asked where the word before the marker names
-        nothing (``the``, ``no``, a sentence start), a context whose commonest fill is the marker is
-        one whose usual word was taken, and the spelled word is its rarer rival: ``No pleural fluid.
-        The XXXX are grossly normal.`` closes a template whose lungs were described already, and
-        ``the lungs`` there would say of an opacity's lungs that they are normal. Where a modifier
-        names the thing (``pulmonary XXXX are normal``), the taken word shares its sense with the
-        spelled ones, and this is not asked."""
+        ``nodes``, ``bones``, ``arch``, ``signs``, ``vessels`` or ``hila``, so what a marker hid is
+        a word the corpus never shows, and a restore is right only in sense. A context whose
+        commonest fill is the marker is one whose usual word was taken, and the spelled word is its
+        rarer rival, of another sense as often as not: ``No pleural fluid. The XXXX are grossly
+        normal.`` closes a template whose lungs were described already (``the lungs`` there would
+        say of an opacity's lungs that they are normal), and ``pulmonary XXXX are normal``, 55
+        times against one ``vasculature`` there, was the vessels or the hila (Open-I writes
+        ``pulmonary XXXX and vasculature`` 16 times)."""
         markers = [f.lower() for f in bucket if "\0" not in f and self._is_marker(f)]
         for side, beyond in (("<", left), (">", right)):
             if beyond is None:
@@ -472,6 +469,6 @@ class RestoreModel:
                     return None, share
             elif not bucket.get(f"{best}\0<{left}") or (right is not None and not bucket.get(f"{best}\0>{right}")):
                 return None, share
-            elif key[2] in _UNNAMING and self._outnumbered(bucket, best, left, right):
+            elif self._outnumbered(bucket, best, left, right):
                 return None, share
         return surface[best].most_common(1)[0][0], share

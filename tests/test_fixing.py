@@ -256,12 +256,12 @@ def test_restore_is_seen_from_both_sides(scrubbed: str, clean: list[str], restor
 
 @pytest.mark.parametrize(("scrubbed", "corpus", "restored"), [
     # after a word that names nothing, the marker is the context's commoner fill: another word was taken
-    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 4, None),
+    ("The XXXX are broadly clear.", ["The lungs are broadly clear."] * 3 + ["The XXXX are broadly clear."] * 4, None),
     ("No XXXX of effusion.", ["No evidence of effusion."] * 3 + ["No XXXX of effusion."] * 4, None),
     # the word is the commoner, or the marker too rare to say
-    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 4 + ["The XXXX are grossly normal."] * 3, "lungs"),
-    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 3, "lungs"),
-    ("The XXXX are grossly normal.", ["The lungs are grossly normal."] * 3 + ["The XXXX are grossly normal."] * 2, "lungs"),
+    ("The XXXX are broadly clear.", ["The lungs are broadly clear."] * 4 + ["The XXXX are broadly clear."] * 3, "lungs"),
+    ("The XXXX are broadly clear.", ["The lungs are broadly clear."] * 3 + ["The XXXX are broadly clear."] * 3, "lungs"),
+    ("The XXXX are broadly clear.", ["The lungs are broadly clear."] * 3 + ["The XXXX are broadly clear."] * 2, "lungs"),
     # a modifier names no one thing either: Open-I's `pulmonary XXXX` was the vessels or the hila
     ("The pulmonary XXXX are normal.", ["The pulmonary vasculature are normal."] * 3 + ["The pulmonary XXXX are normal."] * 5,
      None),

@@ -415,11 +415,11 @@ class RestoreModel:
         ``nodes``, ``bones``, ``arch``, ``signs``, ``vessels`` or ``hila``, so what a marker hid is
         a word the corpus never shows, and a restore is right only in sense. A context whose
         commonest fill is the marker is one whose usual word was taken, and the spelled word is its
-        rarer rival, of another sense as often as not: ``No pleural fluid. The XXXX are grossly
-        normal.`` closes a template whose lungs were described already (``the lungs`` there would
-        say of an opacity's lungs that they are normal), and ``pulmonary XXXX are normal``, 55
-        times against one ``vasculature`` there, was the vessels or the hila (Open-I writes
-        ``pulmonary XXXX and vasculature`` 16 times)."""
+        rarer rival, of another sense as often as not: a template's closing ``The XXXX are ...``
+        comes after its lungs were described (``the lungs`` there would say of an opacity's lungs
+        that they are normal), and ``pulmonary XXXX are normal``, 55 times against one
+        ``vasculature`` there, was the vessels or the hila (Open-I writes ``pulmonary XXXX and
+        vasculature`` 16 times)."""
         markers = [f.lower() for f in bucket if "\0" not in f and self._is_marker(f)]
         for side, beyond in (("<", left), (">", right)):
             if beyond is None:

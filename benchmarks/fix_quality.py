@@ -337,7 +337,8 @@ TAKEN_NOUNS = {"lymph": {"node", "nodes"}, "costophrenic": {"angle", "angles"}, 
 #: The subjects the scrubber took, with the verbs they were seen before (``The bones are intact``).
 TAKEN_SUBJECTS = {"bones": {"are", "appear"}}
 #: The modifiers its noun names that the scrubber took (``median`` before ``sternotomy``).
-TAKEN_MODIFIERS = {"sternotomy": {"median"}}
+TAKEN_MODIFIERS = {"sternotomy": {"median"}, "loss": {"weight", "height"}, "deformity": {"compression"},
+                   "deformities": {"compression"}, "cell": {"sickle", "stem"}}
 HEDGES = {"likely", "possible", "possibly", "probable", "probably", "may", "might", "suggest", "suggests",
           "suggestive", "suspicious", "questionable", "question", "concerning", "borderline", "suspected"}
 NEGATIONS = {"no", "not", "without", "negative"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -257,14 +258,11 @@ class Fixer:
             # XXXX XXXX to be arranged``), and its sentence goes the unresolved way.
             if step.action == "restore" and step.slot is not None and step.slot.fill and len(step.rules) == 1:
                 step.action = "hedge"
-                fill = step.slot.fill
-                step.replacement = fill.capitalize() if _sentence_start(text, step.start) else fill
+                step.replacement = _cased(step.slot.fill, text, step.start, step.end)
             elif step.action == "restore":
                 word, _ = self.model.predict(step.key, step.outer)
                 if word is not None:
-                    if _sentence_start(text, step.start) and word[0].islower():
-                        word = word[0].upper() + word[1:]
-                    step.replacement = word
+                    step.replacement = _cased(word, text, step.start, step.end)
                     stats.restored += 1
                 else:
                     step.action = "remove"
@@ -393,6 +391,25 @@ def _clinical(sentence: str, spliced: str) -> bool:
 def _sentence_start(text: str, pos: int) -> bool:
     before = text[max(0, pos - 4):pos].rstrip()
     return not before or before[-1] in ".!?:"
+
+
+#: The words either side of a marker, to tell a phrase written in capitals (``XXXX LOSS``) from
+#: a section label after it (``productive XXXX FINDINGS:``).
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]{2,})\b(?!:)")
+_LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z]*$")
+
+
+def _cased(word: str, text: str, start: int, end: int) -> str:
+    """*word* as it stands in the marker's place ``text[start:end]``: in capitals in a phrase in
+    capitals (``WEIGHT LOSS``, never ``Weight LOSS``), capitalised at a sentence's start."""
+    after = _NEXT_WORD.match(text, end)
+    before = _LAST_WORD.search(text, max(0, start - 30), start)
+    if (after is not None and after.group(1).isupper() and word.islower()
+            and (before is None or not any(c.islower() for c in before.group(1)))):
+        return word.upper()
+    if _sentence_start(text, start) and word[:1].islower():
+        return word[0].upper() + word[1:]
+    return word
 
 
 def _splice(text: str, steps: Sequence[_Step], start: int, end: int) -> str:

@@ -282,6 +282,8 @@ TAKEN_NOUNS = (
 )
 
 
+#: A vertebra after ``loss of``: the height it lost (``XXXX loss of T9``), not the weight.
+_VERTEBRA = r"(?:(?:the|a|an|several|multiple)\s+)?(?:[TL]\d|(?i:vertebr|thoracic|lumbar|mid))"
 #: Words naming a device in the sentence before ``The XXXX are intact`` (its wires, leads, clips).
 _DEVICE_WORDS = r"(?i:sternotomy|wires?|leads?|pacer|pacemaker|defibrillator|device|clips?|hardware|sutures?|staples?|stents?)"
 
@@ -345,6 +347,24 @@ SLOTS: tuple[Slot, ...] = (
          None, r"\s+sternotomy\b", "median",
          ("XXXX sternotomy XXXX remain intact and aligned.", "Stable XXXX sternotomy XXXX and clips."),
          ("Sternotomy XXXX intact.",), True),
+    Slot("height loss", "`XXXX loss of T9` is `height loss`: a vertebra loses height, which Open-I never spells "
+         "(nor `weight`): the scrubber took it in every report", None, rf"\s+loss\s+of\s+{_VERTEBRA}", "height",
+         ("Slight anterior XXXX loss of T7 is stable.", "Some XXXX loss of a midthoracic vertebra."),
+         ("The XXXX was lost.",)),
+    Slot("weight loss", "`XXXX loss` is `weight loss`: Open-I never spells `weight`, and 42 markers stand before "
+         "`loss` (it spells `wt loss`, and `volume loss` 16 times): the scrubber took it in every report",
+         None, rf"\s+loss\b(?!\s+of\s+{_VERTEBRA})", "weight",
+         ("Woman with XXXX loss and fatigue.", "Unintended XXXX loss of ten pounds."), ("The XXXX was lost.",)),
+    Slot("compression deformity", "`XXXX deformity` is `compression deformity`: Open-I never spells `compression`, "
+         "and all 63 markers before `deformity` stand in a vertebra's: the scrubber took it in every report",
+         r"(?<!\b(?i:ribs?)\s+)$", r"\s+deformit(?:y|ies)\b(?!\s+of\s+(?:(?:the|a|an)\s+)?(?:\S+\s+){0,2}ribs?\b)",
+         "compression", ("Stable wedge XXXX deformity of L2.", "Several thoracic XXXX deformities, unchanged."),
+         ("Healed rib XXXX deformity on the left.", "Old XXXX deformity of a left rib."), True),
+    Slot("sickle cell", "`XXXX cell disease` is `sickle cell`: Open-I never spells `sickle` (nor `stem`): the "
+         "scrubber took it in every report", None, r"\s+cell\b(?!\s+transplant)", "sickle",
+         ("Man with XXXX cell anemia crisis.", "History of XXXX cell disease."), ("The XXXX cells were counted.",)),
+    Slot("stem cell", "`XXXX cell transplant` is `stem cell transplant`: Open-I never spells `stem`", None,
+         r"\s+cell\s+transplant", "stem", ("Woman after XXXX cell transplant for leukemia.",), ("The XXXX cells were counted.",)),
     Slot("the bones, intact", "`The XXXX are intact` is `The bones are intact`: Open-I spells `bone` 106 times and "
          "`bones` never (as it spells `node` and never `nodes`), and every subject it spells before `are intact` is "
          "bony (bony or osseous structures, the spine): the scrubber took the plural in every report",

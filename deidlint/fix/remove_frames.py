@@ -286,6 +286,6 @@ REMOVE_FRAMES: tuple[Rewrite, ...] = (
             r"[a-z][a-z-]+\b)", ""),
     Rewrite("any marker", "whatever marker is left goes, an ordinary word the corpus could not restore too",
             "the guard judges what is left", _ex(("Cough, XXXX.", "Cough."), ("No XXXX effusion.", "No effusion."),
-                                                  ("Without evidence of XXXX deformity.", "Without evidence of deformity.")),
+                                                  ("Without evidence of XXXX thickening.", "Without evidence of thickening.")),
             r"{X}", ""),
 )

@@ -265,3 +265,20 @@ def test_dry_run_says_would_fix_and_a_bad_unresolved_value_is_one_line(tmp_path:
     assert dry.returncode == 0 and dry.stderr.startswith("would fix 3 trace(s) in 2 of 2 record(s)")
     bad = run_cli("fix", str(data), "--dry-run", "--config", str(_config(tmp_path, 'unresolved = "guess"\n')))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unresolved" in bad.stderr
+
+
+def test_a_sentence_shortened_by_a_conjunct_is_reported_not_silent(tmp_path: Path) -> None:
+    """A conjunct whose noun a marker hid goes whole (``The spine is intact``): the sentence stays,
+    shorter by what the conjunct said, and the fix says so, in every output, without its text."""
+    data, out = tmp_path / "d.csv", tmp_path / "o.csv"
+    data.write_text('id,report\nr1,"FINDINGS: The spine and osseous XXXX are intact today. No effusion."\n')
+    drops, stats = tmp_path / "drops.jsonl", tmp_path / "stats.json"
+    result = run_cli("fix", str(data), "-o", str(out), "--id-column", "id", "--report-drops", str(drops),
+                     "--stats-json", str(stats))
+    assert result.returncode == 0, result.stderr
+    assert rows(out)[1][1] == "FINDINGS: The spine is intact today. No effusion."
+    (line,) = [json.loads(text) for text in drops.read_text().splitlines()]
+    assert (line["id"], line["action"], line["reason"]) == ("r1", "shortened", "conjunct without its noun")
+    assert json.loads(stats.read_text())["sentences_shortened"] == 1
+    assert "shortened 1 sentence(s)" in result.stderr
+    assert "spine" not in result.stderr and "spine" not in drops.read_text()

@@ -15,6 +15,7 @@ from deidlint.fix.frames import ADMINISTRATIVE, Repair, content_free, repair
 from deidlint.fix.guard import Slot, cue_slot, hedge_slot, judge, prime_residue
 from deidlint.fix.kinds import PHI_KINDS, PLACEHOLDER, RESTORABLE, kinds_of
 from deidlint.fix.rebuild import drop_orphan_headers, join_units
+from deidlint.fix.remove_frames import CONJUNCT_REWRITES
 from deidlint.fix.restore import ContextKey, RestoreModel
 from deidlint.fix.sentences import Segmenter, Unit
 from deidlint.fix.stats import Drop, FixStats
@@ -302,6 +303,9 @@ class Fixer:
                     moved[i] = (made.before if unit.body == unit.start else "", made.after)
                 if not body:
                     self._note(Drop(record, unit.start, unit.end, "administrative", False, "dropped"))
+                elif not CONJUNCT_REWRITES.isdisjoint(made.fired):
+                    self._note(Drop(record, unit.start, unit.end, "conjunct without its noun",
+                                    _clinical(original, _splice(text, inside, unit.body, unit.end)), "shortened"))
                 continue
             clinical = _clinical(original, _splice(text, inside, unit.body, unit.end))
             if self.unresolved == "drop" or not clinical:

@@ -29,6 +29,9 @@ def sex(m: regex.Match[str]) -> str:
 #: The guard knows the marker after one for no orphaned head noun, since this rewrite takes both.
 CONJUNCT_MODIFIERS = r"(?i:pulmonary|osseous|bony|soft[ -]tissue|cardiac|mediastinal|hilar|costophrenic)"
 _SINGULAR_VERB = {"are": "is", "appear": "appears", "remain": "remains", "have": "has"}
+#: The rewrites that take a conjunct whole: the sentence stays, shorter by what the conjunct said,
+#: and the fix reports it (``shortened``), so that nothing goes in silence.
+CONJUNCT_REWRITES = frozenset({"conjunct without its noun", "leading conjunct without its noun"})
 #: Where a conjunct's noun phrase ends: the marker was its head, not a modifier of the next word
 #: (``pneumothorax or costophrenic XXXX blunting`` has no conjunct to take whole).
 _CONJUNCT_END = r"(?=\s*(?:[.,;:)]|$)|\s+(?:and|or|are|appear|remain|have|is|appears|remains|has|otherwise)\b)"

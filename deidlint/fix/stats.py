@@ -12,8 +12,9 @@ class Drop(NamedTuple):
 
     ``record`` is the text's index in its batch (the run names the record); ``start``/``end`` are
     offsets of the sentence in the text as the repair saw it (the input, unless an earlier round
-    exposed a new marker); ``action`` is ``dropped``, ``kept`` or ``masked``.
-    """
+    exposed a new marker); ``action`` is ``dropped``, ``kept``, ``masked``, or ``shortened`` (the
+    sentence stays without a conjunct whose noun the scrubber took: ``The aorta and osseous XXXX
+    are normal`` -> ``The aorta is normal``)."""
 
     record: int
     start: int
@@ -64,6 +65,9 @@ class FixStats:
                 why = Counter({r: k for (a, c, r), k in self.sentences.items() if a == action and c})
                 lines.append(f"{what} {n} sentence(s) with clinical content that no repair kept sound "
                              f"({', '.join(f'{r} {k}' for r, k in why.most_common())})")
+        if n := self.count("shortened", True) + self.count("shortened", False):
+            lines.append(f"shortened {n} sentence(s) by a conjunct whose noun a marker hid (`The aorta and "
+                         "osseous XXXX are normal` -> `The aorta is normal`)")
         remaining = sum(self.remaining.values())
         lines.append(f"{remaining} finding(s) remain" + (
             f": {', '.join(f'{c} {n}' for c, n in sorted(self.remaining.items()))}" if remaining else ""))
@@ -93,6 +97,7 @@ class FixStats:
             "sentences_dropped": self.count("dropped", False) + self.count("dropped", True),
             "clinical_sentences_dropped": self.count("dropped", True),
             "sentences_kept_for_review": self.count("kept", True), "sentences_masked": self.count("masked", True),
+            "sentences_shortened": self.count("shortened", True) + self.count("shortened", False),
             "sentences": dict(sentences), "remaining": sum(self.remaining.values()),
             "remaining_by_rule": dict(sorted(self.remaining.items())),
         }

@@ -211,10 +211,10 @@ def _taken_noun(noun: TakenNoun) -> tuple[Slot, ...]:
         (f"{modifier} {one}, an article", rf"\b(?i:{_SINGULAR_WORDS})\s+{after}", _HEAD_END, singular),
     ]
     if noun.one_side:  # a side has one, both sides two
-        by_number.insert(2, (f"{modifier} {plural}, bilaterally", left, r"\s+bilaterally\b", plural))
-        by_number.insert(3, (f"{modifier} {plural}, two sides",
+        by_number.insert(2, (f"{modifier} {many}, bilaterally", left, r"\s+bilaterally\b", plural))
+        by_number.insert(3, (f"{modifier} {many}, two sides",
                              rf"\b(?i:(?:left|right)\s+and\s+(?:left|right))\s+(?i:{modifier})\s+$", _HEAD_END, plural))
-        by_number.append((f"{modifier} {singular}, one side",
+        by_number.append((f"{modifier} {one}, one side",
                           rf"(?<!\b(?i:and|or)\s+)\b(?i:left|right)\s+(?i:(?:lateral|posterior|anterior)\s+)?"
                           rf"(?i:{modifier})\s+$", _HEAD_END, singular))
     if noun.default is not None:

@@ -407,7 +407,7 @@ class RestoreModel:
         """The words counted in ``key``'s context, and how often (the words beyond it left out)."""
         return Counter({w: n for w, n in self._counts.get(key, Counter()).items() if "\0" not in w})
 
-    def _outnumbered(self, bucket: Counter[str], word: str, left: str, right: str | None) -> bool:
+    def _outnumbered(self, bucket: Counter[str], markers: set[str], word: str, left: str, right: str | None) -> bool:
         """Whether the marker fills *word*'s context, with the words beyond it on either side, more
         often than *word* does (and at least ``min_support`` times).
 
@@ -419,8 +419,7 @@ class RestoreModel:
         comes after its lungs were described (``the lungs`` there would say of an opacity's lungs
         that they are normal), and ``pulmonary XXXX are normal``, 55 times against one
         ``vasculature`` there, was the vessels or the hila (Open-I writes ``pulmonary XXXX and
-        vasculature`` 16 times)."""
-        markers = [f.lower() for f in bucket if "\0" not in f and self._is_marker(f)]
+        vasculature`` 16 times). *markers*: the context's fillers that are markers, lower-cased."""
         for side, beyond in (("<", left), (">", right)):
             if beyond is None:
                 continue
@@ -443,9 +442,13 @@ class RestoreModel:
             return None, 0.0
         by_word: Counter[str] = Counter()
         surface: dict[str, Counter[str]] = defaultdict(Counter)
+        markers: set[str] = set()
         for word, n in self.fillers(key).items():
             low = word.lower()
-            if low in _NOT_FILLERS or self._is_marker(word):
+            if self._is_marker(word):
+                markers.add(low)
+                continue
+            if low in _NOT_FILLERS:
                 continue
             by_word[low] += n
             surface[low][word] += n
@@ -469,6 +472,6 @@ class RestoreModel:
                     return None, share
             elif not bucket.get(f"{best}\0<{left}") or (right is not None and not bucket.get(f"{best}\0>{right}")):
                 return None, share
-            elif self._outnumbered(bucket, best, left, right):
+            elif self._outnumbered(bucket, markers, best, left, right):
                 return None, share
         return surface[best].most_common(1)[0][0], share

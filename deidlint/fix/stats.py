@@ -46,6 +46,10 @@ class FixStats:
     def count(self, action: str, clinical: bool) -> int:
         return sum(n for (a, c, _), n in self.sentences.items() if a == action and c == clinical)
 
+    def total(self, action: str) -> int:
+        """Sentences that met *action*, clinical or administrative."""
+        return self.count(action, True) + self.count(action, False)
+
     def summary(self, dry_run: bool = False) -> str:
         """The human summary: per rule and action, restore's outcome, sentences, what remains."""
         verb = "would fix" if dry_run else "fixed"
@@ -65,7 +69,7 @@ class FixStats:
                 why = Counter({r: k for (a, c, r), k in self.sentences.items() if a == action and c})
                 lines.append(f"{what} {n} sentence(s) with clinical content that no repair kept sound "
                              f"({', '.join(f'{r} {k}' for r, k in why.most_common())})")
-        if n := self.count("shortened", True) + self.count("shortened", False):
+        if n := self.total("shortened"):
             lines.append(f"shortened {n} sentence(s) by a conjunct whose noun a marker hid (`The aorta and "
                          "osseous XXXX are normal` -> `The aorta is normal`)")
         remaining = sum(self.remaining.values())
@@ -94,10 +98,10 @@ class FixStats:
         return {
             "records": self.records, "records_changed": self.records_changed, "traces": self.traces,
             "by_rule": dict(by_rule), "restored": self.restored, "restore_fallbacks": self.restore_fallbacks,
-            "sentences_dropped": self.count("dropped", False) + self.count("dropped", True),
+            "sentences_dropped": self.total("dropped"),
             "clinical_sentences_dropped": self.count("dropped", True),
             "sentences_kept_for_review": self.count("kept", True), "sentences_masked": self.count("masked", True),
-            "sentences_shortened": self.count("shortened", True) + self.count("shortened", False),
+            "sentences_shortened": self.total("shortened"),
             "sentences": dict(sentences), "remaining": sum(self.remaining.values()),
             "remaining_by_rule": dict(sorted(self.remaining.items())),
         }
